@@ -1,0 +1,3 @@
+"""kubetrail: Kubernetes security observability that joins audit, runtime, network and trace signals."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from kubetrail.cli.main import main
+
+main()

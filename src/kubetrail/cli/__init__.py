@@ -1,0 +1,1 @@
+"""Thin command-line shell: parse input, call the library, render."""

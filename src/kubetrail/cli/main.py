@@ -1,0 +1,169 @@
+"""`kubetrail` command line. Handlers parse, call the library and render; nothing more."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from kubetrail.cli.output import EXIT_PROBLEM, EXIT_USAGE, default_format, emit_json, fail, stderr, table
+from kubetrail.ingest.pipeline import Options, Summary, ingest
+from kubetrail.ingest.reader import expand_paths
+from kubetrail.show import event_document
+from kubetrail.sources import registry
+from kubetrail.store.duckdb import DuckDBStore, StoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def common(func: F) -> F:
+    """--db and -o, on every command."""
+    func = click.option(
+        "--db",
+        "db",
+        default=lambda: os.environ.get("KUBETRAIL_DB", "./kubetrail.duckdb"),
+        show_default="./kubetrail.duckdb or $KUBETRAIL_DB",
+        help="Store file.",
+    )(func)
+    return click.option(
+        "-o",
+        "--output",
+        "fmt",
+        type=click.Choice(["table", "json"]),
+        default=None,
+        help="Output format (table on a TTY, else json).",
+    )(func)
+
+
+def _wants_json() -> bool:
+    argv = sys.argv[1:]
+    return any(a in ("-ojson", "--output=json") for a in argv) or any(
+        a in ("-o", "--output") and i + 1 < len(argv) and argv[i + 1] == "json" for i, a in enumerate(argv)
+    )
+
+
+@click.group()
+@click.version_option(package_name="kubetrail")
+def cli() -> None:
+    """kubetrail: who did what in your cluster, joined across audit, runtime, network and traces.
+
+    \b
+    Example:
+      kubetrail ingest audit.log falco.json hubble/ && kubetrail show <event-id> -o json
+    """
+
+
+def _open(db: str, fmt: str) -> DuckDBStore:
+    try:
+        return DuckDBStore(db)
+    except StoreError as exc:
+        fail(fmt, "store", str(exc), EXIT_PROBLEM)
+
+
+@cli.command("ingest")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--source", "source_name", type=click.Choice(sorted(registry())), help="Skip detection: every record is of this source."
+)
+@click.option("--cluster", help="Cluster name for records that carry none (default: 'default').")
+@click.option("--strict", is_flag=True, help="Exit 1 when any record was quarantined.")
+@common
+def ingest_cmd(
+    paths: tuple[str, ...], source_name: str | None, cluster: str | None, strict: bool, db: str, fmt: str | None
+) -> None:
+    """Ingest files, directories, globs, .gz files, or '-' (stdin).
+
+    \b
+    Example:
+      kubetrail ingest /var/log/kubernetes/audit.log hubble-flows.json.gz --cluster prod
+    """
+    fmt = fmt or default_format()
+    try:
+        files = list(expand_paths(list(paths)))
+    except FileNotFoundError as exc:
+        fail(fmt, "usage", f"{exc}: give existing files, directories or globs", EXIT_USAGE)
+    store = _open(db, fmt)
+    options = Options(source=registry()[source_name] if source_name else None, cluster=cluster)
+    try:
+        summary = _run_ingest(store, files, options)
+    finally:
+        store.close()
+    _render_ingest(summary, fmt)
+    if strict and summary.quarantined:
+        sys.exit(EXIT_PROBLEM)
+
+
+def _run_ingest(store: DuckDBStore, files: list[str], options: Options) -> Summary:
+    if not sys.stderr.isatty():
+        return ingest(store, files, options)
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=stderr()) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(path: str, done: int) -> None:
+            if path not in tasks:
+                total = os.path.getsize(path) if path != "-" and os.path.isfile(path) else None
+                tasks[path] = bar.add_task(os.path.basename(path), total=total)
+            bar.update(tasks[path], completed=done)
+
+        return ingest(store, files, options, progress)
+
+
+def _render_ingest(summary: Summary, fmt: str) -> None:
+    doc = summary.as_json()
+    if fmt == "json":
+        emit_json(doc)
+        return
+    rows = [[f["path"], f["source"], f["ingested"], f["quarantined"]] for f in doc["files"]]
+    table("ingested files", ["path", "source", "ingested", "quarantined"], rows)
+    by_source = ", ".join(f"{k}={v}" for k, v in doc["ingested"].items()) or "nothing new"
+    click.echo(
+        f"ingested: {by_source}; duplicates {doc['duplicates']}, conflicts {doc['conflicts']}, "
+        f"quarantined {doc['quarantined']}, skipped lines {doc['skipped_lines']}"
+    )
+
+
+@cli.command("show")
+@click.argument("event_id")
+@common
+def show_cmd(event_id: str, db: str, fmt: str | None) -> None:
+    """Print one stored event: normalized fields, provenance and the original record (redacted).
+
+    \b
+    Example:
+      kubetrail show 3f2a9c0d4b1e8f7a6c5d4e3f2a1b0c9d -o json
+    """
+    fmt = fmt or default_format()
+    store = _open(db, fmt)
+    try:
+        row = store.get_event(event_id)
+    finally:
+        store.close()
+    if row is None:
+        fail(fmt, "not_found", f"no event with id {event_id!r} in {db}", EXIT_PROBLEM)
+    doc = event_document(row)
+    if fmt == "json":
+        emit_json(doc)
+        return
+    table(f"event {event_id}", ["field", "value"], [[k, v] for k, v in doc["event"].items() if v is not None])
+    click.echo(f"provenance: {doc['provenance']}")
+    click.echo(f"original: {doc['original']}")
+
+
+def main() -> None:
+    """Entry point. Usage errors: one line saying what to do, exit status 2 (the contract)."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.UsageError as exc:
+        fmt = "json" if _wants_json() else "table"
+        where = exc.ctx.command_path if exc.ctx else "kubetrail"
+        fail(fmt, "usage", f"{exc.format_message()} (see: {where} --help)", EXIT_USAGE)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_PROBLEM)

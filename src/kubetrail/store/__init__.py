@@ -1,0 +1,66 @@
+"""The store seam: everything above it talks to a `Store`, never to an engine directly.
+
+`duckdb.py` is the embedded default; a ClickHouse store implements the same protocol with its
+own SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True, slots=True)
+class WriteCounts:
+    stored: dict[str, int] = field(default_factory=dict)  # new events by source, conflicts included
+    duplicates: int = 0  # the same event (same id, same content) already stored or repeated
+    conflicts: int = 0  # a different event with an id already taken: stored too, under id~hash
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRow:
+    file_id: int
+    line: int
+    byte_offset: int
+    source: str | None  # the source the record was taken for, when known
+    reason: str
+    raw: str  # redacted
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    sha256: str
+    size: int
+    source: str | None
+    records: int
+    ingested: int
+    duplicates: int
+    conflicts: int
+    quarantined: int
+    skipped_lines: int
+
+
+class Store(Protocol):
+    def begin_file(self, path: str) -> int:
+        """Register an input being read; returns its file id for provenance."""
+        ...
+
+    def finish_file(self, file_id: int, result: FileResult) -> None:
+        """Record what reading the file gave (its sha256 is known only at the end)."""
+        ...
+
+    def write_events(self, batch: pa.Table) -> WriteCounts:
+        """Store a batch of events (columns of the catalog), deduplicated against the store."""
+        ...
+
+    def write_quarantine(self, rows: list[QuarantineRow]) -> int:
+        """Keep records that could not be ingested; returns how many were new."""
+        ...
+
+    def get_event(self, event_id: str) -> dict[str, Any] | None:
+        """One stored event with its provenance, or None."""
+        ...
+
+    def close(self) -> None: ...

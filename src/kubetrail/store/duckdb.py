@@ -1,0 +1,226 @@
+"""The embedded store: one DuckDB file, created on first use, migrated by numbered SQL files."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+import duckdb
+import pyarrow as pa
+
+from kubetrail.model import FIELD_NAMES, catalog
+from kubetrail.store import FileResult, QuarantineRow, WriteCounts
+
+SQL_DIR: Final = resources.files("kubetrail.store") / "sql"
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used; the message says what to do."""
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, sql) of every migration file, in order."""
+    found = []
+    for entry in SQL_DIR.iterdir():
+        name = entry.name
+        if name[:4].isdigit() and name.endswith(".sql"):
+            found.append((int(name[:4]), entry.read_text()))
+    return sorted(found)
+
+
+SCHEMA_VERSION: Final = migrations()[-1][0]
+
+_COLUMNS: Final = ", ".join(f'"{c}"' for c in FIELD_NAMES)
+_COLUMNS_NEW_ID: Final = ", ".join(
+    "CASE WHEN _conflict THEN id || '~' || content_hash ELSE id END" if c == "id" else f'"{c}"' for c in FIELD_NAMES
+)
+
+_SELECT_NS: Final = ", ".join(
+    f'epoch_ns(e."{f.name}") AS "{f.name}"' if f.sql.startswith("TIMESTAMP") else f'e."{f.name}"' for f in catalog()
+)
+
+# Classify a batch against itself and the store: a repeat of the same (id, content) is a
+# duplicate; a different content under a taken id is a conflict, kept under `id~content_hash`
+# (deterministic, so re-ingesting it is then a duplicate too).
+_CLASSIFY: Final = """
+CREATE OR REPLACE TEMP TABLE _b AS SELECT *, row_number() OVER () AS _seq FROM _batch;
+CREATE OR REPLACE TEMP TABLE _hit AS
+    SELECT id, content_hash FROM events
+    WHERE id IN (SELECT id FROM _b UNION ALL SELECT id || '~' || content_hash FROM _b);
+CREATE OR REPLACE TEMP TABLE _c AS
+SELECT _b.*,
+    row_number() OVER (PARTITION BY id, content_hash ORDER BY _seq) > 1
+        OR EXISTS (SELECT 1 FROM _hit h WHERE h.content_hash = _b.content_hash
+                   AND (h.id = _b.id OR h.id = _b.id || '~' || _b.content_hash)) AS _dup,
+    first_value(content_hash) OVER (PARTITION BY id ORDER BY _seq) <> content_hash
+        OR EXISTS (SELECT 1 FROM _hit h WHERE h.id = _b.id AND h.content_hash <> _b.content_hash) AS _conflict
+FROM _b;
+"""
+
+
+class DuckDBStore:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = str(path)
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as exc:
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        if not read_only:
+            self._migrate()
+
+    # -- schema ---------------------------------------------------------------------------
+    def _one(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
+        """The first row of a query (results are always read to the end, as DuckDB requires)."""
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0] if rows else None
+
+    def schema_version(self) -> int:
+        has_meta = self._one("SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' AND table_schema = 'main'")
+        if not has_meta or not has_meta[0]:
+            return 0
+        row = self._one("SELECT value FROM meta WHERE key = 'schema_version'")
+        return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        current = self.schema_version()
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {current}, newer than this kubetrail ({SCHEMA_VERSION}): upgrade kubetrail"
+            )
+        for version, sql in migrations():
+            if version <= current:
+                continue
+            self.con.execute("BEGIN")
+            self.con.execute(sql)
+            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
+            self.con.execute("COMMIT")
+
+    # -- files ----------------------------------------------------------------------------
+    def begin_file(self, path: str) -> int:
+        row = self._one(
+            "INSERT INTO files (file_id, path, started_at)"
+            " VALUES (nextval('file_ids'), ?, make_timestamp_ns(?)) RETURNING file_id",
+            [path, _now()],
+        )
+        assert row is not None
+        return int(row[0])
+
+    def finish_file(self, file_id: int, result: FileResult) -> None:
+        stored_nothing = result.ingested == 0 and result.conflicts == 0 and result.quarantined == 0
+        if stored_nothing and self._seen_before(file_id, result.sha256):
+            # Re-reading a file already ingested stores nothing new, not even a files row.
+            self.con.execute("DELETE FROM files WHERE file_id = ?", [file_id])
+            return
+        self.con.execute(
+            """UPDATE files SET sha256 = ?, size = ?, finished_at = make_timestamp_ns(?), source = ?, records = ?, ingested = ?,
+               duplicates = ?, conflicts = ?, quarantined = ?, skipped_lines = ? WHERE file_id = ?""",
+            [
+                result.sha256,
+                result.size,
+                _now(),
+                result.source,
+                result.records,
+                result.ingested,
+                result.duplicates,
+                result.conflicts,
+                result.quarantined,
+                result.skipped_lines,
+                file_id,
+            ],
+        )
+
+    def _seen_before(self, file_id: int, sha256: str) -> bool:
+        row = self._one(
+            "SELECT count(*) FROM files f, files me"
+            " WHERE me.file_id = ? AND f.path = me.path AND f.sha256 = ? AND f.file_id <> ?",
+            [file_id, sha256, file_id],
+        )
+        return bool(row and row[0])
+
+    # -- events ---------------------------------------------------------------------------
+    def write_events(self, batch: pa.Table) -> WriteCounts:
+        if batch.num_rows == 0:
+            return WriteCounts()
+        con = self.con
+        con.register("_batch", batch)
+        try:
+            con.execute("BEGIN")
+            con.execute(_CLASSIFY)
+            rows = con.execute(
+                "SELECT source, count(*) FILTER (_dup), count(*) FILTER (NOT _dup AND _conflict), count(*) FILTER (NOT _dup)"
+                " FROM _c GROUP BY source"
+            ).fetchall()
+            con.execute(f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS_NEW_ID} FROM _c WHERE NOT _dup ORDER BY _seq")
+            con.execute("DROP TABLE _b; DROP TABLE _hit; DROP TABLE _c")
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.unregister("_batch")
+        return WriteCounts(
+            stored={r[0]: int(r[3]) for r in rows if r[3]},
+            duplicates=sum(int(r[1]) for r in rows),
+            conflicts=sum(int(r[2]) for r in rows),
+        )
+
+    def write_quarantine(self, rows: list[QuarantineRow]) -> int:
+        if not rows:
+            return 0
+        now = _now()
+        table = pa.table(
+            {
+                "file_id": [r.file_id for r in rows],
+                "line": [r.line for r in rows],
+                "byte_offset": [r.byte_offset for r in rows],
+                "source": [r.source for r in rows],
+                "reason": [r.reason for r in rows],
+                "raw": [r.raw for r in rows],
+                "raw_hash": [_raw_hash(r) for r in rows],
+                "quarantined_at": pa.array([now] * len(rows), pa.timestamp("ns")),
+            }
+        )
+        self.con.register("_q", table)
+        try:
+            before = self._count("quarantine")
+            self.con.execute(
+                "INSERT INTO quarantine SELECT DISTINCT ON (raw_hash) * FROM _q"
+                " WHERE raw_hash NOT IN (SELECT raw_hash FROM quarantine)"
+            )
+            return self._count("quarantine") - before
+        finally:
+            self.con.unregister("_q")
+
+    def _count(self, table: str) -> int:
+        row = self._one(f"SELECT count(*) FROM {table}")
+        return int(row[0]) if row else 0
+
+    # -- reads ----------------------------------------------------------------------------
+    def get_event(self, event_id: str) -> dict[str, Any] | None:
+        """Times come back as int ns (the contract formats them; datetimes would lose digits)."""
+        cur = self.con.execute(
+            f"""SELECT {_SELECT_NS}, f.path AS provenance_path, f.sha256 AS provenance_sha256,
+               epoch_ns(f.started_at) AS provenance_ingested_at
+               FROM events e LEFT JOIN files f USING (file_id) WHERE e.id = ?""",
+            [event_id],
+        )
+        rows = cur.fetchall()
+        if not rows:
+            return None
+        row = rows[0]
+        names = [d[0] for d in cur.description]
+        return dict(zip(names, row, strict=True))
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _raw_hash(row: QuarantineRow) -> str:
+    return hashlib.blake2b(f"{row.reason}\x1f{row.raw}".encode(), digest_size=16).hexdigest()
+
+
+def _now() -> int:
+    return time.time_ns()

@@ -1,0 +1,71 @@
+"""The `kubetrail` command as users and scripts call it (a real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import FIXTURES
+
+PIPE = FIXTURES / "pipeline"
+
+
+def kubetrail(*args: str, stdin: bytes | None = None, db: Path) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "kubetrail", *args, "--db", str(db)], input=stdin, capture_output=True, check=False
+    )
+
+
+def test_ingest_prints_the_contract_summary(tmp_path: Path) -> None:
+    out = kubetrail("ingest", str(PIPE / "audit-secrets.log"), "-o", "json", db=tmp_path / "k.duckdb")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert set(doc) >= {"ingested", "duplicates", "conflicts", "quarantined", "skipped_lines", "files"}
+    assert doc["ingested"] == {"k8s_audit": 6}
+    assert doc["files"] == [{"path": str(PIPE / "audit-secrets.log"), "source": "k8s_audit", "ingested": 6, "quarantined": 0}]
+
+
+def test_stdin_is_read_with_dash(tmp_path: Path) -> None:
+    out = kubetrail("ingest", "-", "-o", "json", stdin=(PIPE / "audit-secrets.log").read_bytes(), db=tmp_path / "k.duckdb")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["files"][0]["path"] == "-"
+
+
+def test_strict_exits_1_when_records_were_quarantined(tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    assert kubetrail("ingest", str(PIPE / "audit-bad.log"), "-o", "json", db=db).returncode == 0
+    strict = kubetrail("ingest", str(PIPE / "audit-bad.log"), "--strict", "-o", "json", db=db)
+    assert strict.returncode == 1
+    assert json.loads(strict.stdout)["quarantined"] == 4
+
+
+def test_usage_errors_exit_2_with_the_json_error_shape(tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    unknown = kubetrail("ingest", str(PIPE / "audit-bad.log"), "--source", "syslog", "-o", "json", db=db)
+    assert unknown.returncode == 2
+    err = json.loads(unknown.stdout)["error"]
+    assert err["code"] == "usage" and "syslog" in err["message"]
+    missing = kubetrail("ingest", str(tmp_path / "nope.log"), "-o", "json", db=db)
+    assert missing.returncode == 2 and "nope.log" in json.loads(missing.stdout)["error"]["message"]
+    plain = kubetrail("ingest", "--bogus", db=db)
+    assert plain.returncode == 2 and len(plain.stderr.decode().strip().splitlines()) == 1
+
+
+def test_show_prints_fields_provenance_and_redacted_original(tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    kubetrail("ingest", str(PIPE / "audit-secrets.log"), "-o", "json", db=db)
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        (event_id,) = con.execute("SELECT id FROM events WHERE verb = 'create' AND resource = 'secrets'").fetchall()[0]
+    out = kubetrail("show", event_id, "-o", "json", db=db)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["event"]["id"] == event_id and doc["event"]["time"] == "2026-11-28T10:00:00.000000000Z"
+    assert doc["provenance"]["file"] == str(PIPE / "audit-secrets.log") and doc["provenance"]["line"] == 1
+    assert len(doc["provenance"]["sha256"]) == 64
+    assert doc["original"]["responseObject"]["data"] == {"password": "<redacted>"}
+    missing = kubetrail("show", "nope", "-o", "json", db=db)
+    assert missing.returncode == 1 and json.loads(missing.stdout)["error"]["code"] == "not_found"

@@ -1,0 +1,165 @@
+"""Ingest end to end into a real DuckDB store: dedupe, conflicts, quarantine, redaction."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kubetrail.ingest.pipeline import Options, Summary, ingest
+from kubetrail.ingest.reader import expand_paths
+from kubetrail.model import KINDS, SOURCES
+from kubetrail.store.duckdb import DuckDBStore
+from tests.conftest import FIXTURES
+
+PIPE = FIXTURES / "pipeline"
+SECRET = "hunter2-s3cr3t-value"
+
+
+def run(db: Path, *paths: Path | str, **opts: object) -> Summary:
+    store = DuckDBStore(db)
+    try:
+        return ingest(store, [str(p) for p in paths], Options(**opts))  # type: ignore[arg-type]
+    finally:
+        store.close()
+
+
+def query(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_every_corpus_file_ingests_without_quarantine(corpora: Path, tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    summary = run(db, *expand_paths([str(corpora)]))
+    assert summary.quarantined == 0, query(db, "SELECT reason FROM quarantine LIMIT 5")
+    assert set(summary.ingested) == set(SOURCES) - {"inventory"}
+    assert all(f.ingested > 0 for f in summary.files), [f for f in summary.files if not f.ingested]
+    bad = query(db, f"SELECT count(*) FROM events WHERE time IS NULL OR kind NOT IN {tuple(KINDS)} OR cluster IS NULL")
+    assert bad == [(0,)]
+
+
+def test_reingesting_the_corpora_stores_nothing_new(corpora: Path, tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    first = run(db, *expand_paths([str(corpora)]))
+    counts = query(db, "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM files)")
+    again = run(db, *expand_paths([str(corpora)]))
+    assert sum(again.ingested.values()) == 0
+    assert again.duplicates == sum(first.ingested.values()) + first.duplicates
+    assert query(db, "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM files)") == counts
+
+
+def test_same_event_from_log_file_and_webhook_batch_is_stored_once(tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    run(db, PIPE / "audit-secrets.log")
+    summary = run(db, PIPE / "webhook-eventlist.json")
+    assert summary.duplicates == 1  # the `get` of db-creds, already in the log file
+    assert summary.ingested == {"k8s_audit": 1}  # the `list`
+    assert query(db, "SELECT count(*) FROM events WHERE audit_id = '5b1c0d9e-0002-4a6e-9d0f-7c1e2b3a4d5e'") == [(1,)]
+
+
+def test_different_records_sharing_an_identity_key_are_both_kept_as_a_conflict(tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    run(db, PIPE / "audit-secrets.log")
+    summary = run(db, PIPE / "audit-conflict.log")
+    assert summary.conflicts == 1
+    rows = query(db, "SELECT id, verb FROM events WHERE audit_id = '5b1c0d9e-0002-4a6e-9d0f-7c1e2b3a4d5e' ORDER BY verb")
+    assert [r[1] for r in rows] == ["get", "watch"]
+    assert rows[1][0].startswith(rows[0][0] + "~")
+    again = run(db, PIPE / "audit-conflict.log")
+    assert (again.conflicts, again.duplicates, sum(again.ingested.values())) == (0, 1, 0)
+
+
+def test_bad_records_are_quarantined_with_location_and_the_rest_goes_in(tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    summary = run(db, PIPE / "audit-bad.log")
+    assert summary.ingested == {"k8s_audit": 2}
+    assert summary.quarantined == 4
+    assert summary.skipped_lines == 2  # the blank line and the // comment
+    reasons = [r[0] for r in query(db, "SELECT reason FROM quarantine ORDER BY line")]
+    path = str(PIPE / "audit-bad.log")
+    assert [r.split(": ", 1)[0] for r in reasons] == [f"{path}:4", f"{path}:5", f"{path}:6", f"{path}:7"]
+    assert "invalid JSON" in reasons[0]
+    assert "k8s_audit" in reasons[1]
+    assert "not a record of any known source" in reasons[3]
+
+
+def test_reingesting_bad_records_does_not_duplicate_the_quarantine(tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    run(db, PIPE / "audit-bad.log")
+    again = run(db, PIPE / "audit-bad.log")
+    assert again.quarantined == 4  # counted for this run ...
+    assert query(db, "SELECT count(*) FROM quarantine") == [(4,)]  # ... but stored once
+
+
+def test_secret_values_are_stored_nowhere(tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    encoded = base64.b64encode(SECRET.encode()).decode()
+    store = DuckDBStore(db)
+    ingest(
+        store,
+        [str(PIPE / n) for n in ("audit-secrets.log", "webhook-eventlist.json", "audit-bad.log", "hubble-auth.json")],
+        Options(),
+    )
+    wal = Path(f"{db}.wal")
+    if wal.exists():  # before the checkpoint on close, new rows are in the WAL uncompressed
+        data = wal.read_bytes()
+        assert SECRET.encode() not in data and encoded.encode() not in data
+    store.close()
+    text_columns = query(
+        db,
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE data_type IN ('VARCHAR', 'JSON', 'VARCHAR[]') AND table_name IN ('events', 'quarantine', 'files')",
+    )
+    assert len(text_columns) > 50
+    for table, column in text_columns:
+        hits = query(
+            db,
+            f"""SELECT count(*) FROM {table} WHERE CAST("{column}" AS VARCHAR) LIKE '%{SECRET}%'
+                             OR CAST("{column}" AS VARCHAR) LIKE '%{encoded}%'""",
+        )
+        assert hits == [(0,)], f"{table}.{column} holds the secret"
+    assert query(db, "SELECT count(*) FROM events WHERE raw LIKE '%<redacted>%'")[0][0] >= 6
+
+
+def test_gzip_files_and_globs_and_directories_are_read(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    with open(PIPE / "audit-secrets.log", "rb") as f, gzip.open(src / "audit.log.gz", "wb") as g:
+        shutil.copyfileobj(f, g)
+    shutil.copy(PIPE / "webhook-eventlist.json", src / "batch.json")
+    (src / "README.md").write_text("# not data\n")
+    files = list(expand_paths([str(src)]))
+    assert [Path(p).name for p in files] == ["audit.log.gz", "batch.json"]
+    assert list(expand_paths([str(src / "*.gz")])) == [str(src / "audit.log.gz")]
+    summary = run(tmp_path / "k.duckdb", *files)
+    assert summary.ingested == {"k8s_audit": 7}
+    assert summary.duplicates == 1
+
+
+def test_missing_path_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"nope\.log"):
+        list(expand_paths([str(tmp_path / "nope.log")]))
+
+
+def test_cluster_option_names_records_without_their_own(tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    run(db, PIPE / "audit-secrets.log", cluster="prod-eu")
+    assert query(db, "SELECT DISTINCT cluster FROM events") == [("prod-eu",)]
+
+
+def test_provenance_points_at_file_line_and_hash(tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    run(db, PIPE / "audit-bad.log")
+    rows = query(db, "SELECT e.line, e.byte_offset, f.path, f.sha256 FROM events e JOIN files f USING (file_id) ORDER BY line")
+    import hashlib
+
+    sha = hashlib.sha256((PIPE / "audit-bad.log").read_bytes()).hexdigest()
+    first_line_len = len((PIPE / "audit-bad.log").read_bytes().split(b"\n")[0]) + 1
+    assert [r[0] for r in rows] == [1, 8]
+    assert rows[0][1] == 0 and rows[1][1] > first_line_len
+    assert {r[3] for r in rows} == {sha}

@@ -1,0 +1,106 @@
+"""The embedded store: migrations, schema = catalog, dedupe semantics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from kubetrail.model import Event, catalog
+from kubetrail.store.batch import to_arrow
+from kubetrail.store.duckdb import SCHEMA_VERSION, DuckDBStore, StoreError
+
+
+def event(id_: str, verb: str = "get", **kw: object) -> Event:
+    return Event(
+        id=id_,
+        time=1_764_324_000_000_000_001,
+        source="k8s_audit",
+        kind="api_call",
+        cluster="c",
+        verb=verb,
+        content_hash=f"h-{verb}",
+        **kw,
+    )  # type: ignore[arg-type]
+
+
+def test_a_new_store_is_created_at_the_latest_schema_version(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    assert store.schema_version() == SCHEMA_VERSION >= 1
+    store.close()
+
+
+def test_migrated_events_table_matches_the_field_catalog(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    cols = store.con.execute(
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+        "WHERE table_name = 'events' ORDER BY ordinal_position"
+    ).fetchall()
+    store.close()
+    expected = [(f.name, f.sql.replace(" NOT NULL", ""), "NO" if "NOT NULL" in f.sql else "YES") for f in catalog()]
+    assert [(n, t.replace("JSON", "JSON"), nul) for n, t, nul in cols] == expected
+
+
+def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
+    DuckDBStore(tmp_path / "s.duckdb").close()
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    assert store.con.execute("SELECT count(*) FROM meta").fetchall() == [(1,)]
+    store.close()
+
+
+def test_a_store_from_a_newer_kubetrail_is_refused(tmp_path: Path) -> None:
+    DuckDBStore(tmp_path / "s.duckdb").close()
+    with duckdb.connect(str(tmp_path / "s.duckdb")) as con:
+        con.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="newer than this kubetrail"):
+        DuckDBStore(tmp_path / "s.duckdb")
+
+
+def test_a_store_held_by_another_process_is_a_clear_error(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "s.duckdb"
+    DuckDBStore(db).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        with pytest.raises(StoreError, match="cannot open store"):
+            DuckDBStore(db)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_write_events_counts_new_duplicates_and_conflicts(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    first = store.write_events(to_arrow([event("a"), event("b"), event("a")]))
+    assert (first.stored, first.duplicates, first.conflicts) == ({"k8s_audit": 2}, 1, 0)
+    second = store.write_events(to_arrow([event("a"), event("a", verb="watch"), event("c")]))
+    assert (second.stored, second.duplicates, second.conflicts) == ({"k8s_audit": 2}, 1, 1)
+    ids = [r[0] for r in store.con.execute("SELECT id FROM events ORDER BY id").fetchall()]
+    assert ids == ["a", "a~h-watch", "b", "c"]
+    store.close()
+
+
+def test_conflict_inside_one_batch_keeps_the_first_under_the_plain_id(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    counts = store.write_events(to_arrow([event("x", verb="get"), event("x", verb="list")]))
+    assert counts.conflicts == 1
+    rows = store.con.execute("SELECT id, verb FROM events ORDER BY id").fetchall()
+    assert rows == [("x", "get"), ("x~h-list", "list")]
+    store.close()
+
+
+def test_times_keep_nanoseconds(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    store.write_events(to_arrow([event("a")]))
+    row = store.get_event("a")
+    assert row is not None and row["time"] == 1_764_324_000_000_000_001
+    assert store.get_event("missing") is None
+    store.close()
