@@ -1,0 +1,1 @@
+"""Ingest: read inputs, frame records, normalize them, write batches to the store."""
