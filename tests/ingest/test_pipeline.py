@@ -38,7 +38,9 @@ def test_every_corpus_file_ingests_without_quarantine(corpora: Path, tmp_path: P
     summary = run(db, *expand_paths([str(corpora)]))
     assert summary.quarantined == 0, query(db, "SELECT reason FROM quarantine LIMIT 5")
     assert set(summary.ingested) == set(SOURCES) - {"inventory"}
-    assert all(f.ingested > 0 for f in summary.files), [f for f in summary.files if not f.ingested]
+    # Some published samples repeat records of others (same alert, same flows): duplicates, not losses.
+    assert query(db, "SELECT path FROM files WHERE records = 0 OR ingested + duplicates = 0") == []
+    assert len(summary.files) == len(list(corpora.rglob("*.json*")) + list(corpora.rglob("*.log")))
     bad = query(db, f"SELECT count(*) FROM events WHERE time IS NULL OR kind NOT IN {tuple(KINDS)} OR cluster IS NULL")
     assert bad == [(0,)]
 

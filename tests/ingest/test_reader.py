@@ -57,13 +57,18 @@ def test_a_json_array_is_a_list_of_records() -> None:
     assert [r.value for r in out] == [{"a": 1}, {"b": 2}]
 
 
-def test_binary_input_goes_to_decoders_or_is_an_error() -> None:
+def test_binary_input_goes_to_decoders_else_its_lines_are_errors() -> None:
     data = b"\x0a\x02\x08\x01binary"
     stream = io.BufferedReader(io.BytesIO(data))  # type: ignore[arg-type]
     decoded = list(records(stream, (lambda b: {"decoded": len(b)},)))
     assert isinstance(decoded[0], Record) and decoded[0].value == {"decoded": len(data)}
-    failed = frame(data)
-    assert isinstance(failed[0], Record) and failed[0].error is not None
+    failed = [r for r in frame(data) if isinstance(r, Record)]
+    assert failed and all(r.error for r in failed)
+
+
+def test_a_damaged_first_line_does_not_make_the_file_binary() -> None:
+    out = [r for r in frame(b'\x00{"a":1}\n{"b":2}\n') if isinstance(r, Record)]
+    assert [r.value for r in out] == [None, {"b": 2}] and out[0].error
 
 
 def test_file_hash_and_size_cover_the_compressed_bytes(tmp_path: Path) -> None:

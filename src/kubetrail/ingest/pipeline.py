@@ -1,28 +1,35 @@
-"""Ingest: inputs -> records -> (redact, detect, normalize) -> batches -> store.
+"""Ingest: inputs -> chunks -> records -> (redact, detect, normalize) -> batches -> store.
 
 A record that cannot be read or normalized is quarantined with its file, line and reason; the
-batch goes on. Memory is bounded by the batch size, whatever the input size.
+batch goes on. Memory is bounded by the chunk and batch sizes, whatever the input size. Large
+JSON-lines inputs are normalized by worker processes (chunks in, Arrow batches out, in order);
+the store is written by this process only.
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import msgspec
 import orjson
+import pyarrow as pa
 
-from kubetrail.ingest.reader import Record, Skipped, open_input, records
+from kubetrail.ingest.reader import Chunk, Record, Skipped, chunks, open_input, records_of
 from kubetrail.model import KINDS, Event
 from kubetrail.redact import needs_redaction, redact, redact_text
 from kubetrail.sources import Context, NormalizeError, Source, detect, registry
 from kubetrail.store import FileResult, QuarantineRow, Store
 from kubetrail.store.batch import to_arrow
 
-BATCH_EVENTS: Final = 20_000
+BATCH_EVENTS: Final = 50_000  # events per store write (each write scans the store's ids once)
+PARALLEL_MIN_BYTES: Final = 32 << 20  # inputs smaller than this are not worth worker start-up
 _KINDS: Final = frozenset(KINDS)
 _encode = msgspec.msgpack.Encoder().encode
 
@@ -65,87 +72,83 @@ Progress = Callable[[str, int], None]  # (path, bytes read so far)
 class Options:
     source: Source | None = None  # --source: skip detection
     cluster: str | None = None  # --cluster
-    batch_events: int = BATCH_EVENTS
+    workers: int = 0  # worker processes for large inputs; 0 = one per core
 
 
 def ingest(store: Store, paths: Iterable[str], options: Options, progress: Progress | None = None) -> Summary:
     summary = Summary()
-    for path in paths:
-        _FileIngest(store, path, options, summary, progress).run()
+    with _Workers(options) as workers:
+        for path in paths:
+            _FileIngest(store, path, options, summary, workers, progress).run()
     return summary
 
 
-class _FileIngest:
-    """Reads one input into the store and adds its counts to the run's summary."""
+# -- normalizing a chunk (pure: runs here or in a worker) -------------------------------------
+@dataclass
+class ChunkResult:
+    events: pa.Table
+    quarantine: list[QuarantineRow]
+    records: int = 0
+    skipped: int = 0
+    sources: Counter[str] = field(default_factory=Counter)
 
-    def __init__(self, store: Store, path: str, options: Options, summary: Summary, progress: Progress | None) -> None:
-        self.store, self.path, self.options, self.summary, self.progress = store, path, options, summary, progress
-        self.ctx = Context(cluster=options.cluster)
-        self.default_cluster = options.cluster or "default"
+
+@dataclass(frozen=True)
+class _Job:
+    path: str
+    file_id: int
+    source_name: str | None
+    cluster: str | None
+
+
+def normalize_chunk(chunk: Chunk, job: _Job) -> ChunkResult:
+    """Frame, redact, detect and normalize the records of one chunk."""
+    state = _ChunkState(job)
+    for item in records_of(chunk):
+        if isinstance(item, Skipped):
+            state.skipped += 1
+        else:
+            state.record(item)
+    return ChunkResult(to_arrow(state.events), state.quarantine, state.records, state.skipped, state.sources)
+
+
+class _ChunkState:
+    def __init__(self, job: _Job) -> None:
+        self.job = job
+        self.forced = registry()[job.source_name] if job.source_name else None
+        self.hint: Source | None = self.forced
+        self.ctx = Context(cluster=job.cluster)
+        self.default_cluster = job.cluster or "default"
         self.events: list[Event] = []
         self.quarantine: list[QuarantineRow] = []
         self.sources: Counter[str] = Counter()
-        self.by_source: Counter[str] = Counter()
-        self.records = self.ingested = self.duplicates = self.conflicts = self.quarantined = self.skipped = 0
-        self.file_id = 0
+        self.records = self.skipped = 0
 
-    def run(self) -> None:
-        self.file_id = self.store.begin_file(self.path)
-        stream, hasher = open_input(self.path)
-        decoders = tuple(d for s in registry().values() if (d := s.decode_bytes) is not None)
-        hint = self.options.source
-        with stream:
-            for n, item in enumerate(records(stream, decoders)):
-                if isinstance(item, Skipped):
-                    self.skipped += 1
-                    continue
-                self.records += 1
-                hint = self._record(item, hint) or hint
-                if len(self.events) >= self.options.batch_events:
-                    self._flush()
-                if self.progress and n % 4096 == 0:
-                    self.progress(self.path, hasher.size)
-        self._flush()
-        top = self.sources.most_common(1)
-        result = FileResult(
-            sha256=hasher.sha256.hexdigest(),
-            size=hasher.size,
-            source=top[0][0] if top else None,
-            records=self.records,
-            ingested=self.ingested,
-            duplicates=self.duplicates,
-            conflicts=self.conflicts,
-            quarantined=self.quarantined,
-            skipped_lines=self.skipped,
-        )
-        self.store.finish_file(self.file_id, result)
-        self._add_to_summary(result)
-
-    def _record(self, rec: Record, hint: Source | None) -> Source | None:
-        """Normalize one record into the pending batch; returns its source (the next hint)."""
+    def record(self, rec: Record) -> None:
+        self.records += 1
         if rec.error is not None:
             self._quarantine(rec, None, rec.error, redact_text(rec.text.decode("utf-8", "replace")))
-            return None
+            return
         redacted = needs_redaction(rec.text) and redact(rec.value)
-        source = self.options.source or detect(rec.value, hint)
+        source = self.forced or detect(rec.value, self.hint)
         if source is None:
             self._quarantine(rec, None, f"not a record of any known source ({_shape(rec.value)})", _raw(rec, redacted))
-            return None
+            return
+        self.hint = source
         try:
             events = list(source.normalize(rec.value, self.ctx))
             for event in events:
                 _check(event)
         except (NormalizeError, msgspec.ValidationError) as exc:
             self._quarantine(rec, source.name, f"{source.name}: {exc}", _raw(rec, redacted))
-            return source
+            return
         except Exception as exc:  # a normalizer bug must not stop the batch: keep the record, say why
             self._quarantine(rec, source.name, f"{source.name}: {type(exc).__name__}: {exc}", _raw(rec, redacted))
-            return source
+            return
         raw = _raw(rec, redacted)
         for event in events:
             self._finish(event, rec, raw)
         self.sources[source.name] += 1
-        return source
 
     def _finish(self, event: Event, rec: Record, raw: str) -> None:
         if event.cluster is None:
@@ -155,35 +158,12 @@ class _FileIngest:
         event.content_hash = hashlib.blake2b(_encode(event), digest_size=8).hexdigest()
         event.raw = own_raw if own_raw is not None else raw
         event.format = fmt
-        event.file_id, event.line, event.byte_offset = self.file_id, rec.line, rec.offset
+        event.file_id, event.line, event.byte_offset = self.job.file_id, rec.line, rec.offset
         self.events.append(event)
 
     def _quarantine(self, rec: Record, source: str | None, reason: str, raw: str) -> None:
-        self.quarantined += 1
-        self.quarantine.append(
-            QuarantineRow(self.file_id, rec.line, rec.offset, source, f"{self.path}:{rec.line}: {reason}", raw)
-        )
-
-    def _flush(self) -> None:
-        if self.events:
-            counts = self.store.write_events(to_arrow(self.events))
-            self.by_source.update(counts.stored)
-            self.ingested += sum(counts.stored.values())
-            self.duplicates += counts.duplicates
-            self.conflicts += counts.conflicts
-            self.events = []
-        if self.quarantine:
-            self.store.write_quarantine(self.quarantine)
-            self.quarantine = []
-
-    def _add_to_summary(self, result: FileResult) -> None:
-        s = self.summary
-        s.ingested.update(self.by_source)
-        s.duplicates += self.duplicates
-        s.conflicts += self.conflicts
-        s.quarantined += self.quarantined
-        s.skipped_lines += self.skipped
-        s.files.append(FileSummary(self.path, result.source, self.ingested, self.quarantined))
+        row = QuarantineRow(self.job.file_id, rec.line, rec.offset, source, f"{self.job.path}:{rec.line}: {reason}", raw)
+        self.quarantine.append(row)
 
 
 def _check(event: Event) -> None:
@@ -204,3 +184,104 @@ def _shape(value: Any) -> str:
         keys = ", ".join(sorted(value)[:8])
         return f"object with keys: {keys}" if keys else "empty object"
     return f"a JSON {type(value).__name__}"
+
+
+# -- one input into the store ----------------------------------------------------------------
+class _Workers:
+    """A process pool, started on first need and shared by all inputs of one ingest."""
+
+    def __init__(self, options: Options) -> None:
+        self.count = options.workers or os.cpu_count() or 1
+        self.pool: ProcessPoolExecutor | None = None
+
+    def map(self, job: _Job, items: Iterator[Chunk]) -> Iterator[ChunkResult]:
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"))
+        pending = []
+        for chunk in items:  # keep at most 2 chunks per worker in flight: memory stays bounded
+            pending.append(self.pool.submit(normalize_chunk, chunk, job))
+            if len(pending) >= 2 * self.count:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+class _FileIngest:
+    """Reads one input into the store and adds its counts to the run's summary."""
+
+    def __init__(self, store: Store, path: str, options: Options, summary: Summary, workers: _Workers, progress: Progress | None):
+        self.store, self.path, self.options, self.summary = store, path, options, summary
+        self.workers, self.progress = workers, progress
+        self.pending: list[pa.Table] = []
+        self.pending_rows = 0
+        self.stored: Counter[str] = Counter()
+        self.sources: Counter[str] = Counter()
+        self.records = self.duplicates = self.conflicts = self.quarantined = self.skipped = 0
+
+    def run(self) -> None:
+        file_id = self.store.begin_file(self.path)
+        source = self.options.source
+        job = _Job(self.path, file_id, source.name if source else None, self.options.cluster)
+        stream, hasher = open_input(self.path)
+        decoders = tuple(d for s in registry().values() if (d := s.decode_bytes) is not None)
+        with stream:
+            for chunk_result in self._results(chunks(stream, decoders), job):
+                self._take(chunk_result)
+                if self.progress:
+                    self.progress(self.path, hasher.size)
+        self._write()
+        top = self.sources.most_common(1)
+        result = FileResult(
+            sha256=hasher.sha256.hexdigest(), size=hasher.size, source=top[0][0] if top else None, records=self.records,
+            ingested=sum(self.stored.values()), duplicates=self.duplicates, conflicts=self.conflicts,
+            quarantined=self.quarantined, skipped_lines=self.skipped,
+        )  # fmt: skip
+        self.store.finish_file(file_id, result)
+        self._add_to_summary(result)
+
+    def _results(self, items: Iterator[Chunk], job: _Job) -> Iterator[ChunkResult]:
+        first = next(items, None)
+        if first is None:
+            return
+        yield normalize_chunk(first, job)
+        big = self.path != "-" and os.path.isfile(self.path) and os.path.getsize(self.path) >= PARALLEL_MIN_BYTES
+        if big and self.workers.count > 1:
+            yield from self.workers.map(job, items)
+        else:
+            yield from (normalize_chunk(c, job) for c in items)
+
+    def _take(self, result: ChunkResult) -> None:
+        self.records += result.records
+        self.skipped += result.skipped
+        self.sources.update(result.sources)
+        self.quarantined += len(result.quarantine)
+        self.store.write_quarantine(result.quarantine)
+        self.pending.append(result.events)
+        self.pending_rows += result.events.num_rows
+        if self.pending_rows >= BATCH_EVENTS:
+            self._write()
+
+    def _write(self) -> None:
+        if not self.pending_rows:
+            return
+        counts = self.store.write_events(pa.concat_tables(self.pending))
+        self.stored.update(counts.stored)
+        self.duplicates += counts.duplicates
+        self.conflicts += counts.conflicts
+        self.pending, self.pending_rows = [], 0
+
+    def _add_to_summary(self, result: FileResult) -> None:
+        s = self.summary
+        s.ingested.update(self.stored)
+        s.duplicates += self.duplicates
+        s.conflicts += self.conflicts
+        s.quarantined += self.quarantined
+        s.skipped_lines += self.skipped
+        s.files.append(FileSummary(self.path, result.source, result.ingested, self.quarantined))

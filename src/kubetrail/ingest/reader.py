@@ -80,28 +80,82 @@ BytesDecoder = Callable[[bytes], Any]
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+CHUNK_BYTES = 4 << 20
+BINARY_MAX_BYTES = 64 << 20  # a binary document (an OTLP/HTTP body) is read whole up to this size
+
+
+@dataclass(slots=True)
+class Chunk:
+    """A run of whole input lines (framed where it is read, possibly in a worker process), or
+    records already framed (documents and binary input, which are read whole)."""
+
+    line: int  # line number of the first line of `data`
+    offset: int  # byte offset of `data`
+    data: bytes = b""
+    framed: list[Record | Skipped] | None = None
+
+
 def records(stream: io.BufferedReader[Any], decoders: tuple[BytesDecoder, ...] = ()) -> Iterator[Record | Skipped]:
     """Records of a stream, in order. `decoders` try to read a binary document (protobuf)."""
+    for chunk in chunks(stream, decoders):
+        yield from records_of(chunk)
+
+
+def chunks(stream: io.BufferedReader[Any], decoders: tuple[BytesDecoder, ...] = (), size: int = CHUNK_BYTES) -> Iterator[Chunk]:
+    """Split a stream into chunks. JSON lines give chunks of about `size` bytes of whole lines;
+    a stream whose first record opens a multi-line document is framed whole."""
     if _CONTROL.search(stream.peek(512)[:512]):
-        yield _binary(stream.read(), 1, 0, decoders)
-        return
-    line_no = 0
+        head = stream.read(BINARY_MAX_BYTES + 1)
+        if len(head) <= BINARY_MAX_BYTES:
+            decoded = _decode_binary(head, decoders)
+            if decoded is not None:
+                yield Chunk(1, 0, framed=[decoded])
+                return
+        # Not a binary document after all (e.g. a damaged line of text): read it as lines.
+        stream = io.BufferedReader(_Prepend(head, stream), buffer_size=1 << 20)
+    leading: list[Record | Skipped] = []
     offset = 0
-    seen_record = False
-    for raw_line in stream:
-        line_no += 1
-        start = offset
-        offset += len(raw_line)
+    for line_no, raw_line in enumerate(stream, start=1):
         text = raw_line.strip()
         if not text or text.startswith(b"//"):
-            yield Skipped(line_no)
+            leading.append(Skipped(line_no))
+            offset += len(raw_line)
             continue
-        if not seen_record and text[-1:] in (b"{", b"["):
-            # A pretty-printed document (or several): read the rest whole.
-            yield from _document(raw_line + stream.read(), line_no, start)
+        if text[-1:] in (b"{", b"["):  # a pretty-printed document (or several): read the rest whole
+            yield Chunk(line_no, offset, framed=leading + list(_document(raw_line + stream.read(), line_no, offset)))
             return
-        seen_record = True
-        yield from _line_records(line_no, start, text)
+        if leading:
+            yield Chunk(1, 0, framed=leading)
+        yield from _line_chunks(raw_line, stream, line_no, offset, size)
+        return
+    if leading:
+        yield Chunk(1, 0, framed=leading)
+
+
+def _line_chunks(first: bytes, stream: io.BufferedReader[Any], line: int, offset: int, size: int) -> Iterator[Chunk]:
+    data = first + stream.read(size) + stream.readline()
+    while data:
+        yield Chunk(line, offset, data)
+        line += data.count(b"\n")
+        offset += len(data)
+        data = stream.read(size) + stream.readline()
+
+
+def records_of(chunk: Chunk) -> Iterator[Record | Skipped]:
+    if chunk.framed is not None:
+        yield from chunk.framed
+        return
+    offset = chunk.offset
+    lines = chunk.data.split(b"\n")
+    if not lines[-1]:
+        lines.pop()  # the data ends with a newline
+    for i, raw_line in enumerate(lines):
+        text = raw_line.strip()
+        if not text or text.startswith(b"//"):
+            yield Skipped(chunk.line + i)
+        else:
+            yield from _line_records(chunk.line + i, offset, text)
+        offset += len(raw_line) + 1
 
 
 def _line_records(line: int, offset: int, text: bytes) -> Iterator[Record]:
@@ -161,12 +215,34 @@ def _lines_of(data: bytes, line: int, offset: int) -> Iterator[Record | Skipped]
         offset += len(raw_line)
 
 
-def _binary(data: bytes, line: int, offset: int, decoders: tuple[BytesDecoder, ...]) -> Record:
+def _decode_binary(data: bytes, decoders: tuple[BytesDecoder, ...]) -> Record | None:
     for decode in decoders:
         value = decode(data)
         if value is not None:
-            return Record(line, offset, data, value)
-    return Record(line, offset, data[:4096], error="binary input that no source can decode")
+            return Record(1, 0, orjson.dumps(value), value)
+    return None
+
+
+class _Prepend(io.RawIOBase):
+    """`head` followed by the rest of `tail`, as one raw stream."""
+
+    def __init__(self, head: bytes, tail: IO[bytes]) -> None:
+        super().__init__()
+        self._head = memoryview(head)
+        self._tail = tail
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: Any) -> int:
+        if self._head:
+            n = min(len(buf), len(self._head))
+            buf[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._tail.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
 
 
 def _skip_ws(text: str, pos: int) -> int:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from kubetrail.model import FIELD_NAMES, catalog
 from kubetrail.store import FileResult, QuarantineRow, WriteCounts
@@ -44,20 +46,21 @@ _SELECT_NS: Final = ", ".join(
 
 # Classify a batch against itself and the store: a repeat of the same (id, content) is a
 # duplicate; a different content under a taken id is a conflict, kept under `id~content_hash`
-# (deterministic, so re-ingesting it is then a duplicate too).
+# (deterministic, so re-ingesting it is then a duplicate too). Only the narrow key columns are
+# read here; the wide batch goes straight from Arrow into the table.
 _CLASSIFY: Final = """
-CREATE OR REPLACE TEMP TABLE _b AS SELECT *, row_number() OVER () AS _seq FROM _batch;
-CREATE OR REPLACE TEMP TABLE _hit AS
+WITH b AS (SELECT id, content_hash, _seq FROM _keys),
+hit AS (
     SELECT id, content_hash FROM events
-    WHERE id IN (SELECT id FROM _b UNION ALL SELECT id || '~' || content_hash FROM _b);
-CREATE OR REPLACE TEMP TABLE _c AS
-SELECT _b.*,
+    WHERE id IN (SELECT id FROM b UNION ALL SELECT id || '~' || content_hash FROM b)
+)
+SELECT
     row_number() OVER (PARTITION BY id, content_hash ORDER BY _seq) > 1
-        OR EXISTS (SELECT 1 FROM _hit h WHERE h.content_hash = _b.content_hash
-                   AND (h.id = _b.id OR h.id = _b.id || '~' || _b.content_hash)) AS _dup,
+        OR EXISTS (SELECT 1 FROM hit h WHERE h.content_hash = b.content_hash
+                   AND (h.id = b.id OR h.id = b.id || '~' || b.content_hash)) AS dup,
     first_value(content_hash) OVER (PARTITION BY id ORDER BY _seq) <> content_hash
-        OR EXISTS (SELECT 1 FROM _hit h WHERE h.id = _b.id AND h.content_hash <> _b.content_hash) AS _conflict
-FROM _b;
+        OR EXISTS (SELECT 1 FROM hit h WHERE h.id = b.id AND h.content_hash <> b.content_hash) AS conflict
+FROM b ORDER BY _seq
 """
 
 
@@ -144,28 +147,28 @@ class DuckDBStore:
     def write_events(self, batch: pa.Table) -> WriteCounts:
         if batch.num_rows == 0:
             return WriteCounts()
+        keys = pa.table({"id": batch["id"], "content_hash": batch["content_hash"], "_seq": pa.array(range(batch.num_rows))})
         con = self.con
-        con.register("_batch", batch)
+        con.register("_keys", keys)
         try:
             con.execute("BEGIN")
-            con.execute(_CLASSIFY)
-            rows = con.execute(
-                "SELECT source, count(*) FILTER (_dup), count(*) FILTER (NOT _dup AND _conflict), count(*) FILTER (NOT _dup)"
-                " FROM _c GROUP BY source"
-            ).fetchall()
-            con.execute(f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS_NEW_ID} FROM _c WHERE NOT _dup ORDER BY _seq")
-            con.execute("DROP TABLE _b; DROP TABLE _hit; DROP TABLE _c")
+            cls = con.sql(_CLASSIFY).to_arrow_table()
+            dup, conflict = cls["dup"], cls["conflict"]
+            new = batch.filter(pc.invert(dup))
+            new_conflict = pc.filter(conflict, pc.invert(dup))
+            ids = pc.if_else(new_conflict, pc.binary_join_element_wise(new["id"], new["content_hash"], "~"), new["id"])
+            new = new.set_column(0, "id", ids)
+            con.register("_new", new)
+            con.execute(f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM _new")
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
         finally:
-            con.unregister("_batch")
-        return WriteCounts(
-            stored={r[0]: int(r[3]) for r in rows if r[3]},
-            duplicates=sum(int(r[1]) for r in rows),
-            conflicts=sum(int(r[2]) for r in rows),
-        )
+            con.unregister("_keys")
+            con.unregister("_new")
+        stored = Counter(new["source"].to_pylist())
+        return WriteCounts(stored=dict(stored), duplicates=pc.sum(dup).as_py() or 0, conflicts=pc.sum(new_conflict).as_py() or 0)
 
     def write_quarantine(self, rows: list[QuarantineRow]) -> int:
         if not rows:
