@@ -23,6 +23,7 @@ import orjson
 from kubetrail.ids import make_id
 from kubetrail.model import Event
 from kubetrail.sources import Context, NormalizeError, Source
+from kubetrail.sources._json import integer, obj, text, texts
 from kubetrail.timeutil import TimeError, parse_rfc3339
 
 FORMAT: Final = "hubble-json"
@@ -66,39 +67,16 @@ def normalize(value: Any, ctx: Context) -> list[Event]:
 # --- small readers of JSON values -------------------------------------------------------------
 
 
-def _str(v: Any) -> str | None:
-    return v if isinstance(v, str) and v else None
-
-
-def _int(v: Any) -> int | None:
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, int):
-        return v
-    if isinstance(v, str) and v.isdigit():
-        return int(v)
-    return None
-
-
-def _dict(v: Any) -> dict[str, Any]:
-    return v if isinstance(v, dict) else {}
-
-
-def _strs(v: Any) -> list[str] | None:
-    out = [s for s in v if isinstance(s, str)] if isinstance(v, list) else []
-    return out or None
-
-
 def _enum(v: Any) -> str | None:
     return v if isinstance(v, str) and v not in _UNKNOWN else None
 
 
 def _time(*candidates: Any) -> int:
-    text = next((c for c in candidates if isinstance(c, str) and c), None)
-    if text is None:
+    stamp = next((c for c in candidates if isinstance(c, str) and c), None)
+    if stamp is None:
         raise NormalizeError("Hubble record has no time")
     try:
-        return parse_rfc3339(text)
+        return parse_rfc3339(stamp)
     except TimeError as exc:
         raise NormalizeError(f"Hubble record time: {exc}") from exc
 
@@ -112,8 +90,8 @@ def _split_node(node_name: str | None) -> tuple[str | None, str | None]:
 
 
 def _ns_name(v: Any) -> str | None:
-    d = _dict(v)
-    name, ns = _str(d.get("name")), _str(d.get("namespace"))
+    d = obj(v)
+    name, ns = text(d.get("name")), text(d.get("namespace"))
     if name is None:
         return None
     return f"{ns}/{name}" if ns else name
@@ -134,17 +112,17 @@ class _Endpoint:
 
 
 def _endpoint(v: Any) -> _Endpoint:
-    d = _dict(v)
-    labels = _strs(d.get("labels"))
-    namespace = _str(d.get("namespace"))
+    d = obj(v)
+    labels = texts(d.get("labels")) or None
+    namespace = text(d.get("namespace"))
     sa = _label(labels, _SA_LABEL)
     return _Endpoint(
         namespace=namespace,
-        pod_name=_str(d.get("pod_name")),
+        pod_name=text(d.get("pod_name")),
         labels=labels,
-        identity=_int(d.get("identity")),
+        identity=integer(d.get("identity")),
         workload=_workload(d.get("workloads")),
-        cluster=_named_cluster(_str(d.get("cluster_name")) or _label(labels, _CLUSTER_LABEL)),
+        cluster=_named_cluster(text(d.get("cluster_name")) or _label(labels, _CLUSTER_LABEL)),
         service_account=f"{namespace}/{sa}" if sa and namespace else None,
     )
 
@@ -162,7 +140,7 @@ def _named_cluster(name: str | None) -> str | None:
 
 def _workload(v: Any) -> tuple[str, str] | None:
     for w in v if isinstance(v, list) else ():
-        kind, name = _str(_dict(w).get("kind")), _str(_dict(w).get("name"))
+        kind, name = text(obj(w).get("kind")), text(obj(w).get("name"))
         if kind and name:
             return kind, name
     return None
@@ -177,40 +155,40 @@ def _workload_text(w: tuple[str, str] | None) -> str | None:
 
 def _flow_event(flow: dict[str, Any], envelope: dict[str, Any], ctx: Context) -> Event:
     time = _time(flow.get("time"), envelope.get("time"))
-    node_name = _str(envelope.get("node_name")) or _str(flow.get("node_name"))
+    node_name = text(envelope.get("node_name")) or text(flow.get("node_name"))
     node_cluster, node = _split_node(node_name)
     src, dst = _endpoint(flow.get("source")), _endpoint(flow.get("destination"))
-    ip = _dict(flow.get("IP"))
+    ip = obj(flow.get("IP"))
     protocol, l4 = _l4(flow.get("l4"))
     extra = _flow_extra(flow, l4, src, dst)
     fields: dict[str, Any] = {
         "time": time,
         "node": node,
         "cluster": node_cluster or src.cluster or dst.cluster or ctx.cluster,
-        "src_ip": _str(ip.get("source")),
-        "src_port": _int(l4.get("source_port")),
-        "dst_ip": _str(ip.get("destination")),
-        "dst_port": _int(l4.get("destination_port")),
+        "src_ip": text(ip.get("source")),
+        "src_port": integer(l4.get("source_port")),
+        "dst_ip": text(ip.get("destination")),
+        "dst_port": integer(l4.get("destination_port")),
         "protocol": protocol,
         "verdict": _enum(flow.get("verdict")),
         "drop_reason": _enum(flow.get("drop_reason_desc")),
         "direction": _enum(flow.get("traffic_direction")),
         "is_reply": _is_reply(flow),
         **_endpoint_fields(src, dst),
-        "dst_names": _strs(flow.get("destination_names")),
+        "dst_names": texts(flow.get("destination_names")) or None,
         "dst_service": _ns_name(flow.get("destination_service")),
     }
-    l7 = _dict(flow.get("l7"))
-    headers = _headers(_dict(l7.get("http")).get("headers"))
+    l7 = obj(flow.get("l7"))
+    headers = _headers(obj(l7.get("http")).get("headers"))
     fields.update(_l7_fields(l7, headers, extra))
     fields.update(_trace_fields(flow.get("trace_context"), headers))
     fields["id"] = _flow_id(flow, node_name, fields)
-    summary = _str(flow.get("Summary")) or _built_summary(fields)
+    summary = text(flow.get("Summary")) or _built_summary(fields)
     return Event(source="hubble", format=FORMAT, summary=summary, extra=_json(extra), **fields)
 
 
 def _flow_id(flow: dict[str, Any], node_name: str | None, f: dict[str, Any]) -> str:
-    uuid = _str(flow.get("uuid"))
+    uuid = text(flow.get("uuid"))
     if uuid:
         return make_id("hubble", uuid)
     keys = ("time", "src_ip", "src_port", "dst_ip", "dst_port", "verdict", "is_reply")
@@ -223,10 +201,10 @@ def _is_reply(flow: dict[str, Any]) -> bool | None:
 
 
 def _l4(v: Any) -> tuple[str | None, dict[str, Any]]:
-    d = _dict(v)
+    d = obj(v)
     for protocol in _L4:
         if protocol in d:
-            return protocol, _dict(d[protocol])
+            return protocol, obj(d[protocol])
     return None, {}
 
 
@@ -252,20 +230,20 @@ def _endpoint_fields(src: _Endpoint, dst: _Endpoint) -> dict[str, Any]:
 
 def _flow_extra(flow: dict[str, Any], l4: dict[str, Any], src: _Endpoint, dst: _Endpoint) -> dict[str, Any]:
     """What Hubble says beyond the columns; only keys that carry a value."""
-    flags = [name for name, on in _dict(l4.get("flags")).items() if on is True]
+    flags = [name for name, on in obj(l4.get("flags")).items() if on is True]
     extra: dict[str, Any] = {
-        "flow_type": _str(flow.get("Type")),
-        "observation_point": _str(flow.get("trace_observation_point")),
-        "interface": _str(_dict(flow.get("interface")).get("name")),
+        "flow_type": text(flow.get("Type")),
+        "observation_point": text(flow.get("trace_observation_point")),
+        "interface": text(obj(flow.get("interface")).get("name")),
         "tcp_flags": flags or None,
-        "icmp_type": _int(l4.get("type")),
-        "icmp_code": _int(l4.get("code")),
+        "icmp_type": integer(l4.get("type")),
+        "icmp_code": integer(l4.get("code")),
         "src_service": _ns_name(flow.get("source_service")),
-        "src_names": _strs(flow.get("source_names")),
+        "src_names": texts(flow.get("source_names")) or None,
         "src_cluster": src.cluster,
         "dst_cluster": dst.cluster,
         "dst_service_account": dst.service_account,
-        "encrypted": _dict(flow.get("IP")).get("encrypted") is True or None,
+        "encrypted": obj(flow.get("IP")).get("encrypted") is True or None,
     }
     for key in _POLICY_KEYS:
         policies = flow.get(key)
@@ -279,7 +257,7 @@ def _flow_extra(flow: dict[str, Any], l4: dict[str, Any], src: _Endpoint, dst: _
 
 def _l7_fields(l7: dict[str, Any], headers: dict[str, str], extra: dict[str, Any]) -> dict[str, Any]:
     """Kind and L7 columns; L7 details without a column go to `extra`."""
-    for key, value in (("l7_type", _str(l7.get("type"))), ("latency_ns", _int(l7.get("latency_ns")))):
+    for key, value in (("l7_type", text(l7.get("type"))), ("latency_ns", integer(l7.get("latency_ns")))):
         if value is not None:
             extra[key] = value
     if isinstance(l7.get("dns"), dict):
@@ -291,30 +269,30 @@ def _l7_fields(l7: dict[str, Any], headers: dict[str, str], extra: dict[str, Any
 
 def _dns_fields(dns: dict[str, Any], response: bool, extra: dict[str, Any]) -> dict[str, Any]:
     for key in ("qtypes", "rrtypes", "cnames"):
-        if values := _strs(dns.get(key)):
+        if values := texts(dns.get(key)):
             extra[f"dns_{key}"] = values
-    rcode = _int(dns.get("rcode"))
+    rcode = integer(dns.get("rcode"))
     return {
         "kind": "dns",
-        "dns_query": _str(dns.get("query")),
-        "dns_ips": _strs(dns.get("ips")),
+        "dns_query": text(dns.get("query")),
+        "dns_ips": texts(dns.get("ips")) or None,
         # protojson omits zero values: a response without rcode is NOERROR.
         "dns_rcode": rcode if rcode is not None or not response else 0,
-        "dns_ttl": _int(dns.get("ttl")),
+        "dns_ttl": integer(dns.get("ttl")),
     }
 
 
 def _http_fields(http: dict[str, Any], headers: dict[str, str], extra: dict[str, Any]) -> dict[str, Any]:
-    if protocol := _str(http.get("protocol")):
+    if protocol := text(http.get("protocol")):
         extra["http_protocol"] = protocol
     kept = {k: v for k, v in headers.items() if k.lower() not in _SENSITIVE_HEADERS}
     if kept:
         extra["http_headers"] = kept
     return {
         "kind": "http",
-        "http_method": _str(http.get("method")),
-        "http_url": _str(http.get("url")),
-        "http_code": _int(http.get("code")) or None,
+        "http_method": text(http.get("method")),
+        "http_url": text(http.get("url")),
+        "http_code": integer(http.get("code")) or None,
     }
 
 
@@ -322,7 +300,7 @@ def _headers(v: Any) -> dict[str, str]:
     """Hubble's `[{"key", "value"}]` as a map; repeated headers are joined with ', '."""
     out: dict[str, str] = {}
     for h in v if isinstance(v, list) else ():
-        key, value = _dict(h).get("key"), _dict(h).get("value")
+        key, value = obj(h).get("key"), obj(h).get("value")
         if isinstance(key, str) and isinstance(value, str):
             out[key] = f"{out[key]}, {value}" if key in out else value
     return out
@@ -334,7 +312,7 @@ def _headers(v: Any) -> dict[str, str]:
 def _trace_fields(trace_context: Any, headers: dict[str, str]) -> dict[str, Any]:
     """trace_id from Hubble's own `trace_context`, else from the headers; span ids from the
     headers (the caller's span) when they belong to that trace."""
-    own = _hex_id(_dict(_dict(trace_context).get("parent")).get("trace_id"), 32)
+    own = _hex_id(obj(obj(trace_context).get("parent")).get("trace_id"), 32)
     lowered = {k.lower(): v for k, v in headers.items()}
     ids = (_traceparent(lowered.get("traceparent")) or _b3(lowered)) if lowered else None
     if ids is None or own not in (None, ids[0]):
@@ -380,10 +358,10 @@ def _hex_id(value: Any, length: int) -> str | None:
 def _built_summary(f: dict[str, Any]) -> str:
     src = _addr(f["src_namespace"], f["src_pod_name"], f["src_ip"], f["src_port"])
     dst = _addr(f["dst_namespace"], f["dst_pod_name"], f["dst_ip"], f["dst_port"])
-    text = f"{f['protocol'] or 'IP'} {src} -> {dst}"
+    line = f"{f['protocol'] or 'IP'} {src} -> {dst}"
     if f["verdict"]:
-        text += f" {f['verdict']}"
-    return f"{text}: {f['drop_reason']}" if f["drop_reason"] else text
+        line += f" {f['verdict']}"
+    return f"{line}: {f['drop_reason']}" if f["drop_reason"] else line
 
 
 def _addr(namespace: str | None, pod: str | None, ip: str | None, port: int | None) -> str:
@@ -393,10 +371,10 @@ def _addr(namespace: str | None, pod: str | None, ip: str | None, port: int | No
 
 def _stats_event(key: str, payload: dict[str, Any], envelope: dict[str, Any], ctx: Context) -> Event:
     time = _time(envelope.get("time"))
-    node_name = _str(envelope.get("node_name"))
+    node_name = text(envelope.get("node_name"))
     cluster, node = _split_node(node_name)
     # protojson omits a zero count; only lost_events carry one.
-    lost = (_int(payload.get("num_events_lost")) or 0) if key == "lost_events" else None
+    lost = (integer(payload.get("num_events_lost")) or 0) if key == "lost_events" else None
     return Event(
         id=make_id("hubble", key, node_name, time, _json(payload)),
         time=time,
@@ -416,8 +394,8 @@ def _stats_summary(key: str, payload: dict[str, Any], lost: int | None) -> str:
     if lost is not None:
         return f"Hubble lost {lost} events ({payload.get('source') or 'unknown source'})"
     detail = payload.get("state_change") or payload.get("type") or ""
-    names = ", ".join(_strs(payload.get("node_names")) or ())
-    message = _str(payload.get("message"))
+    names = ", ".join(texts(payload.get("node_names")))
+    message = text(payload.get("message"))
     return " ".join(str(p) for p in (f"Hubble {key.replace('_', ' ')}", detail, names, message) if p)
 
 

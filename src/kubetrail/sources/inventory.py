@@ -22,6 +22,7 @@ import orjson
 from kubetrail.ids import container_id, make_id
 from kubetrail.model import Event
 from kubetrail.sources import Context, NormalizeError, Source
+from kubetrail.sources._json import obj, objs, text, texts
 from kubetrail.timeutil import TimeError, parse_rfc3339
 
 FORMAT: Final = "kubectl-json"
@@ -59,22 +60,6 @@ def normalize(value: Any, ctx: Context) -> list[Event]:
 # --- small readers of JSON values -------------------------------------------------------------
 
 
-def _str(v: Any) -> str | None:
-    return v if isinstance(v, str) and v else None
-
-
-def _dict(v: Any) -> dict[str, Any]:
-    return v if isinstance(v, dict) else {}
-
-
-def _dicts(v: Any) -> Iterator[dict[str, Any]]:
-    return (d for d in v if isinstance(d, dict)) if isinstance(v, list) else iter(())
-
-
-def _strs(values: Any) -> list[str]:
-    return [v for v in values if isinstance(v, str) and v] if isinstance(values, list) else []
-
-
 def _json(d: dict[str, Any]) -> str:
     return orjson.dumps({k: v for k, v in d.items() if v not in (None, [], {})}).decode()
 
@@ -85,13 +70,13 @@ def _json(d: dict[str, Any]) -> str:
 def _event(item: Any, default_kind: str | None, ctx: Context, where: str, own_raw: bool) -> Event:
     if not isinstance(item, dict):
         raise NormalizeError(f"{where}: expected a Kubernetes object")
-    kind = _str(item.get("kind")) or default_kind
-    meta = _dict(item.get("metadata"))
-    uid, name = _str(meta.get("uid")), _str(meta.get("name"))
+    kind = text(item.get("kind")) or default_kind
+    meta = obj(item.get("metadata"))
+    uid, name = text(meta.get("uid")), text(meta.get("name"))
     if kind is None or uid is None or name is None:
         raise NormalizeError(f"{where}: a Kubernetes object needs kind, metadata.name and metadata.uid")
     fields, extra, summary = _READERS.get(kind, _other)(item, kind, meta)
-    extra = {"object_kind": kind, **extra, "labels": _dict(meta.get("labels"))}
+    extra = {"object_kind": kind, **extra, "labels": obj(meta.get("labels"))}
     return Event(
         id=make_id("inventory", ctx.cluster or "default", kind, uid, meta.get("resourceVersion")),
         time=_snapshot_time(item, where),
@@ -118,20 +103,20 @@ def _snapshot_time(item: dict[str, Any], where: str) -> int:
 
 
 def _timestamps(item: dict[str, Any]) -> Iterator[str]:
-    status = _dict(item.get("status"))
-    yield from _strs([_dict(item.get("metadata")).get("creationTimestamp"), status.get("startTime")])
-    for condition in _dicts(status.get("conditions")):
-        yield from _strs([condition.get(k) for k in _CONDITION_TIMES])
+    status = obj(item.get("status"))
+    yield from texts([obj(item.get("metadata")).get("creationTimestamp"), status.get("startTime")])
+    for condition in objs(status.get("conditions")):
+        yield from texts([condition.get(k) for k in _CONDITION_TIMES])
     for _, _, statuses in _CONTAINER_TYPES:
-        for cs in _dicts(status.get(statuses)):
-            for state in _dict(cs.get("state")).values():
-                yield from _strs([_dict(state).get("startedAt"), _dict(state).get("finishedAt")])
+        for cs in objs(status.get(statuses)):
+            for state in obj(cs.get("state")).values():
+                yield from texts([obj(state).get("startedAt"), obj(state).get("finishedAt")])
 
 
 def _owner(meta: dict[str, Any]) -> tuple[str, str] | None:
     """The controller ownerReference as (kind, name)."""
-    for ref in _dicts(meta.get("ownerReferences")):
-        kind, name = _str(ref.get("kind")), _str(ref.get("name"))
+    for ref in objs(meta.get("ownerReferences")):
+        kind, name = text(ref.get("kind")), text(ref.get("name"))
         if ref.get("controller") is True and kind and name:
             return kind, name
     return None
@@ -141,13 +126,13 @@ def _owner(meta: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def _pod(item: dict[str, Any], kind: str, meta: dict[str, Any]) -> tuple[Fields, Fields, str]:
-    spec, status = _dict(item.get("spec")), _dict(item.get("status"))
-    namespace, name, node = _str(meta.get("namespace")), meta["name"], _str(spec.get("nodeName"))
+    spec, status = obj(item.get("spec")), obj(item.get("status"))
+    namespace, name, node = text(meta.get("namespace")), meta["name"], text(spec.get("nodeName"))
     owner = _owner(meta)
-    workload = _workload(owner, _dict(meta.get("labels")))
+    workload = _workload(owner, obj(meta.get("labels")))
     containers = _containers(spec, status)
     first = containers[0] if containers and containers[0]["type"] == "container" else {}
-    sa = _str(spec.get("serviceAccountName")) or _str(spec.get("serviceAccount"))
+    sa = text(spec.get("serviceAccountName")) or text(spec.get("serviceAccount"))
     ips = _ips(status.get("podIPs"), status.get("podIP"))
     fields = {
         "namespace": namespace,
@@ -165,7 +150,7 @@ def _pod(item: dict[str, Any], kind: str, meta: dict[str, Any]) -> tuple[Fields,
         "ips": ips,
         "host_ips": _ips(status.get("hostIPs"), status.get("hostIP")),
         "host_network": spec.get("hostNetwork") is True or None,
-        "phase": _str(status.get("phase")),
+        "phase": text(status.get("phase")),
         "owner": f"{owner[0]}/{owner[1]}" if owner else None,
         "containers": containers,
     }
@@ -188,16 +173,16 @@ def _containers(spec: dict[str, Any], status: dict[str, Any]) -> list[Fields]:
     """Containers of every type: name, image, and from the status the normalized id and image digest."""
     out: list[Fields] = []
     for type_, specs, statuses in _CONTAINER_TYPES:
-        by_name = {s.get("name"): s for s in _dicts(status.get(statuses))}
-        for c in _dicts(spec.get(specs)):
+        by_name = {s.get("name"): s for s in objs(status.get(statuses))}
+        for c in objs(spec.get(specs)):
             cs = by_name.get(c.get("name"), {})
             out.append(
                 {
-                    "name": _str(c.get("name")),
+                    "name": text(c.get("name")),
                     "type": type_,
-                    "image": _str(c.get("image")),
-                    "image_id": _str(cs.get("imageID")),
-                    "id": container_id(_str(cs.get("containerID"))),
+                    "image": text(c.get("image")),
+                    "image_id": text(cs.get("imageID")),
+                    "id": container_id(text(cs.get("containerID"))),
                 }
             )
     return out
@@ -205,24 +190,24 @@ def _containers(spec: dict[str, Any], status: dict[str, Any]) -> list[Fields]:
 
 def _ips(plural: Any, single: Any) -> list[str]:
     """`podIPs: [{"ip": ...}]` (dual stack), else the older single `podIP`."""
-    ips = _strs([d.get("ip") for d in _dicts(plural)])
-    return ips or _strs([single])
+    ips = texts([d.get("ip") for d in objs(plural)])
+    return ips or texts([single])
 
 
 # --- Services, Nodes and other objects --------------------------------------------------------
 
 
 def _service(item: dict[str, Any], kind: str, meta: dict[str, Any]) -> tuple[Fields, Fields, str]:
-    spec, namespace = _dict(item.get("spec")), _str(meta.get("namespace"))
-    ips = [ip for ip in _strs(spec.get("clusterIPs")) or _strs([spec.get("clusterIP")]) if ip != "None"]
-    ingress = list(_dicts(_dict(_dict(item.get("status")).get("loadBalancer")).get("ingress")))
+    spec, namespace = obj(item.get("spec")), text(meta.get("namespace"))
+    ips = [ip for ip in texts(spec.get("clusterIPs")) or texts([spec.get("clusterIP")]) if ip != "None"]
+    ingress = list(objs(obj(obj(item.get("status")).get("loadBalancer")).get("ingress")))
     extra = {
-        "type": _str(spec.get("type")),
+        "type": text(spec.get("type")),
         "ips": ips,
-        "external_ips": _strs(spec.get("externalIPs")) + _strs([i.get("ip") for i in ingress]),
-        "external_names": _strs([i.get("hostname") for i in ingress] + [spec.get("externalName")]),
-        "ports": [_port(p) for p in _dicts(spec.get("ports"))],
-        "selector": _dict(spec.get("selector")),
+        "external_ips": texts(spec.get("externalIPs")) + texts([i.get("ip") for i in ingress]),
+        "external_names": texts([i.get("hostname") for i in ingress] + [spec.get("externalName")]),
+        "ports": [_port(p) for p in objs(spec.get("ports"))],
+        "selector": obj(spec.get("selector")),
     }
     shown = ", ".join(ips) or "headless"
     return {"namespace": namespace}, extra, f"{kind} {namespace}/{meta['name']} {extra['type'] or 'ClusterIP'} ({shown})"
@@ -240,25 +225,25 @@ def _port(p: dict[str, Any]) -> Fields:
 
 
 def _node(item: dict[str, Any], kind: str, meta: dict[str, Any]) -> tuple[Fields, Fields, str]:
-    spec, status = _dict(item.get("spec")), _dict(item.get("status"))
-    addresses = [{"type": a.get("type"), "address": a.get("address")} for a in _dicts(status.get("addresses"))]
-    ips = _strs([a["address"] for a in addresses if a["type"] in _NODE_IP_TYPES])
-    info = _dict(status.get("nodeInfo"))
+    spec, status = obj(item.get("spec")), obj(item.get("status"))
+    addresses = [{"type": a.get("type"), "address": a.get("address")} for a in objs(status.get("addresses"))]
+    ips = texts([a["address"] for a in addresses if a["type"] in _NODE_IP_TYPES])
+    info = obj(status.get("nodeInfo"))
     extra = {
         "ips": ips,
         "addresses": addresses,
-        "pod_cidrs": _strs(spec.get("podCIDRs")) or _strs([spec.get("podCIDR")]),
-        "provider_id": _str(spec.get("providerID")),
-        "kubelet_version": _str(info.get("kubeletVersion")),
-        "container_runtime": _str(info.get("containerRuntimeVersion")),
-        "os_image": _str(info.get("osImage")),
+        "pod_cidrs": texts(spec.get("podCIDRs")) or texts([spec.get("podCIDR")]),
+        "provider_id": text(spec.get("providerID")),
+        "kubelet_version": text(info.get("kubeletVersion")),
+        "container_runtime": text(info.get("containerRuntimeVersion")),
+        "os_image": text(info.get("osImage")),
     }
     return {"node": meta["name"]}, extra, f"{kind} {meta['name']}" + (f" ({', '.join(ips)})" if ips else "")
 
 
 def _other(item: dict[str, Any], kind: str, meta: dict[str, Any]) -> tuple[Fields, Fields, str]:
-    namespace, owner = _str(meta.get("namespace")), _owner(meta)
-    extra = {"api_version": _str(item.get("apiVersion")), "owner": f"{owner[0]}/{owner[1]}" if owner else None}
+    namespace, owner = text(meta.get("namespace")), _owner(meta)
+    extra = {"api_version": text(item.get("apiVersion")), "owner": f"{owner[0]}/{owner[1]}" if owner else None}
     return {"namespace": namespace}, extra, f"{kind} {namespace}/{meta['name']}" if namespace else f"{kind} {meta['name']}"
 
 

@@ -27,6 +27,7 @@ import orjson
 from kubetrail.ids import container_id, make_id
 from kubetrail.model import Event
 from kubetrail.sources import Context, NormalizeError, Source
+from kubetrail.sources._json import integer, obj, text
 
 FORMAT: Final = "otlp"
 _TOP_KEYS: Final = ("resourceSpans", "resource_spans", "resourceLogs", "resource_logs")
@@ -107,27 +108,9 @@ def _get(d: dict[str, Any], camel: str) -> Any:
     return value if value is not None else d.get(_SNAKE[camel])
 
 
-def _str(v: Any) -> str | None:
-    return v if isinstance(v, str) and v else None
-
-
-def _int(v: Any) -> int | None:
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, int):
-        return v
-    if isinstance(v, str) and v.lstrip("-").isdigit():
-        return int(v)
-    return None
-
-
-def _dict(v: Any) -> dict[str, Any]:
-    return v if isinstance(v, dict) else {}
-
-
 def _nanos(v: Any) -> int | None:
     """A `*UnixNano` value (a string in JSON, 64-bit); 0 means unset."""
-    n = _int(v)
+    n = integer(v)
     return n if n else None
 
 
@@ -158,14 +141,14 @@ def _any(v: Any) -> Any:
 
 
 def _values(v: Any) -> list[Any]:
-    values = _dict(v).get("values")
+    values = obj(v).get("values")
     return values if isinstance(values, list) else []
 
 
 def _attributes(v: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kv in v if isinstance(v, list) else ():
-        key = _dict(kv).get("key")
+        key = obj(kv).get("key")
         if isinstance(key, str):
             out[key] = _any(kv.get("value"))
     return out
@@ -174,7 +157,7 @@ def _attributes(v: Any) -> dict[str, Any]:
 _ANY_READERS: Final[tuple[tuple[str, Callable[[Any], Any]], ...]] = (
     ("stringValue", lambda x: x),
     ("boolValue", lambda x: x),
-    ("intValue", _int),
+    ("intValue", integer),
     ("doubleValue", lambda x: x),
     ("bytesValue", lambda x: x),
     ("arrayValue", lambda x: [_any(i) for i in _values(x)]),
@@ -278,13 +261,13 @@ def _present(key: str, d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _scope(v: Any) -> dict[str, Any]:
-    d = _dict(v)
-    scope = {"name": _str(d.get("name")), "version": _str(d.get("version")), "attributes": _attributes(d.get("attributes"))}
+    d = obj(v)
+    scope = {"name": text(d.get("name")), "version": text(d.get("version")), "attributes": _attributes(d.get("attributes"))}
     return {k: v for k, v in scope.items() if v}
 
 
 def _resource(v: Any) -> _Resource:
-    attrs = _attributes(_dict(v).get("attributes"))
+    attrs = _attributes(obj(v).get("attributes"))
     workload = next(((kind, attrs[key]) for kind, key in _WORKLOAD_ATTRS if isinstance(attrs.get(key), str)), (None, None))
     columns = {
         "service_name": _first_str(attrs, ("service.name",)),
@@ -322,7 +305,7 @@ def _span_event(span: dict[str, Any], at: _At, ctx: Context) -> Event:
         raise NormalizeError(f"{at.path}: span has no startTimeUnixNano")
     attrs = _attributes(span.get("attributes"))
     kind = _span_kind(span.get("kind"))
-    status = _dict(span.get("status"))
+    status = obj(span.get("status"))
     code = _status(status.get("code"))
     columns = {**at.resource.columns, **_span_columns(attrs, kind)}
     columns["cluster"] = columns["cluster"] or ctx.cluster
@@ -336,7 +319,7 @@ def _span_event(span: dict[str, Any], at: _At, ctx: Context) -> Event:
         trace_id=trace_id,
         span_id=span_id,
         parent_span_id=_hex_id(_get(span, "parentSpanId"), 16),
-        span_name=_str(span.get("name")),
+        span_name=text(span.get("name")),
         span_kind=kind,
         status=code,
         summary=_span_summary(span, columns, kind, code),
@@ -349,7 +332,7 @@ def _span_event(span: dict[str, Any], at: _At, ctx: Context) -> Event:
 def _span_columns(attrs: dict[str, Any], kind: str | None) -> dict[str, Any]:
     out: dict[str, Any] = {column: _first_str(attrs, names) for column, names in _SPAN_TEXT_ATTRS.items()}
     out["http_url"] = out["http_url"] or _path_url(attrs)
-    out["http_code"] = _int(_first(attrs, _HTTP_CODE))
+    out["http_code"] = integer(_first(attrs, _HTTP_CODE))
     src, dst = _ENDPOINTS["sender" if kind in ("client", "producer") else "receiver"]
     out["src_ip"], out["src_port"] = _endpoint(attrs, src)
     out["dst_ip"], out["dst_port"] = _endpoint(attrs, dst)
@@ -360,8 +343,8 @@ def _endpoint(attrs: dict[str, Any], pairs: tuple[tuple[str, str], ...]) -> tupl
     """The first (address, port) pair whose address is an IP; else no address and the first port."""
     for address, port in pairs:
         if ip := _ip(attrs.get(address)):
-            return ip, _int(attrs.get(port))
-    return None, next((p for _, port in pairs if (p := _int(attrs.get(port))) is not None), None)
+            return ip, integer(attrs.get(port))
+    return None, next((p for _, port in pairs if (p := integer(attrs.get(port))) is not None), None)
 
 
 def _path_url(attrs: dict[str, Any]) -> str | None:
@@ -376,7 +359,7 @@ def _span_kind(v: Any) -> str | None:
     if isinstance(v, str) and v.startswith("SPAN_KIND_"):
         name = v.removeprefix("SPAN_KIND_").lower()
         return name if name in _SPAN_KINDS[1:] else None
-    n = _int(v)
+    n = integer(v)
     if n is None or not 0 < n < len(_SPAN_KINDS):
         return None
     return _SPAN_KINDS[n]
@@ -386,16 +369,16 @@ def _status(v: Any) -> str:
     """OTLP status code; absent means UNSET (proto3 omits the zero value)."""
     if isinstance(v, str) and v.startswith("STATUS_CODE_"):
         return v.removeprefix("STATUS_CODE_")
-    n = _int(v)
+    n = integer(v)
     return _STATUS_CODES[n] if n is not None and 0 <= n < len(_STATUS_CODES) else "UNSET"
 
 
 def _span_summary(span: dict[str, Any], c: dict[str, Any], kind: str | None, status: str) -> str:
     what = f"{c['http_method']} {c['http_route'] or c['http_url'] or ''}".rstrip() if c["http_method"] else None
-    text = f"{c['service_name'] or 'unknown service'}: {kind or 'unspecified'} {what or 'span ' + (_str(span.get('name')) or '')}"
+    line = f"{c['service_name'] or 'unknown service'}: {kind or 'unspecified'} {what or 'span ' + (text(span.get('name')) or '')}"
     if c["http_code"] is not None:
-        text += f" -> {c['http_code']}"
-    return f"{text} {status}" if status == "ERROR" else text
+        line += f" -> {c['http_code']}"
+    return f"{line} {status}" if status == "ERROR" else line
 
 
 def _span_extra(span: dict[str, Any], at: _At, attrs: dict[str, Any], status: dict[str, Any]) -> str | None:
@@ -404,8 +387,8 @@ def _span_extra(span: dict[str, Any], at: _At, attrs: dict[str, Any], status: di
             "resource": at.resource.attrs,
             "scope": at.scope,
             "attributes": attrs,
-            "status_message": _str(status.get("message")),
-            "trace_state": _str(_get(span, "traceState")),
+            "status_message": text(status.get("message")),
+            "trace_state": text(_get(span, "traceState")),
             "events": [_span_event_extra(e) for e in span.get("events") or () if isinstance(e, dict)],
             "links": [_link_extra(link) for link in span.get("links") or () if isinstance(link, dict)],
         }
@@ -433,11 +416,11 @@ def _log_event(record: dict[str, Any], at: _At, ctx: Context) -> Event:
         raise NormalizeError(f"{at.path}: log record has no timeUnixNano or observedTimeUnixNano")
     trace_id, span_id = _hex_id(_get(record, "traceId"), 32), _hex_id(_get(record, "spanId"), 16)
     body = _any(record.get("body"))
-    text = body if isinstance(body, str) or body is None else orjson.dumps(body).decode()
+    body_text = body if isinstance(body, str) or body is None else orjson.dumps(body).decode()
     columns = dict(at.resource.columns)
     columns["cluster"] = columns["cluster"] or ctx.cluster
     return Event(
-        id=make_id("otel", "log", *at.resource.identity, time, trace_id, span_id, text),
+        id=make_id("otel", "log", *at.resource.identity, time, trace_id, span_id, body_text),
         time=time,
         source="otel",
         kind="log",
@@ -445,7 +428,7 @@ def _log_event(record: dict[str, Any], at: _At, ctx: Context) -> Event:
         trace_id=trace_id,
         span_id=span_id,
         priority=_severity(_get(record, "severityText"), _get(record, "severityNumber")),
-        summary=text,
+        summary=body_text,
         extra=_log_extra(record, at, body),
         raw=at.raw,
         **columns,
@@ -459,7 +442,7 @@ def _severity(text: Any, number: Any) -> str | None:
     if isinstance(number, str) and number.startswith("SEVERITY_NUMBER_"):
         number = number.removeprefix("SEVERITY_NUMBER_")
         return None if number == "UNSPECIFIED" else number
-    n = _int(number)
+    n = integer(number)
     return _SEVERITIES[(n - 1) // 4] if n is not None and 1 <= n <= 24 else None
 
 
@@ -469,9 +452,9 @@ def _log_extra(record: dict[str, Any], at: _At, body: Any) -> str | None:
             "resource": at.resource.attrs,
             "scope": at.scope,
             "attributes": _attributes(record.get("attributes")),
-            "severity_number": _int(_get(record, "severityNumber")),
+            "severity_number": integer(_get(record, "severityNumber")),
             "observed_time": _nanos(_get(record, "observedTimeUnixNano")),
-            "event_name": _str(_get(record, "eventName")),
+            "event_name": text(_get(record, "eventName")),
             "body": None if isinstance(body, str) else body,
         }
     )

@@ -16,6 +16,7 @@ import msgspec
 from kubetrail.ids import container_id, make_id
 from kubetrail.model import Event
 from kubetrail.sources import Context, NormalizeError, Source
+from kubetrail.sources._json import integer
 from kubetrail.timeutil import parse_rfc3339
 
 Obj = dict[str, Any]
@@ -132,8 +133,8 @@ def _process(p: Obj) -> Obj:
     return {
         "binary": _text(p.get("binary")),
         "args": _text(p.get("arguments")),
-        "pid": _int(p.get("pid")),
-        "process_uid": _int(p.get("uid")),
+        "pid": integer(p.get("pid")),
+        "process_uid": integer(p.get("uid")),
         "process_user": _text(user.get("name")),
         "cwd": _text(p.get("cwd")),
         "exec_id": _text(p.get("exec_id")),
@@ -146,7 +147,7 @@ def _parent(p: Obj, parent: Obj) -> Obj:
         "parent_exec_id": _text(p.get("parent_exec_id")) or _text(parent.get("exec_id")),
         "parent_binary": _text(parent.get("binary")),
         "parent_args": _text(parent.get("arguments")),
-        "parent_pid": _int(parent.get("pid")),
+        "parent_pid": integer(parent.get("pid")),
     }
 
 
@@ -193,9 +194,9 @@ def _connection(etype: str, body: Obj, proc: Obj) -> _Detail:
     """Older schema's process_connect / process_close: one TCP/UDP connection."""
     fields = {
         "src_ip": _text(body.get("source_ip")),
-        "src_port": _int(body.get("source_port")),
+        "src_port": integer(body.get("source_port")),
         "dst_ip": _text(body.get("destination_ip")),
-        "dst_port": _int(body.get("destination_port")),
+        "dst_port": integer(body.get("destination_port")),
         "protocol": _protocol(body.get("protocol")),
         "direction": "EGRESS" if etype == "process_connect" else None,
     }
@@ -206,7 +207,7 @@ def _connection(etype: str, body: Obj, proc: Obj) -> _Detail:
 
 def _listen(etype: str, body: Obj, proc: Obj) -> _Detail:
     """Older schema's process_listen: the local address goes to src_ip/src_port."""
-    fields = {"src_ip": _text(body.get("ip")), "src_port": _int(body.get("port")), "protocol": _protocol(body.get("protocol"))}
+    fields = {"src_ip": _text(body.get("ip")), "src_port": integer(body.get("port")), "protocol": _protocol(body.get("protocol"))}
     return _Detail("network_flow", f"{proc['binary']} {fields['src_ip']}:{fields['src_port']} {fields['protocol']}", fields)
 
 
@@ -311,10 +312,10 @@ def _path_string_arg(args: list[Any]) -> str | None:
 def _sock_fields(sock: Obj, base: str) -> Obj:
     """sock_arg/skb_arg carry both ends; sockaddr_arg is the address connected or sent to."""
     if "addr" in sock:
-        src_ip, src_port, dst_ip, dst_port = None, None, _text(sock.get("addr")), _int(sock.get("port"))
+        src_ip, src_port, dst_ip, dst_port = None, None, _text(sock.get("addr")), integer(sock.get("port"))
     else:
-        src_ip, src_port = _text(sock.get("saddr")), _int(sock.get("sport"))
-        dst_ip, dst_port = _text(sock.get("daddr")), _int(sock.get("dport"))
+        src_ip, src_port = _text(sock.get("saddr")), integer(sock.get("sport"))
+        dst_ip, dst_port = _text(sock.get("daddr")), integer(sock.get("dport"))
     return {
         "src_ip": src_ip,
         "src_port": src_port,
@@ -399,14 +400,6 @@ def _obj(v: Any) -> Obj:
 
 def _text(v: Any) -> str | None:
     return v if isinstance(v, str) and v else None
-
-
-def _int(v: Any) -> int | None:
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, int):
-        return v
-    return int(v) if isinstance(v, str) and v.isdigit() else None
 
 
 def _tags(v: Any) -> list[str] | None:
