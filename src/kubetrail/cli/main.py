@@ -70,9 +70,10 @@ def _open(db: str, fmt: str) -> DuckDBStore:
 )
 @click.option("--cluster", help="Cluster name for records that carry none (default: 'default').")
 @click.option("--strict", is_flag=True, help="Exit 1 when any record was quarantined.")
+@click.option("--workers", type=click.IntRange(min=0), default=0, help="Worker processes for large inputs (0: one per core).")
 @common
 def ingest_cmd(
-    paths: tuple[str, ...], source_name: str | None, cluster: str | None, strict: bool, db: str, fmt: str | None
+    paths: tuple[str, ...], source_name: str | None, cluster: str | None, strict: bool, workers: int, db: str, fmt: str | None
 ) -> None:
     """Ingest files, directories, globs, .gz files, or '-' (stdin).
 
@@ -86,7 +87,7 @@ def ingest_cmd(
     except FileNotFoundError as exc:
         fail(fmt, "usage", f"{exc}: give existing files, directories or globs", EXIT_USAGE)
     store = _open(db, fmt)
-    options = Options(source=registry()[source_name] if source_name else None, cluster=cluster)
+    options = Options(source=registry()[source_name] if source_name else None, cluster=cluster, workers=workers)
     try:
         summary = _run_ingest(store, files, options)
     finally:
