@@ -8,7 +8,7 @@ the store is written by this process only.
 
 from __future__ import annotations
 
-import hashlib
+import gc
 import multiprocessing
 import os
 from collections import Counter
@@ -21,6 +21,7 @@ import msgspec
 import orjson
 import pyarrow as pa
 
+from kubetrail.ids import content_hash
 from kubetrail.ingest.reader import Chunk, Record, Skipped, chunks, open_input, records_of
 from kubetrail.model import KINDS, Event
 from kubetrail.redact import needs_redaction, redact, redact_text
@@ -28,7 +29,9 @@ from kubetrail.sources import Context, NormalizeError, Source, detect, registry
 from kubetrail.store import FileResult, QuarantineRow, Store
 from kubetrail.store.batch import to_arrow
 
-BATCH_EVENTS: Final = 50_000  # events per store write (each write scans the store's ids once)
+# Events per store write: one DuckDB row group, which DuckDB appends compressed straight to the
+# file (smaller writes are logged, then compressed again at each checkpoint: 30 vs 17 µs/event).
+BATCH_EVENTS: Final = 122_880
 PARALLEL_MIN_BYTES: Final = 32 << 20  # inputs smaller than this are not worth worker start-up
 _KINDS: Final = frozenset(KINDS)
 _encode = msgspec.msgpack.Encoder().encode
@@ -104,12 +107,20 @@ class _Job:
 def normalize_chunk(chunk: Chunk, job: _Job) -> ChunkResult:
     """Frame, redact, detect and normalize the records of one chunk."""
     state = _ChunkState(job)
-    for item in records_of(chunk):
-        if isinstance(item, Skipped):
-            state.skipped += 1
-        else:
-            state.record(item)
-    return ChunkResult(to_arrow(state.events), state.quarantine, state.records, state.skipped, state.sources)
+    # Parsed records hold no reference cycles; the cyclic collector would only rescan the
+    # chunk's many small objects over and over.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for item in records_of(chunk):
+            if isinstance(item, Skipped):
+                state.skipped += 1
+            else:
+                state.record(item)
+        return ChunkResult(to_arrow(state.events), state.quarantine, state.records, state.skipped, state.sources)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _ChunkState:
@@ -155,7 +166,7 @@ class _ChunkState:
             event.cluster = self.default_cluster
         own_raw, fmt = event.raw, event.format
         event.raw = event.format = None  # the same event by another path (format) is the same content
-        event.content_hash = hashlib.blake2b(_encode(event), digest_size=8).hexdigest()
+        event.content_hash = content_hash(_encode(event))
         event.raw = own_raw if own_raw is not None else raw
         event.format = fmt
         event.file_id, event.line, event.byte_offset = self.job.file_id, rec.line, rec.offset
@@ -271,11 +282,12 @@ class _FileIngest:
     def _write(self) -> None:
         if not self.pending_rows:
             return
-        counts = self.store.write_events(pa.concat_tables(self.pending))
+        batch = pa.concat_tables(self.pending)
+        self.pending, self.pending_rows = [], 0
+        counts = self.store.write_events(batch)
         self.stored.update(counts.stored)
         self.duplicates += counts.duplicates
         self.conflicts += counts.conflicts
-        self.pending, self.pending_rows = [], 0
 
     def _add_to_summary(self, result: FileResult) -> None:
         s = self.summary

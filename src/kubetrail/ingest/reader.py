@@ -146,16 +146,26 @@ def records_of(chunk: Chunk) -> Iterator[Record | Skipped]:
         yield from chunk.framed
         return
     offset = chunk.offset
+    line = chunk.line
+    loads = orjson.loads
     lines = chunk.data.split(b"\n")
     if not lines[-1]:
         lines.pop()  # the data ends with a newline
-    for i, raw_line in enumerate(lines):
-        text = raw_line.strip()
-        if not text or text.startswith(b"//"):
-            yield Skipped(chunk.line + i)
+    for raw_line in lines:
+        # Fast path: a plain JSON object on its line (orjson ignores surrounding whitespace).
+        if raw_line[:1] == b"{" and raw_line[-1:] == b"}":
+            try:
+                yield Record(line, offset, raw_line, loads(raw_line))
+            except orjson.JSONDecodeError:
+                yield from _line_records(line, offset, raw_line)
         else:
-            yield from _line_records(chunk.line + i, offset, text)
+            text = raw_line.strip()
+            if not text or text.startswith(b"//"):
+                yield Skipped(line)
+            else:
+                yield from _line_records(line, offset, text)
         offset += len(raw_line) + 1
+        line += 1
 
 
 def _line_records(line: int, offset: int, text: bytes) -> Iterator[Record]:

@@ -31,5 +31,13 @@ SCHEMA: Final = pa.schema([pa.field(f.name, _arrow_type(f.sql)) for f in catalog
 def to_arrow(events: Sequence[Event]) -> pa.Table:
     rows = [msgspec.structs.astuple(e) for e in events]
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in SCHEMA]
-    arrays = [pa.array(col, type=field.type) for col, field in zip(columns, SCHEMA, strict=True)]
+    n = len(rows)
+    arrays = [_column(col, field.type, n) for col, field in zip(columns, SCHEMA, strict=True)]
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def _column(values: Sequence[object], type_: pa.DataType, n: int) -> pa.Array:
+    # Most columns of most events are empty: skip converting them value by value.
+    if values.count(None) == n:
+        return pa.nulls(n, type_)
+    return pa.array(values, type=type_)

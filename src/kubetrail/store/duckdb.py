@@ -34,6 +34,8 @@ def migrations() -> list[tuple[int, str]]:
 
 
 SCHEMA_VERSION: Final = migrations()[-1][0]
+# DuckDB's default (80% of RAM) would let the buffer pool grow with the data on a long ingest.
+MEMORY_LIMIT: Final = "256MB"
 
 _COLUMNS: Final = ", ".join(f'"{c}"' for c in FIELD_NAMES)
 _COLUMNS_NEW_ID: Final = ", ".join(
@@ -65,10 +67,10 @@ FROM b ORDER BY _seq
 
 
 class DuckDBStore:
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str = MEMORY_LIMIT) -> None:
         self.path = str(path)
         try:
-            self.con = duckdb.connect(self.path, read_only=read_only)
+            self.con = duckdb.connect(self.path, read_only=read_only, config={"memory_limit": memory_limit})
         except duckdb.IOException as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         if not read_only:
@@ -154,8 +156,11 @@ class DuckDBStore:
             con.execute("BEGIN")
             cls = con.sql(_CLASSIFY).to_arrow_table()
             dup, conflict = cls["dup"], cls["conflict"]
-            new = batch.filter(pc.invert(dup))
-            new_conflict = pc.filter(conflict, pc.invert(dup))
+            # One contiguous chunk per column: DuckDB appends that several times faster than
+            # the many small chunks a batch is made of (measured: 26 -> 10 µs per audit event).
+            keep = pc.invert(dup)
+            new = (batch if pc.all(keep).as_py() else batch.filter(keep)).combine_chunks()
+            new_conflict = pc.filter(conflict, keep)
             ids = pc.if_else(new_conflict, pc.binary_join_element_wise(new["id"], new["content_hash"], "~"), new["id"])
             new = new.set_column(0, "id", ids)
             con.register("_new", new)
@@ -167,6 +172,7 @@ class DuckDBStore:
         finally:
             con.unregister("_keys")
             con.unregister("_new")
+            pa.default_memory_pool().release_unused()
         stored = Counter(new["source"].to_pylist())
         return WriteCounts(stored=dict(stored), duplicates=pc.sum(dup).as_py() or 0, conflicts=pc.sum(new_conflict).as_py() or 0)
 
