@@ -141,7 +141,8 @@ def main() -> None:
     args = ap.parse_args()
 
     path = audit_file(args.events, args.seed)
-    lines = sum(1 for _ in open(path, "rb"))
+    with open(path, "rb") as f:
+        lines = sum(1 for _ in f)
     limit = parse_limit(path)
     generic = generic_decode(path)
     run = ingest_run(path, args.workers)

@@ -26,7 +26,16 @@ REDACTED: Final = "<redacted>"
 # "token", "Cookie" and an Authorization header name (as a whole JSON string, also escaped inside
 # an embedded document). The audit annotation "authorization.k8s.io/decision", present on every
 # audit event, deliberately does not match. Few, long needles: each `in` is a pass over the text.
-_MARKERS: Final = (b"ecret", b"oken", b"ookie", b"OOKIE", b"Authorization", b'authorization"', b'authorization\\"', b"AUTHORIZATION")
+_MARKERS: Final = (
+    b"ecret",
+    b"oken",
+    b"ookie",
+    b"OOKIE",
+    b"Authorization",
+    b'authorization"',
+    b'authorization\\"',
+    b"AUTHORIZATION",
+)
 _SENSITIVE_HEADERS: Final = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 _LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
 _SECRET_PATHS: Final = ("/data", "/stringData", "/metadata/annotations")

@@ -15,7 +15,7 @@ class TimeError(ValueError):
     """A time value that cannot be read."""
 
 
-_SCALE = tuple(10 ** (9 - n) for n in range(10))  # fraction digits -> ns multiplier
+_SCALE: tuple[int, ...] = tuple(10 ** (9 - n) for n in range(10))  # fraction digits -> ns multiplier
 NS_LIMIT = 1 << 63  # times are stored as int64 ns: until 2262-04-11
 
 

@@ -6,7 +6,9 @@ from kubetrail.model import catalog
 
 
 def events_table(name: str = "events") -> str:
-    cols = ",\n".join(f'    "{f.name}" {f.sql}' + (f" USING COMPRESSION {f.compression}" if f.compression else "") for f in catalog())
+    cols = ",\n".join(
+        f'    "{f.name}" {f.sql}' + (f" USING COMPRESSION {f.compression}" if f.compression else "") for f in catalog()
+    )
     return f"CREATE TABLE {name} (\n{cols}\n);\n"
 
 
