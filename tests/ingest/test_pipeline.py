@@ -165,3 +165,21 @@ def test_provenance_points_at_file_line_and_hash(tmp_path: Path) -> None:
     assert [r[0] for r in rows] == [1, 8]
     assert rows[0][1] == 0 and rows[1][1] > first_line_len
     assert {r[3] for r in rows} == {sha}
+
+
+def test_worker_processes_store_exactly_what_one_process_stores(tmp_path: Path) -> None:
+    from kubetrail.simulate.audit import write_audit_log
+    from kubetrail.simulate.cluster import build_cluster
+
+    log = tmp_path / "audit.log"
+    write_audit_log(log, cluster=build_cluster(3, 1_764_324_000 * 10**9, 1.0), events=3000, seed=3)
+    with open(log, "ab") as f:
+        f.write((PIPE / "audit-bad.log").read_bytes())  # bad records in a late chunk
+    serial = run(tmp_path / "one.duckdb", log, workers=1, parallel_min_bytes=1 << 40)
+    parallel = run(tmp_path / "two.duckdb", log, workers=2, parallel_min_bytes=0, chunk_bytes=64 << 10)
+    assert serial.as_json()["ingested"] == parallel.as_json()["ingested"] == {"k8s_audit": 3002}
+    assert (serial.quarantined, serial.skipped_lines) == (parallel.quarantined, parallel.skipped_lines) == (4, 2)
+    sql = "SELECT id, content_hash, line, byte_offset FROM events ORDER BY id"
+    assert query(tmp_path / "one.duckdb", sql) == query(tmp_path / "two.duckdb", sql)
+    qsql = "SELECT line, reason FROM quarantine ORDER BY line"
+    assert query(tmp_path / "one.duckdb", qsql) == query(tmp_path / "two.duckdb", qsql)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -22,7 +22,7 @@ import orjson
 import pyarrow as pa
 
 from kubetrail.ids import content_hash
-from kubetrail.ingest.reader import Chunk, Record, Skipped, chunks, open_input, records_of
+from kubetrail.ingest.reader import CHUNK_BYTES, Chunk, Record, Skipped, chunks, open_input, records_of
 from kubetrail.model import KINDS, Event
 from kubetrail.redact import needs_redaction, redact, redact_text
 from kubetrail.sources import Context, NormalizeError, Source, detect, registry
@@ -76,6 +76,8 @@ class Options:
     source: Source | None = None  # --source: skip detection
     cluster: str | None = None  # --cluster
     workers: int = 0  # worker processes for large inputs; 0 = one per core
+    parallel_min_bytes: int = PARALLEL_MIN_BYTES  # inputs at least this large use the workers
+    chunk_bytes: int = CHUNK_BYTES  # unit of work of a worker
 
 
 def ingest(store: Store, paths: Iterable[str], options: Options, progress: Progress | None = None) -> Summary:
@@ -208,11 +210,11 @@ class _Workers:
     def map(self, job: _Job, items: Iterator[Chunk]) -> Iterator[ChunkResult]:
         if self.pool is None:
             self.pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"))
-        pending = []
+        pending: deque[Future[ChunkResult]] = deque()
         for chunk in items:  # keep at most 2 chunks per worker in flight: memory stays bounded
             pending.append(self.pool.submit(normalize_chunk, chunk, job))
             if len(pending) >= 2 * self.count:
-                yield pending.pop(0).result()
+                yield pending.popleft().result()
         for future in pending:
             yield future.result()
 
@@ -243,7 +245,7 @@ class _FileIngest:
         stream, hasher = open_input(self.path)
         decoders = tuple(d for s in registry().values() if (d := s.decode_bytes) is not None)
         with stream:
-            for chunk_result in self._results(chunks(stream, decoders), job):
+            for chunk_result in self._results(chunks(stream, decoders, self.options.chunk_bytes), job):
                 self._take(chunk_result)
                 if self.progress:
                     self.progress(self.path, hasher.size)
@@ -262,7 +264,7 @@ class _FileIngest:
         if first is None:
             return
         yield normalize_chunk(first, job)
-        big = self.path != "-" and os.path.isfile(self.path) and os.path.getsize(self.path) >= PARALLEL_MIN_BYTES
+        big = self.path != "-" and os.path.isfile(self.path) and os.path.getsize(self.path) >= self.options.parallel_min_bytes
         if big and self.workers.count > 1:
             yield from self.workers.map(job, items)
         else:
