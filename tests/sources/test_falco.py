@@ -17,6 +17,7 @@ from kubetrail.model import KINDS, Event
 from kubetrail.sources import Context, NormalizeError
 from kubetrail.sources.falco import SOURCE
 from tests.conftest import FIXTURES, load_values
+from tests.strategies import JSON_VALUES
 
 WEBSITE = Path("falco/falco-website")
 CTX = Context()
@@ -277,19 +278,12 @@ def test_detect_false_on_non_falco_values(value: Any) -> None:
     assert SOURCE.detect(value) is False
 
 
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12,
-)
-
-
-@given(_JSON)
+@given(JSON_VALUES)
 def test_detect_never_raises(value: Any) -> None:
     assert isinstance(SOURCE.detect(value), bool)
 
 
-@given(st.dictionaries(st.sampled_from(["rule", "priority", "output", "time", "output_fields", "hostname"]), _JSON))
+@given(st.dictionaries(st.sampled_from(["rule", "priority", "output", "time", "output_fields", "hostname"]), JSON_VALUES))
 def test_normalize_returns_an_event_or_raises_normalize_error(value: dict[str, Any]) -> None:
     try:
         events = list(SOURCE.normalize(value, CTX))

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from kubetrail.ids import make_id
 from kubetrail.model import KINDS, VERDICTS, Event
 from kubetrail.sources import Context, NormalizeError
 from kubetrail.sources.hubble import SOURCE
 from tests.conftest import FIXTURES, load_values
+from tests.strategies import JSON_VALUES
 
 OTEL = Path("hubble/hubble-otel")
 EXPORTER = Path("hubble/cilium-docs/export_rst_exporter_events.log")
@@ -321,7 +321,7 @@ def test_detect_rejects_audit_event_lists() -> None:
 _TRIGGERS = {"flow", "verdict", "lost_events", "node_status", "agent_event", "debug_event"}
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(), lambda c: st.lists(c) | st.dictionaries(st.text(), c)))
+@given(JSON_VALUES)
 def test_detect_never_raises_and_rejects_random_values(value: Any) -> None:
     result = SOURCE.detect(value)
     assert isinstance(result, bool)

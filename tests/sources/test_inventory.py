@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from kubetrail.ids import make_id
 from kubetrail.model import Event
 from kubetrail.sources import Context, NormalizeError
 from kubetrail.sources.inventory import SOURCE
 from tests.conftest import FIXTURES, load_values
+from tests.strategies import JSON_VALUES
 
 INVENTORY = FIXTURES / "inventory"
 KIND = Context(cluster="kind-kind")
@@ -210,7 +210,7 @@ def test_detect_rejects_near_misses() -> None:
     assert not SOURCE.detect({"apiVersion": "v1", "kind": "List", "items": "none"})
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(), lambda c: st.lists(c) | st.dictionaries(st.text(), c)))
+@given(JSON_VALUES)
 def test_detect_never_raises_and_rejects_random_values(value: Any) -> None:
     result = SOURCE.detect(value)
     assert isinstance(result, bool)

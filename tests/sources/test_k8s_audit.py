@@ -20,6 +20,7 @@ from kubetrail.sources import Context, NormalizeError
 from kubetrail.sources.k8s_audit import SOURCE
 from kubetrail.timeutil import parse_rfc3339 as ns
 from tests.conftest import FIXTURES, load_values
+from tests.strategies import JSON_VALUES
 
 FIX = FIXTURES / "k8s_audit"
 NO_CLUSTER = Context()
@@ -502,11 +503,6 @@ def test_event_list_without_items_is_an_error() -> None:
 
 # ---- robustness: any JSON in any field ----------------------------------------------------
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
-    max_leaves=12,
-)
 FIELDS = [
     "stage", "stageTimestamp", "requestReceivedTimestamp", "auditID", "level", "verb", "requestURI", "userAgent",
     "sourceIPs", "user", "impersonatedUser", "objectRef", "responseStatus", "annotations", "requestObject", "responseObject",
@@ -514,7 +510,7 @@ FIELDS = [
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(FIELDS), JSON)
+@given(st.sampled_from(FIELDS), JSON_VALUES)
 def test_any_value_in_any_field_gives_typed_events_or_a_normalize_error(field: str, value: Any) -> None:
     event = {
         "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "a", "stage": "ResponseComplete",
@@ -532,6 +528,6 @@ def test_any_value_in_any_field_gives_typed_events_or_a_normalize_error(field: s
 
 
 @settings(max_examples=300, deadline=None)
-@given(JSON)
+@given(JSON_VALUES)
 def test_detect_never_raises(value: Any) -> None:
     assert SOURCE.detect(value) in (True, False)

@@ -24,6 +24,7 @@ from kubetrail.model import KINDS, Event
 from kubetrail.sources import Context, NormalizeError
 from kubetrail.sources.otel import SOURCE, decode_bytes
 from tests.conftest import FIXTURES, load_values
+from tests.strategies import JSON_VALUES
 
 SPEC = Path("otel/opentelemetry-proto")
 CTX = Context()
@@ -292,7 +293,7 @@ def test_detect_rejects_every_other_corpus(corpora: Path) -> None:
     assert not any(SOURCE.detect(record) for record in records)
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(), lambda c: st.lists(c) | st.dictionaries(st.text(), c)))
+@given(JSON_VALUES)
 def test_detect_never_raises_and_rejects_random_values(value: Any) -> None:
     top = {"resourceSpans", "resource_spans", "resourceLogs", "resource_logs"}
     result = SOURCE.detect(value)

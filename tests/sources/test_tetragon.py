@@ -18,6 +18,7 @@ from kubetrail.sources import Context, NormalizeError
 from kubetrail.sources import falco as falco_source
 from kubetrail.sources.tetragon import SOURCE
 from tests.conftest import FIXTURES, load_values
+from tests.strategies import JSON_VALUES
 
 BOOK = Path("tetragon/secobs-book")
 DOCS = Path("tetragon/docs-extracted")
@@ -275,19 +276,12 @@ def test_detect_false_on_non_tetragon_values(value: Any) -> None:
     assert SOURCE.detect(value) is False
 
 
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12,
-)
-
-
-@given(_JSON)
+@given(JSON_VALUES)
 def test_detect_never_raises(value: Any) -> None:
     assert isinstance(SOURCE.detect(value), bool)
 
 
-@given(st.dictionaries(st.sampled_from(["process", "parent", "function_name", "args", "path", "signal"]), _JSON))
+@given(st.dictionaries(st.sampled_from(["process", "parent", "function_name", "args", "path", "signal"]), JSON_VALUES))
 def test_normalize_returns_an_event_or_raises_normalize_error(body: dict[str, Any]) -> None:
     for event_type in ("process_exec", "process_kprobe", "process_loader", "process_exit"):
         (e,) = SOURCE.normalize({event_type: body, "time": "2025-01-01T00:00:00Z"}, CTX)
