@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 NS = 1_000_000_000
@@ -89,3 +90,18 @@ def _gmtime(secs: int) -> tuple[int, int, int, int, int, int]:
 
     t = time.gmtime(secs)
     return t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec
+
+
+def parse_at(text: str, now_ns: int, latest: Callable[[], int | None]) -> int:
+    """The `--at` flag: 'now', 'latest' (the newest stored event) or an RFC 3339 time."""
+    if text == "now":
+        return now_ns
+    if text == "latest":
+        newest = latest()
+        if newest is None:
+            raise TimeError("--at latest: the store holds no events yet")
+        return newest
+    try:
+        return parse_rfc3339(text)
+    except TimeError:
+        raise TimeError(f"--at {text!r}: give an RFC 3339 time (2026-11-28T10:15:02Z), 'now' or 'latest'") from None

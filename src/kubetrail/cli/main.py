@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
+from kubetrail.answers.who import who
 from kubetrail.cli.output import EXIT_PROBLEM, EXIT_USAGE, default_format, emit_json, fail, stderr, table
 from kubetrail.ingest.pipeline import Options, Summary, ingest
 from kubetrail.ingest.reader import expand_paths
 from kubetrail.show import event_document
 from kubetrail.sources import registry
 from kubetrail.store.duckdb import DuckDBStore, StoreError
+from kubetrail.timeutil import TimeError, parse_at
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,9 +59,12 @@ def cli() -> None:
     """
 
 
-def _open(db: str, fmt: str) -> DuckDBStore:
+def _open(db: str, fmt: str, *, read_only: bool = False) -> DuckDBStore:
+    """The store; questions open it read-only, so several can be asked at once."""
+    if read_only and not os.path.exists(db):
+        fail(fmt, "store", f"no store at {db}: ingest something first (kubetrail ingest PATH --db {db})", EXIT_PROBLEM)
     try:
-        return DuckDBStore(db)
+        return DuckDBStore(db, read_only=read_only)
     except StoreError as exc:
         fail(fmt, "store", str(exc), EXIT_PROBLEM)
 
@@ -139,7 +145,7 @@ def show_cmd(event_id: str, db: str, fmt: str | None) -> None:
       kubetrail show 3f2a9c0d4b1e8f7a6c5d4e3f2a1b0c9d -o json
     """
     fmt = fmt or default_format()
-    store = _open(db, fmt)
+    store = _open(db, fmt, read_only=True)
     try:
         row = store.get_event(event_id)
     finally:
@@ -153,6 +159,52 @@ def show_cmd(event_id: str, db: str, fmt: str | None) -> None:
     table(f"event {event_id}", ["field", "value"], [[k, v] for k, v in doc["event"].items() if v is not None])
     click.echo(f"provenance: {doc['provenance']}")
     click.echo(f"original: {doc['original']}")
+
+
+@cli.command("who")
+@click.argument("ip")
+@click.option("--at", "at_text", default="now", show_default=True, help="RFC 3339 time, 'now' or 'latest' (newest stored event).")
+@click.option("--cluster", help="Only this cluster.")
+@common
+def who_cmd(ip: str, at_text: str, cluster: str | None, db: str, fmt: str | None) -> None:
+    """Which pod, service or node held IP at a time, and the IP's history of holders.
+
+    \b
+    Example:
+      kubetrail who 10.244.1.23 --at 2026-11-28T10:15:02Z -o json
+    """
+    fmt = fmt or default_format()
+    store = _open(db, fmt, read_only=True)
+    try:
+        at = parse_at(at_text, time.time_ns(), lambda: store.query("newest_event")[0]["newest"])
+        doc = who(store, ip, at, cluster)
+    except TimeError as exc:
+        fail(fmt, "usage", str(exc), EXIT_USAGE)
+    except ValueError as exc:
+        fail(fmt, "usage", f"{exc}: give an IPv4 or IPv6 address", EXIT_USAGE)
+    finally:
+        store.close()
+    if fmt == "json":
+        emit_json(doc)
+        return
+    _render_who(doc)
+
+
+def _render_who(doc: dict[str, Any]) -> None:
+    holder = doc["holder"]
+    if holder is None:
+        click.echo(f"{doc['ip']} at {doc['at']}: no known holder")
+    else:
+        name = holder["pod"] or holder["service"] or holder["node"]
+        until = holder["to"] or "now"
+        click.echo(
+            f"{doc['ip']} at {doc['at']}: {holder['scope']} {name} ({holder['cluster']}), from {holder['from']} to {until}"
+        )
+    rows = [
+        [h["scope"], h["cluster"], h["pod"] or h["service"] or h["node"], h["pod_uid"], h["from"], h["to"]]
+        for h in doc["history"]
+    ]
+    table("history", ["scope", "cluster", "holder", "pod uid", "from", "to"], rows)
 
 
 def main() -> None:

@@ -63,4 +63,9 @@ class Store(Protocol):
         """One stored event with its provenance, or None."""
         ...
 
+    def query(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """Run the engine's named query (`sql/queries/<name>.sql` of that engine) with
+        parameters bound by name; times come back as int ns."""
+        ...
+
     def close(self) -> None: ...

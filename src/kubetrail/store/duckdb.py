@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final
@@ -223,8 +224,21 @@ class DuckDBStore:
         names = [d[0] for d in cur.description]
         return dict(zip(names, row, strict=True))
 
+    def query(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        cur = self.con.execute(_named_query(name), params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
     def close(self) -> None:
         self.con.close()
+
+
+@cache
+def _named_query(name: str) -> str:
+    entry = SQL_DIR / "queries" / f"{name}.sql"
+    if not entry.is_file():
+        raise KeyError(f"no query named {name!r}")
+    return entry.read_text()
 
 
 def _raw_hash(row: QuarantineRow) -> str:

@@ -1,0 +1,77 @@
+"""IP holders over time.
+
+The store groups every observation of an IP into runs of one holder (`ip_runs` query); this
+module turns runs into intervals and resolves an IP as of a time. An interval starts at the
+holder's creation when known (inventory, audit create), else at its first observation; it ends
+at its deletion when known, else at its last observation when a later holder followed, else it is
+open (held as far as the store knows). Outside every interval the holder is unknown: an old event
+is never given the current holder of a reused IP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from kubetrail.store import Store
+from kubetrail.timeutil import NS
+
+DEFAULT_SKEW_NS: Final = 2 * NS  # clock skew tolerated between sources
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    scope: str  # pod, service or node
+    cluster: str
+    pod: str | None  # "namespace/name"
+    pod_uid: str | None
+    node: str | None
+    service: str | None  # "namespace/name"
+    start: int  # ns
+    end: int | None  # ns; None = still held as far as the store knows
+    first_seen: int
+    last_seen: int
+    observations: int
+
+
+def ip_history(store: Store, ip: str, cluster: str | None = None) -> list[Holder]:
+    runs = store.query("ip_runs", ip=ip, cluster=cluster)
+    names = sorted({f"{r['namespace']}/{r['pod_name']}" for r in runs if r["scope"] == "pod" and r["pod_name"]})
+    lifecycle = store.query("pod_lifecycle", names=names) if names else []
+    return build_history(runs, lifecycle)
+
+
+def build_history(runs: Sequence[Mapping[str, Any]], lifecycle: Iterable[Mapping[str, Any]]) -> list[Holder]:
+    """Runs (in time order per cluster) and audit pod creations/deletions -> intervals."""
+    events: dict[tuple[str, str, str], list[tuple[str, int]]] = {}
+    for row in lifecycle:
+        events.setdefault((row["cluster"], row["namespace"], row["pod_name"]), []).append((row["verb"], row["at"]))
+    holders = []
+    for i, run in enumerate(runs):
+        later = any(r["cluster"] == run["cluster"] for r in runs[i + 1 :])
+        holders.append(_holder(run, events.get((run["cluster"], run["namespace"], run["pod_name"]), []), later))
+    return holders
+
+
+def _holder(run: Mapping[str, Any], lifecycle: list[tuple[str, int]], followed: bool) -> Holder:
+    first, last = run["first_seen"], run["last_seen"]
+    created = [t for verb, t in lifecycle if verb == "create" and t <= first]
+    deleted = [t for verb, t in lifecycle if verb == "delete" and t >= last]
+    born = min(filter(None, (run["born"], max(created, default=None))), default=None)
+    died = min(filter(None, (run["died"], min(deleted, default=None))), default=None)
+    pod = f"{run['namespace']}/{run['pod_name']}" if run["scope"] == "pod" and run["pod_name"] else None
+    return Holder(
+        scope=run["scope"], cluster=run["cluster"], pod=pod, pod_uid=run["pod_uid"], node=run["node"],
+        service=run["service"], start=min(born, first) if born else first,
+        end=died if died else (last if followed else None),
+        first_seen=first, last_seen=last, observations=run["observations"],
+    )  # fmt: skip
+
+
+def holder_at(history: Iterable[Holder], at: int, skew_ns: int = DEFAULT_SKEW_NS) -> Holder | None:
+    """The holder whose interval contains `at` (within the skew); exact containment wins."""
+    near = [h for h in history if h.start - skew_ns <= at and (h.end is None or at <= h.end + skew_ns)]
+    exact = [h for h in near if h.start <= at and (h.end is None or at <= h.end)]
+    pick = exact or near
+    return max(pick, key=lambda h: h.start) if pick else None

@@ -1,0 +1,61 @@
+"""IP intervals from runs of observations (pure logic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubetrail.identity.ips import build_history, holder_at
+
+S = 10**9
+
+
+def run(pod: str, first: int, last: int, **kw: Any) -> dict[str, Any]:
+    return {"cluster": "c", "scope": "pod", "namespace": "ns", "pod_name": pod, "pod_uid": None, "node": None, "service": None,
+            "first_seen": first, "last_seen": last, "born": None, "died": None, "observations": 1} | kw  # fmt: skip
+
+
+def test_a_reused_ip_resolves_to_the_holder_of_that_time() -> None:
+    history = build_history([run("a", 100 * S, 200 * S), run("b", 400 * S, 500 * S)], [])
+    assert holder_at(history, 150 * S).pod == "ns/a"  # type: ignore[union-attr]
+    assert holder_at(history, 450 * S).pod == "ns/b"  # type: ignore[union-attr]
+
+
+def test_between_holders_and_before_the_first_the_holder_is_unknown() -> None:
+    history = build_history([run("a", 100 * S, 200 * S), run("b", 400 * S, 500 * S)], [])
+    assert holder_at(history, 300 * S) is None
+    assert holder_at(history, 10 * S) is None
+
+
+def test_the_last_holder_is_open_ended_and_earlier_ones_end_at_their_last_sighting() -> None:
+    history = build_history([run("a", 100 * S, 200 * S), run("b", 400 * S, 500 * S)], [])
+    assert [h.end for h in history] == [200 * S, None]
+    assert holder_at(history, 9_000 * S).pod == "ns/b"  # type: ignore[union-attr]
+
+
+def test_creation_and_deletion_bound_the_interval() -> None:
+    lifecycle = [
+        {"cluster": "c", "namespace": "ns", "pod_name": "a", "verb": "create", "at": 50 * S},
+        {"cluster": "c", "namespace": "ns", "pod_name": "a", "verb": "delete", "at": 250 * S},
+        {"cluster": "c", "namespace": "ns", "pod_name": "b", "verb": "create", "at": 300 * S},
+    ]
+    history = build_history([run("a", 100 * S, 200 * S), run("b", 400 * S, 500 * S)], lifecycle)
+    assert [(h.start, h.end) for h in history] == [(50 * S, 250 * S), (300 * S, None)]
+    assert holder_at(history, 260 * S) is None
+    assert holder_at(history, 350 * S).pod == "ns/b"  # type: ignore[union-attr]
+
+
+def test_a_recreated_name_takes_the_creation_just_before_its_run() -> None:
+    lifecycle = [{"cluster": "c", "namespace": "ns", "pod_name": "db-0", "verb": "create", "at": t * S} for t in (10, 300)]
+    history = build_history([run("db-0", 400 * S, 500 * S)], lifecycle)
+    assert history[0].start == 300 * S
+
+
+def test_clock_skew_is_tolerated_at_the_edges_only() -> None:
+    history = build_history([run("a", 100 * S, 200 * S), run("b", 400 * S, 500 * S)], [])
+    assert holder_at(history, 201 * S, skew_ns=2 * S).pod == "ns/a"  # type: ignore[union-attr]
+    assert holder_at(history, 203 * S, skew_ns=2 * S) is None
+
+
+def test_clusters_do_not_end_each_others_intervals() -> None:
+    history = build_history([run("a", 100 * S, 200 * S), run("x", 400 * S, 500 * S, cluster="other")], [])
+    assert [h.end for h in history] == [None, None]
