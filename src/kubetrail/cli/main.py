@@ -10,14 +10,17 @@ from typing import Any, TypeVar
 
 import click
 
+from kubetrail.answers.secrets import Query as SecretsQuery
+from kubetrail.answers.secrets import secrets
 from kubetrail.answers.who import who
+from kubetrail.answers.window import DEFAULT_LIMIT, Window, window
 from kubetrail.cli.output import EXIT_PROBLEM, EXIT_USAGE, default_format, emit_json, fail, stderr, table
 from kubetrail.ingest.pipeline import Options, Summary, ingest
 from kubetrail.ingest.reader import expand_paths
 from kubetrail.show import event_document
 from kubetrail.sources import registry
 from kubetrail.store.duckdb import DuckDBStore, StoreError
-from kubetrail.timeutil import TimeError, parse_at
+from kubetrail.timeutil import TimeError, format_ns, parse_at
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -205,6 +208,87 @@ def _render_who(doc: dict[str, Any]) -> None:
         for h in doc["history"]
     ]
     table("history", ["scope", "cluster", "holder", "pod uid", "from", "to"], rows)
+
+
+def window_options(default_since: str) -> Callable[[F], F]:
+    """--since/--until/--at, --limit/--cursor and the filters, as every question takes them."""
+
+    def wrap(func: F) -> F:
+        for option in reversed(
+            [
+                click.option(
+                    "--since", default=default_since, show_default=True, help="Duration back from --at (15m, 1h, 7d) or RFC 3339."
+                ),
+                click.option("--until", default=None, help="Duration back from --at or RFC 3339 (default: --at)."),
+                click.option("--at", "at_text", default="now", show_default=True, help="RFC 3339 time, 'now' or 'latest'."),
+                click.option(
+                    "--limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True, help="Rows per page."
+                ),
+                click.option("--cursor", default=None, help="The 'next' of the previous page."),
+                click.option("--cluster", default=None, help="Only this cluster."),
+                click.option("--namespace", default=None, help="Only this namespace."),
+                click.option("--pod", default=None, help="Only this pod (NS/NAME)."),
+            ]
+        ):
+            func = option(func)
+        return func
+
+    return wrap
+
+
+def _window(store: DuckDBStore, fmt: str, since: str, until: str | None, at_text: str) -> Window:
+    try:
+        win = window(since, until, at_text, time.time_ns(), lambda: store.query("newest_event")[0]["newest"])
+    except TimeError as exc:
+        fail(fmt, "usage", str(exc), EXIT_USAGE)
+    (seen,) = store.query("window_events", since=win.since, until=win.until)
+    if not seen["in_window"]:
+        newest = format_ns(seen["newest"]) if seen["newest"] else "none: the store is empty"
+        click.echo(
+            f"kubetrail: no events at all in [{format_ns(win.since)}, {format_ns(win.until)}); newest stored event: {newest}",
+            err=True,
+        )
+    return win
+
+
+@cli.group("ask")
+def ask() -> None:
+    """Ask one of the questions: secrets (more to come)."""
+
+
+@ask.command("secrets")
+@window_options("1h")
+@common
+def ask_secrets(
+    since: str, until: str | None, at_text: str, limit: int, cursor: str | None, cluster: str | None,
+    namespace: str | None, pod: str | None, db: str, fmt: str | None,
+) -> None:  # fmt: skip
+    """Who read or changed Secrets, tied to the pod whenever the evidence allows.
+
+    \b
+    Example:
+      kubetrail ask secrets --since 1h --namespace payments -o json
+    """
+    fmt = fmt or default_format()
+    if pod is not None and pod.count("/") != 1:
+        fail(fmt, "usage", f"--pod {pod!r}: give NAMESPACE/NAME", EXIT_USAGE)
+    store = _open(db, fmt, read_only=True)
+    try:
+        win = _window(store, fmt, since, until, at_text)
+        query = SecretsQuery(win, cluster=cluster, namespace=namespace, pod=pod, limit=limit, cursor=cursor)
+        doc = secrets(store, query)
+    except ValueError as exc:
+        fail(fmt, "usage", str(exc), EXIT_USAGE)
+    finally:
+        store.close()
+    if fmt == "json":
+        emit_json(doc)
+        return
+    columns = ["actor", "pod", "attribution", "verbs", "secrets", "denied", "count", "last_seen"]
+    rows = [[r[c] if not isinstance(r[c], list) else ", ".join(r[c]) for c in columns] for r in doc["rows"]]
+    table(f"Secret access {doc['window']['since']} .. {doc['window']['until']}", columns, rows)
+    for gap in doc["gaps"]:
+        click.echo(f"gap: {gap}", err=True)
 
 
 def main() -> None:

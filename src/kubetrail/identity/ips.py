@@ -75,3 +75,17 @@ def holder_at(history: Iterable[Holder], at: int, skew_ns: int = DEFAULT_SKEW_NS
     exact = [h for h in near if h.start <= at and (h.end is None or at <= h.end)]
     pick = exact or near
     return max(pick, key=lambda h: h.start) if pick else None
+
+
+class IpResolver:
+    """Resolves many (cluster, IP, time) triples, reading each IP's history from the store once."""
+
+    def __init__(self, store: Store, skew_ns: int = DEFAULT_SKEW_NS) -> None:
+        self.store, self.skew_ns = store, skew_ns
+        self._histories: dict[tuple[str, str], list[Holder]] = {}
+
+    def at(self, cluster: str, ip: str, time_ns: int) -> Holder | None:
+        key = (cluster, ip)
+        if key not in self._histories:
+            self._histories[key] = ip_history(self.store, ip, cluster)
+        return holder_at(self._histories[key], time_ns, self.skew_ns)
