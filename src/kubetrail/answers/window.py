@@ -41,10 +41,16 @@ def window(since: str, until: str | None, at: str, now_ns: int, latest: Callable
     return Window(start, end)
 
 
-def _point(text: str, anchor: int, flag: str) -> int:
+def parse_duration(text: str) -> int | None:
+    """'90s', '15m', '1h', '7d' -> ns; None when `text` is not a duration."""
     m = _DURATION.fullmatch(text)
-    if m:
-        return anchor - int(m.group(1)) * _UNIT_NS[m.group(2)]
+    return int(m.group(1)) * _UNIT_NS[m.group(2)] if m else None
+
+
+def _point(text: str, anchor: int, flag: str) -> int:
+    duration = parse_duration(text)
+    if duration is not None:
+        return anchor - duration
     try:
         return parse_rfc3339(text)
     except TimeError:

@@ -12,8 +12,9 @@ import click
 
 from kubetrail.answers.secrets import Query as SecretsQuery
 from kubetrail.answers.secrets import secrets
+from kubetrail.answers.trace import UnknownEvent, trace
 from kubetrail.answers.who import who
-from kubetrail.answers.window import DEFAULT_LIMIT, Window, window
+from kubetrail.answers.window import DEFAULT_LIMIT, Window, parse_duration, window
 from kubetrail.cli.output import EXIT_PROBLEM, EXIT_USAGE, default_format, emit_json, fail, stderr, table
 from kubetrail.ingest.pipeline import Options, Summary, ingest
 from kubetrail.ingest.reader import expand_paths
@@ -253,7 +254,7 @@ def _window(store: DuckDBStore, fmt: str, since: str, until: str | None, at_text
 
 @cli.group("ask")
 def ask() -> None:
-    """Ask one of the questions: secrets (more to come)."""
+    """Ask one of the questions: secrets, trace (more to come)."""
 
 
 @ask.command("secrets")
@@ -287,6 +288,43 @@ def ask_secrets(
     columns = ["actor", "pod", "attribution", "verbs", "secrets", "denied", "count", "last_seen"]
     rows = [[r[c] if not isinstance(r[c], list) else ", ".join(r[c]) for c in columns] for r in doc["rows"]]
     table(f"Secret access {doc['window']['since']} .. {doc['window']['until']}", columns, rows)
+    for gap in doc["gaps"]:
+        click.echo(f"gap: {gap}", err=True)
+
+
+@ask.command("trace")
+@click.argument("event_id")
+@click.option("--skew", default="2s", show_default=True, help="Clock skew tolerated between sources (a duration: 1s, 2s, 1m).")
+@common
+def ask_trace(event_id: str, skew: str, db: str, fmt: str | None) -> None:
+    """The causal chain from an event back to the user action that caused it.
+
+    \b
+    Example:
+      kubetrail ask trace 3f2a9c0d4b1e8f7a6c5d4e3f2a1b0c9d -o json
+    """
+    fmt = fmt or default_format()
+    skew_ns = parse_duration(skew)
+    if skew_ns is None:
+        fail(fmt, "usage", f"--skew {skew!r}: give a duration such as 2s", EXIT_USAGE)
+    store = _open(db, fmt, read_only=True)
+    try:
+        doc = trace(store, event_id, skew_ns)
+    except UnknownEvent as exc:
+        fail(fmt, "not_found", f"{exc} in {db}", EXIT_PROBLEM)
+    finally:
+        store.close()
+    if fmt == "json":
+        emit_json(doc)
+        return
+    initiator = doc["initiator"]
+    if initiator is None:
+        click.echo(f"{event_id}: no initiator found")
+    else:
+        click.echo(f"{event_id}: initiated by {initiator['user']} via {initiator['type']} ({initiator['strength']})")
+    table(
+        "chain", ["time", "source", "kind", "summary"], [[s["time"], s["source"], s["kind"], s["summary"]] for s in doc["chain"]]
+    )
     for gap in doc["gaps"]:
         click.echo(f"gap: {gap}", err=True)
 

@@ -1,0 +1,99 @@
+"""`kubetrail ask trace` on a story: alice execs a shell into a pod; the shell downloads a script,
+starts a miner in the background that connects out after she left; the app's own health check
+runs meanwhile; Falco, its clock 0.8 s behind, sees the shell."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import jsonschema
+import pytest
+
+from kubetrail.answers.trace import UnknownEvent, trace
+from kubetrail.ingest.pipeline import Options, ingest
+from kubetrail.ingest.reader import expand_paths
+from kubetrail.store.duckdb import DuckDBStore
+from tests.conftest import FIXTURES, ROOT
+
+STORY = FIXTURES / "stories" / "exec-session"
+SCHEMA = json.loads((ROOT / "contract" / "ask-trace.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("trace") / "k.duckdb"
+    store = DuckDBStore(path)
+    ingest(store, list(expand_paths([str(STORY)])), Options())
+    store.close()
+    return path
+
+
+def event_id(db: Path, where: str) -> str:
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(f"SELECT id FROM events WHERE {where}").fetchall()
+    assert len(rows) == 1, where
+    return str(rows[0][0])
+
+
+def ask(db: Path, eid: str) -> dict[str, Any]:
+    store = DuckDBStore(db, read_only=True)
+    try:
+        doc = trace(store, eid)
+    finally:
+        store.close()
+    jsonschema.validate(doc, SCHEMA)
+    return doc
+
+
+def test_the_shell_is_attributed_to_alice_by_ancestry(db: Path) -> None:
+    doc = ask(db, event_id(db, "source = 'tetragon' AND \"binary\" = '/bin/sh'"))
+    initiator = doc["initiator"]
+    assert (initiator["type"], initiator["user"], initiator["strength"]) == ("kubectl-exec", "alice@example.com", "ancestry")
+    exec_call = event_id(db, "stage = 'ResponseStarted'")
+    assert initiator["evidence"] == [exec_call, doc["event"]]
+    assert [s["source"] for s in doc["chain"]] == ["k8s_audit", "tetragon"]
+
+
+def test_a_background_child_connecting_out_after_the_session_ended_is_still_alices(db: Path) -> None:
+    doc = ask(db, event_id(db, "kind = 'network_flow' AND source = 'tetragon'"))
+    assert doc["initiator"]["user"] == "alice@example.com" and doc["initiator"]["strength"] == "ancestry"
+    assert [s["summary"].split()[1] for s in doc["chain"][1:4]] == ["/bin/sh", "/usr/bin/nohup", "/tmp/xmrig"]
+    assert doc["chain"][-1]["kind"] == "network_flow" and doc["gaps"] == []
+
+
+def test_the_apps_own_process_during_the_session_has_no_initiator(db: Path) -> None:
+    doc = ask(db, event_id(db, "\"binary\" = '/usr/bin/wget'"))
+    assert doc["initiator"] is None and len(doc["chain"]) == 1
+
+
+def test_falco_alert_stamped_before_the_exec_is_attributed_by_time_window(db: Path) -> None:
+    doc = ask(db, event_id(db, "source = 'falco'"))
+    assert (doc["initiator"]["user"], doc["initiator"]["strength"]) == ("alice@example.com", "time-window")
+    assert any("falco reports no process ancestry" in g for g in doc["gaps"])
+
+
+def test_an_api_call_is_initiated_by_its_caller(db: Path) -> None:
+    doc = ask(db, event_id(db, "stage = 'ResponseComplete'"))
+    assert (doc["initiator"]["type"], doc["initiator"]["user"], doc["initiator"]["strength"]) == (
+        "api-call",
+        "alice@example.com",
+        "token",
+    )
+
+
+def test_unknown_ids_are_reported(db: Path) -> None:
+    store = DuckDBStore(db, read_only=True)
+    with pytest.raises(UnknownEvent):
+        trace(store, "nope")
+    store.close()
+    out = subprocess.run(
+        [sys.executable, "-m", "kubetrail", "ask", "trace", "nope", "--db", str(db), "-o", "json"],
+        capture_output=True,
+        check=False,
+    )
+    assert out.returncode == 1 and json.loads(out.stdout)["error"]["code"] == "not_found"
