@@ -12,6 +12,7 @@ import click
 
 from kubetrail.answers.secrets import Query as SecretsQuery
 from kubetrail.answers.secrets import secrets
+from kubetrail.answers.status import status
 from kubetrail.answers.trace import UnknownEvent, trace
 from kubetrail.answers.who import who
 from kubetrail.answers.window import DEFAULT_LIMIT, Window, parse_duration, window
@@ -325,6 +326,35 @@ def ask_trace(event_id: str, skew: str, db: str, fmt: str | None) -> None:
     table(
         "chain", ["time", "source", "kind", "summary"], [[s["time"], s["source"], s["kind"], s["summary"]] for s in doc["chain"]]
     )
+    for gap in doc["gaps"]:
+        click.echo(f"gap: {gap}", err=True)
+
+
+@cli.command("status")
+@click.option("--cluster", default=None, help="Only this cluster.")
+@common
+def status_cmd(cluster: str | None, db: str, fmt: str | None) -> None:
+    """What the store covers per cluster, source and node, audit levels and sensor drop counters.
+
+    \b
+    Example:
+      kubetrail status -o json
+    """
+    fmt = fmt or default_format()
+    store = _open(db, fmt, read_only=True)
+    try:
+        doc = status(store, cluster)
+    finally:
+        store.close()
+    if fmt == "json":
+        emit_json(doc)
+        return
+    click.echo(f"{doc['events']} events from {doc['files']} inputs; {doc['quarantined']} records quarantined")
+    rows = [[r["cluster"], r["source"], r["node"], r["events"], r["first"], r["last"]] for r in doc["coverage"]]
+    table("coverage", ["cluster", "source", "node", "events", "first", "last"], rows)
+    table("audit levels", ["cluster", "level", "events"], [[r["cluster"], r["level"], r["events"]] for r in doc["audit_levels"]])
+    drops = [[r["cluster"], r["source"], r["node"], r["drops"], r["drop_percent"], r["last"]] for r in doc["sensor_drops"]]
+    table("sensor drops", ["cluster", "source", "node", "drops", "drop %", "last report"], drops)
     for gap in doc["gaps"]:
         click.echo(f"gap: {gap}", err=True)
 
