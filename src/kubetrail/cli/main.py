@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
+from kubetrail.answers.actor import Query as ActorQuery
+from kubetrail.answers.actor import actor, service_account_user
 from kubetrail.answers.secrets import Query as SecretsQuery
 from kubetrail.answers.secrets import secrets
 from kubetrail.answers.status import status
@@ -255,7 +257,7 @@ def _window(store: DuckDBStore, fmt: str, since: str, until: str | None, at_text
 
 @cli.group("ask")
 def ask() -> None:
-    """Ask one of the questions: secrets, trace (more to come)."""
+    """Ask one of the questions: secrets, actor, trace (more to come)."""
 
 
 @ask.command("secrets")
@@ -289,6 +291,54 @@ def ask_secrets(
     columns = ["actor", "pod", "attribution", "verbs", "secrets", "denied", "count", "last_seen"]
     rows = [[r[c] if not isinstance(r[c], list) else ", ".join(r[c]) for c in columns] for r in doc["rows"]]
     table(f"Secret access {doc['window']['since']} .. {doc['window']['until']}", columns, rows)
+    for gap in doc["gaps"]:
+        click.echo(f"gap: {gap}", err=True)
+
+
+@ask.command("actor")
+@click.argument("name", required=False)
+@click.option("--sa", default=None, help="Service account NS/NAME (means system:serviceaccount:NS:NAME).")
+@click.option("--baseline", default="7d", show_default=True, help="History before --since that defines normal behaviour.")
+@window_options("1h")
+@common
+def ask_actor(
+    name: str | None, sa: str | None, baseline: str, since: str, until: str | None, at_text: str, limit: int,
+    cursor: str | None, cluster: str | None, namespace: str | None, pod: str | None, db: str, fmt: str | None,
+) -> None:  # fmt: skip
+    """Every API call of a user or service account, and which of them were suspicious.
+
+    \b
+    Example:
+      kubetrail ask actor --sa payments/api --since 6h -o json
+      kubetrail ask actor alice@example.com
+    """
+    fmt = fmt or default_format()
+    if (name is None) == (sa is None):
+        fail(fmt, "usage", "give the username NAME or --sa NS/NAME (one of them)", EXIT_USAGE)
+    baseline_ns = parse_duration(baseline)
+    if baseline_ns is None:
+        fail(fmt, "usage", f"--baseline {baseline!r}: give a duration such as 7d", EXIT_USAGE)
+    store = _open(db, fmt, read_only=True)
+    try:
+        who_ = name if name is not None else service_account_user(sa or "")
+        win = _window(store, fmt, since, until, at_text)
+        query = ActorQuery(
+            win, who_, cluster=cluster, namespace=namespace, pod=pod, baseline_ns=baseline_ns, limit=limit, cursor=cursor
+        )
+        doc = actor(store, query)
+    except ValueError as exc:
+        fail(fmt, "usage", str(exc), EXIT_USAGE)
+    finally:
+        store.close()
+    if fmt == "json":
+        emit_json(doc)
+        return
+    columns = ["time", "verb", "resource", "namespace", "name", "code", "pod", "reasons"]
+    rows = [
+        [r["time"], r["verb"], r["resource"], r["namespace"], r["name"], r["code"], r["pod"], "; ".join(r["reasons"])]
+        for r in doc["rows"]
+    ]
+    table(f"API calls of {who_}", columns, rows)
     for gap in doc["gaps"]:
         click.echo(f"gap: {gap}", err=True)
 

@@ -1,8 +1,9 @@
 -- Who held an IP: every observation of the IP with its holder, grouped into runs of the same
 -- holder in time order (gaps-and-islands). $ip: the address; $cluster: a cluster or NULL (all).
 -- Observations: inventory snapshots (pods not on the host network, services, nodes), Hubble
--- flow endpoints, Tetragon connections, bound-token API calls (source IP of the token's pod),
--- and pod bodies in audit events.
+-- flow endpoints, Tetragon connections and pod bodies in audit events. API calls with a bound
+-- token are not observations: a token can be used from anywhere (that is what `ask actor`
+-- checks), so its source IP says nothing reliable about who held the address.
 WITH obs AS (
     SELECT cluster,
         CASE extra->>'$.object_kind' WHEN 'Pod' THEN 'pod' WHEN 'Service' THEN 'service' ELSE 'node' END AS scope,
@@ -25,9 +26,7 @@ WITH obs AS (
     UNION ALL
     SELECT cluster, 'pod', namespace, pod_name, NULL, node, NULL, "time", NULL, NULL
     FROM events WHERE src_ip = $ip AND pod_name IS NOT NULL AND source = 'tetragon'
-    UNION ALL
-    SELECT cluster, 'pod', split_part(service_account, '/', 1), token_pod_name, token_pod_uid, token_node_name, NULL, "time", NULL, NULL
-    FROM events WHERE source = 'k8s_audit' AND token_pod_name IS NOT NULL AND source_ips[1] = $ip
+
     UNION ALL
     SELECT cluster, 'pod', namespace, pod_name, pod_uid, node, NULL, "time", NULL, NULL
     FROM events WHERE source = 'k8s_audit' AND resource = 'pods' AND pod_name IS NOT NULL

@@ -1,0 +1,112 @@
+"""`kubetrail ask actor NAME | --sa NS/NAME`: every API call of a user or service account in the
+window, in time order, with the pod it came from and why a call is suspicious."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
+from kubetrail.correlate.api_rules import Baseline, CallFacts, pod_spec, reasons
+from kubetrail.correlate.token import BOUND_TOKEN, Call, TokenUse, attribute
+from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
+from kubetrail.store import Store
+from kubetrail.timeutil import NS, format_ns
+
+MAX_EVIDENCE: Final = 20
+DEFAULT_BASELINE_NS: Final = 7 * 86400 * NS
+MIN_BASELINE_NS: Final = 86400 * NS
+MIN_BASELINE_EVENTS: Final = 50
+
+
+@dataclass(frozen=True)
+class Query:
+    window: Window
+    actor: str  # the username exactly as the API server saw it
+    cluster: str | None = None
+    namespace: str | None = None
+    pod: str | None = None
+    baseline_ns: int = DEFAULT_BASELINE_NS
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+def service_account_user(sa: str) -> str:
+    """'ns/name' -> 'system:serviceaccount:ns:name'. Raises ValueError for anything else."""
+    namespace, sep, name = sa.partition("/")
+    if not sep or not namespace or not name or "/" in name:
+        raise ValueError(f"--sa {sa!r}: give NAMESPACE/NAME")
+    return f"system:serviceaccount:{namespace}:{name}"
+
+
+def actor(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
+    baseline, gaps = _baseline(store, q)
+    resolver = IpResolver(store, skew_ns)
+    rows = []
+    for call in store.query("actor_calls", actor=q.actor, since=q.window.since, until=q.window.until,
+                            cluster=q.cluster, namespace=q.namespace):  # fmt: skip
+        source_ip = call["source_ips"][0] if call["source_ips"] else None
+        use = attribute(_call(call, source_ip), resolver.at)
+        if q.pod is not None and use.pod != q.pod:
+            continue
+        facts = _facts(call, use, _foreign_ip(resolver, call, use, source_ip), baseline)
+        rows.append(_row(call, use, reasons(facts)))
+    if not rows and not gaps:
+        gaps.append(f"no API calls by {q.actor} in the window")
+    return envelope(q.window, rows, gaps, q.limit, q.cursor)
+
+
+def _baseline(store: Store, q: Query) -> tuple[Baseline, list[str]]:
+    since = q.window.since - q.baseline_ns
+    (b,) = store.query("actor_baseline", actor=q.actor, since=since, until=q.window.since, cluster=q.cluster)
+    span = (b["last"] - b["first"]) if b["events"] else 0
+    if span < MIN_BASELINE_NS or b["events"] < MIN_BASELINE_EVENTS:
+        why = f"{b['events']} calls over {span / 3600 / NS:.1f} h before the window"
+        return Baseline(False), [f"baseline of {q.actor} too short to judge ({why}): only rules decide"]
+    return Baseline(True, frozenset(b["user_agents"] or ()), frozenset(b["actions"] or ())), []
+
+
+def _call(row: Mapping[str, Any], source_ip: str | None) -> Call:
+    return Call(row["cluster"], row["time"], row["service_account"], row["token_pod_name"], row["token_pod_uid"], source_ip)
+
+
+def _foreign_ip(resolver: IpResolver, row: Mapping[str, Any], use: TokenUse, source_ip: str | None) -> str | None:
+    """A bound token used from an IP that another pod held at the time."""
+    if use.attribution != BOUND_TOKEN or source_ip is None:
+        return None
+    holder = resolver.at(row["cluster"], source_ip, row["time"])
+    if holder is None or holder.scope != "pod" or holder.pod == use.pod:
+        return None
+    return f"bound token of {use.pod} used from {source_ip}, held by {holder.pod} at the time"
+
+
+def _facts(row: Mapping[str, Any], use: TokenUse, foreign: str | None, baseline: Baseline) -> CallFacts:
+    return CallFacts(
+        actor=row["actor"], service_account=row["service_account"], verb=row["verb"], resource=row["resource"],
+        subresource=row["subresource"], namespace=row["namespace"], code=row["code"], user_agent=row["user_agent"],
+        pod_spec=pod_spec(row["extra"]), foreign_token_ip=foreign, baseline=baseline,
+    )  # fmt: skip
+
+
+def _row(call: Mapping[str, Any], use: TokenUse, why: list[str]) -> dict[str, Any]:
+    return {
+        "cluster": call["cluster"],
+        "time": format_ns(call["time"]),
+        "verb": call["verb"],
+        "resource": call["resource"],
+        "subresource": call["subresource"],
+        "namespace": call["namespace"],
+        "name": call["name"],
+        "code": call["code"],
+        "pod": use.pod,
+        "pod_uid": use.pod_uid,
+        "attribution": use.attribution,
+        "source_ips": call["source_ips"] or [],
+        "user_agent": call["user_agent"],
+        "impersonated_by": call["impersonated_by"],
+        "suspicious": bool(why),
+        "reasons": why,
+        "evidence": call["ids"][:MAX_EVIDENCE],
+        "evidence_total": len(call["ids"]),
+    }
