@@ -12,6 +12,8 @@ import click
 
 from kubetrail.answers.actor import Query as ActorQuery
 from kubetrail.answers.actor import actor, service_account_user
+from kubetrail.answers.egress import Query as EgressQuery
+from kubetrail.answers.egress import egress
 from kubetrail.answers.secrets import Query as SecretsQuery
 from kubetrail.answers.secrets import secrets
 from kubetrail.answers.status import status
@@ -19,6 +21,7 @@ from kubetrail.answers.trace import UnknownEvent, trace
 from kubetrail.answers.who import who
 from kubetrail.answers.window import DEFAULT_LIMIT, Window, parse_duration, window
 from kubetrail.cli.output import EXIT_PROBLEM, EXIT_USAGE, default_format, emit_json, fail, stderr, table
+from kubetrail.identity.scope import DEFAULT_INTERNAL, networks
 from kubetrail.ingest.pipeline import Options, Summary, ingest
 from kubetrail.ingest.reader import expand_paths
 from kubetrail.show import event_document
@@ -257,7 +260,7 @@ def _window(store: DuckDBStore, fmt: str, since: str, until: str | None, at_text
 
 @cli.group("ask")
 def ask() -> None:
-    """Ask one of the questions: secrets, actor, trace (more to come)."""
+    """Ask one of the questions: secrets, actor, egress, trace (processes to come)."""
 
 
 @ask.command("secrets")
@@ -339,6 +342,54 @@ def ask_actor(
         for r in doc["rows"]
     ]
     table(f"API calls of {who_}", columns, rows)
+    for gap in doc["gaps"]:
+        click.echo(f"gap: {gap}", err=True)
+
+
+@ask.command("egress")
+@click.option("--external", is_flag=True, help="Only destinations outside the cluster.")
+@click.option("--new", "new_only", is_flag=True, help="Only destinations outside the workload's baseline.")
+@click.option("--destination", default=None, help="An IP, a CIDR or a domain (with its subdomains).")
+@click.option(
+    "--internal-cidr", "internal", multiple=True, help="Internal networks (repeatable; default RFC 1918, 100.64/10, fc00::/7)."
+)
+@click.option("--baseline", default="7d", show_default=True, help="History before --since that defines normal destinations.")
+@window_options("1h")
+@common
+def ask_egress(
+    external: bool, new_only: bool, destination: str | None, internal: tuple[str, ...], baseline: str, since: str,
+    until: str | None, at_text: str, limit: int, cursor: str | None, cluster: str | None, namespace: str | None,
+    pod: str | None, db: str, fmt: str | None,
+) -> None:  # fmt: skip
+    """Which workloads talked to what, which destinations are outside the cluster, which are new.
+
+    \b
+    Example:
+      kubetrail ask egress --external --new --since 6h
+    """
+    fmt = fmt or default_format()
+    baseline_ns = parse_duration(baseline)
+    if baseline_ns is None:
+        fail(fmt, "usage", f"--baseline {baseline!r}: give a duration such as 7d", EXIT_USAGE)
+    store = _open(db, fmt, read_only=True)
+    try:
+        nets = networks(internal) if internal else DEFAULT_INTERNAL
+        win = _window(store, fmt, since, until, at_text)
+        query = EgressQuery(
+            win, cluster=cluster, namespace=namespace, pod=pod, external=external, new=new_only, destination=destination,
+            internal=nets, baseline_ns=baseline_ns, limit=limit, cursor=cursor,
+        )  # fmt: skip
+        doc = egress(store, query)
+    except ValueError as exc:
+        fail(fmt, "usage", str(exc), EXIT_USAGE)
+    finally:
+        store.close()
+    if fmt == "json":
+        emit_json(doc)
+        return
+    columns = ["pod", "destination_ip", "destination_names", "port", "destination_scope", "external", "new", "flows", "last_seen"]
+    rows = [[", ".join(r[c]) if isinstance(r[c], list) else r[c] for c in columns] for r in doc["rows"]]
+    table("egress", columns, rows)
     for gap in doc["gaps"]:
         click.echo(f"gap: {gap}", err=True)
 

@@ -1,0 +1,168 @@
+"""`kubetrail ask egress`: which workloads talked to what, whether the destination lies outside
+the cluster, and whether it is new for the workload. One row per (cluster, pod, destination,
+port, protocol); new first, then most recent."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
+from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
+from kubetrail.identity.scope import DEFAULT_INTERNAL, Network, place
+from kubetrail.store import Store
+from kubetrail.timeutil import NS, format_ns
+
+MAX_EVIDENCE: Final = 20
+DEFAULT_BASELINE_NS: Final = 7 * 86400 * NS
+MIN_BASELINE_NS: Final = 86400 * NS
+MIN_BASELINE_FLOWS: Final = 50
+# Deployment pods are <name>-<replicaset hash>-<5>, DaemonSet pods <name>-<5>, StatefulSet pods <name>-<ordinal>.
+_REPLICA: Final = re.compile(
+    r"^(?P<base>.+?)(?:-[bcdfghjklmnpqrstvwxz2456789]{6,10})?-[bcdfghjklmnpqrstvwxz2456789]{5}$|^(?P<sts>.+)-\d+$"
+)
+
+
+@dataclass(frozen=True)
+class Query:
+    window: Window
+    cluster: str | None = None
+    namespace: str | None = None
+    pod: str | None = None
+    external: bool = False  # only external destinations
+    new: bool = False  # only destinations outside the workload's baseline
+    destination: str | None = None  # IP, CIDR or domain (suffix match)
+    internal: tuple[Network, ...] = DEFAULT_INTERNAL
+    baseline_ns: int = DEFAULT_BASELINE_NS
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+def workload_of(namespace: str, pod: str, reported: str | None) -> str:
+    """The workload a pod belongs to: as the sensor reported it, else from the pod's name."""
+    if reported:
+        return reported
+    m = _REPLICA.match(pod)
+    base = (m.group("base") or m.group("sts")) if m else pod
+    return f"{namespace}/{base}"
+
+
+def egress(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
+    resolver = IpResolver(store, skew_ns)
+    names = _names(store, q.cluster, q.window.until)
+    baselines = _baselines(store, q, names)
+    gaps: list[str] = []
+    keyed = []
+    for flow in store.query("egress_flows", since=q.window.since, until=q.window.until, cluster=q.cluster, namespace=q.namespace):
+        row = _row(flow, resolver, names, baselines, q, gaps)
+        if row is not None and _wanted(row, q):
+            keyed.append(((not row["new"], -flow["last"], row["pod"], row["destination_ip"], row["port"] or 0), row))
+    rows = [row for _, row in sorted(keyed, key=lambda kr: kr[0])]
+    return envelope(q.window, rows, sorted(set(gaps)), q.limit, q.cursor)
+
+
+@dataclass
+class _Baseline:
+    first: int
+    last: int
+    flows: int = 0
+    destinations: set[tuple[str, int | None]] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+
+    @property
+    def learned(self) -> bool:
+        return self.last - self.first >= MIN_BASELINE_NS and self.flows >= MIN_BASELINE_FLOWS
+
+
+def _baselines(
+    store: Store, q: Query, names: Mapping[tuple[str, str], list[tuple[str, int]]]
+) -> dict[tuple[str, str], _Baseline]:
+    since = q.window.since - q.baseline_ns
+    out: dict[tuple[str, str], _Baseline] = {}
+    for flow in store.query("egress_flows", since=since, until=q.window.since, cluster=q.cluster, namespace=q.namespace):
+        key = (flow["cluster"], workload_of(flow["namespace"], flow["pod_name"], flow["workload"]))
+        b = out.setdefault(key, _Baseline(flow["first"], flow["last"]))
+        b.first, b.last, b.flows = min(b.first, flow["first"]), max(b.last, flow["last"]), b.flows + flow["flows"]
+        b.destinations.add((flow["dst_ip"], flow["port"]))
+        b.names.update(_known_names(flow, names, q.window.since))
+    return out
+
+
+def _names(store: Store, cluster: str | None, until: int) -> dict[tuple[str, str], list[tuple[str, int]]]:
+    out: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    for r in store.query("dns_names", cluster=cluster, until=until):
+        out.setdefault((r["cluster"], r["ip"]), []).append((r["name"], r["first"]))
+    return out
+
+
+def _known_names(flow: Mapping[str, Any], names: Mapping[tuple[str, str], list[tuple[str, int]]], until: int) -> list[str]:
+    """Names the sensor gave the destination, and names DNS answers gave its address before `until`."""
+    answered = [n for n, first in names.get((flow["cluster"], flow["dst_ip"]), []) if first <= until]
+    return sorted(set(flow["names"] or []) | set(answered))
+
+
+def _row(
+    flow: Mapping[str, Any], resolver: IpResolver, names: Mapping[tuple[str, str], list[tuple[str, int]]],
+    baselines: Mapping[tuple[str, str], _Baseline], q: Query, gaps: list[str],
+) -> dict[str, Any] | None:  # fmt: skip
+    pod = f"{flow['namespace']}/{flow['pod_name']}"
+    if q.pod is not None and pod != q.pod:
+        return None
+    holder = resolver.at(flow["cluster"], flow["dst_ip"], flow["last"])
+    where = place(flow["dst_ip"], holder, ["reserved:kube-apiserver"] if flow["apiserver"] else [], q.internal)
+    if holder is None and where.scope in ("private", "unknown"):
+        gaps.append(f"{flow['dst_ip']} had no known holder when {pod} connected to it")
+    workload = workload_of(flow["namespace"], flow["pod_name"], flow["workload"])
+    dest_names = _known_names(flow, names, flow["last"])
+    baseline = baselines.get((flow["cluster"], workload))
+    new = _is_new(flow, dest_names, baseline)
+    if baseline is None or not baseline.learned:
+        gaps.append(f"baseline of {workload} too short to judge novelty: no destination is marked new")
+    source = resolver.at(flow["cluster"], flow["src_ip"], flow["last"]) if flow["src_ip"] else None
+    return {
+        "cluster": flow["cluster"],
+        "pod": pod,
+        "pod_uid": source.pod_uid if source is not None and source.pod == pod else None,
+        "workload": workload,
+        "destination_ip": flow["dst_ip"],
+        "destination_names": dest_names,
+        "destination_pod": holder.pod if holder is not None else None,
+        "destination_scope": where.scope,
+        "port": flow["port"],
+        "protocol": flow["protocol"],
+        "external": where.external,
+        "verdicts": flow["verdicts"] or [],
+        "flows": flow["flows"],
+        "first_seen": format_ns(flow["first"]),
+        "last_seen": format_ns(flow["last"]),
+        "new": new,
+        "evidence": flow["ids"][:MAX_EVIDENCE],
+        "evidence_total": len(flow["ids"]),
+    }
+
+
+def _is_new(flow: Mapping[str, Any], names: list[str], baseline: _Baseline | None) -> bool:
+    if baseline is None or not baseline.learned:
+        return False
+    if (flow["dst_ip"], flow["port"]) in baseline.destinations:
+        return False
+    return not (names and set(names) & baseline.names)
+
+
+def _wanted(row: Mapping[str, Any], q: Query) -> bool:
+    if q.external and not row["external"]:
+        return False
+    if q.new and not row["new"]:
+        return False
+    return q.destination is None or _matches(row, q.destination)
+
+
+def _matches(row: Mapping[str, Any], destination: str) -> bool:
+    try:
+        return ipaddress.ip_address(row["destination_ip"]) in ipaddress.ip_network(destination, strict=False)
+    except ValueError:
+        wanted = destination.lower().rstrip(".")
+        return any(n.lower() == wanted or n.lower().endswith("." + wanted) for n in row["destination_names"])
