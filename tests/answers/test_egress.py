@@ -13,8 +13,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from kubetrail.answers.egress import Query, egress, workload_of
+from kubetrail.answers.egress import Query, egress
 from kubetrail.answers.window import Window
+from kubetrail.identity.workloads import workload_key
 from kubetrail.ingest.pipeline import Options, ingest
 from kubetrail.ingest.reader import expand_paths
 from kubetrail.store.duckdb import DuckDBStore
@@ -98,11 +99,11 @@ def test_an_address_without_a_holder_and_a_short_baseline_are_gaps(db: Path) -> 
 
 
 def test_workloads_are_named_from_pod_names_when_the_sensor_does_not_say() -> None:
-    assert workload_of("shop", "cart-6d4f9b7c8d-7hq4z", None) == "shop/cart"
-    assert workload_of("kube-system", "cilium-7xk2p", None) == "kube-system/cilium"
-    assert workload_of("shop", "redis-0", None) == "shop/redis"
-    assert workload_of("shop", "debug", None) == "shop/debug"
-    assert workload_of("shop", "x", "Deployment/cart") == "Deployment/cart"
+    assert workload_key("shop", "cart-6d4f9b7c8d-7hq4z", None) == "shop/cart"
+    assert workload_key("kube-system", "cilium-7xk2p", None) == "kube-system/cilium"
+    assert workload_key("shop", "redis-0", None) == "shop/redis"
+    assert workload_key("shop", "debug", None) == "shop/debug"
+    assert workload_key("shop", "x", "Deployment/cart") == workload_key("shop", "x", "cart") == "shop/cart"
 
 
 def test_cli(db: Path) -> None:

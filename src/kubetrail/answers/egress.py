@@ -5,7 +5,6 @@ port, protocol); new first, then most recent."""
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -13,6 +12,7 @@ from typing import Any, Final
 from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
 from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
 from kubetrail.identity.scope import DEFAULT_INTERNAL, Network, place
+from kubetrail.identity.workloads import workload_key
 from kubetrail.store import Store
 from kubetrail.timeutil import NS, format_ns
 
@@ -20,10 +20,6 @@ MAX_EVIDENCE: Final = 20
 DEFAULT_BASELINE_NS: Final = 7 * 86400 * NS
 MIN_BASELINE_NS: Final = 86400 * NS
 MIN_BASELINE_FLOWS: Final = 50
-# Deployment pods are <name>-<replicaset hash>-<5>, DaemonSet pods <name>-<5>, StatefulSet pods <name>-<ordinal>.
-_REPLICA: Final = re.compile(
-    r"^(?P<base>.+?)(?:-[bcdfghjklmnpqrstvwxz2456789]{6,10})?-[bcdfghjklmnpqrstvwxz2456789]{5}$|^(?P<sts>.+)-\d+$"
-)
 
 
 @dataclass(frozen=True)
@@ -39,15 +35,6 @@ class Query:
     baseline_ns: int = DEFAULT_BASELINE_NS
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
-
-
-def workload_of(namespace: str, pod: str, reported: str | None) -> str:
-    """The workload a pod belongs to: as the sensor reported it, else from the pod's name."""
-    if reported:
-        return reported
-    m = _REPLICA.match(pod)
-    base = (m.group("base") or m.group("sts")) if m else pod
-    return f"{namespace}/{base}"
 
 
 def egress(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
@@ -83,7 +70,7 @@ def _baselines(
     since = q.window.since - q.baseline_ns
     out: dict[tuple[str, str], _Baseline] = {}
     for flow in store.query("egress_flows", since=since, until=q.window.since, cluster=q.cluster, namespace=q.namespace):
-        key = (flow["cluster"], workload_of(flow["namespace"], flow["pod_name"], flow["workload"]))
+        key = (flow["cluster"], workload_key(flow["namespace"], flow["pod_name"], flow["workload"]))
         b = out.setdefault(key, _Baseline(flow["first"], flow["last"]))
         b.first, b.last, b.flows = min(b.first, flow["first"]), max(b.last, flow["last"]), b.flows + flow["flows"]
         b.destinations.add((flow["dst_ip"], flow["port"]))
@@ -115,7 +102,7 @@ def _row(
     where = place(flow["dst_ip"], holder, ["reserved:kube-apiserver"] if flow["apiserver"] else [], q.internal)
     if holder is None and where.scope in ("private", "unknown"):
         gaps.append(f"{flow['dst_ip']} had no known holder when {pod} connected to it")
-    workload = workload_of(flow["namespace"], flow["pod_name"], flow["workload"])
+    workload = workload_key(flow["namespace"], flow["pod_name"], flow["workload"])
     dest_names = _known_names(flow, names, flow["last"])
     baseline = baselines.get((flow["cluster"], workload))
     new = _is_new(flow, dest_names, baseline)

@@ -14,6 +14,8 @@ from kubetrail.answers.actor import Query as ActorQuery
 from kubetrail.answers.actor import actor, service_account_user
 from kubetrail.answers.egress import Query as EgressQuery
 from kubetrail.answers.egress import egress
+from kubetrail.answers.processes import Query as ProcessesQuery
+from kubetrail.answers.processes import processes
 from kubetrail.answers.secrets import Query as SecretsQuery
 from kubetrail.answers.secrets import secrets
 from kubetrail.answers.status import status
@@ -260,7 +262,7 @@ def _window(store: DuckDBStore, fmt: str, since: str, until: str | None, at_text
 
 @cli.group("ask")
 def ask() -> None:
-    """Ask one of the questions: secrets, actor, egress, trace (processes to come)."""
+    """Ask one of the five questions: secrets, processes, actor, egress, trace."""
 
 
 @ask.command("secrets")
@@ -390,6 +392,54 @@ def ask_egress(
     columns = ["pod", "destination_ip", "destination_names", "port", "destination_scope", "external", "new", "flows", "last_seen"]
     rows = [[", ".join(r[c]) if isinstance(r[c], list) else r[c] for c in columns] for r in doc["rows"]]
     table("egress", columns, rows)
+    for gap in doc["gaps"]:
+        click.echo(f"gap: {gap}", err=True)
+
+
+@ask.command("processes")
+@click.option("--unexpected", is_flag=True, help="Only processes outside the baseline or flagged by a rule.")
+@click.option("--binary", default=None, help="A path, or a name matching the path's last part.")
+@click.option("--image", default=None, help="An image reference prefix.")
+@click.option("--baseline", default="7d", show_default=True, help="History before --since that defines what a workload runs.")
+@window_options("1h")
+@common
+def ask_processes(
+    unexpected: bool, binary: str | None, image: str | None, baseline: str, since: str, until: str | None,
+    at_text: str, limit: int, cursor: str | None, cluster: str | None, namespace: str | None, pod: str | None,
+    db: str, fmt: str | None,
+) -> None:  # fmt: skip
+    """Processes per pod and container, and which of them the workload should not run.
+
+    \b
+    Example:
+      kubetrail ask processes --unexpected --since 6h
+    """
+    fmt = fmt or default_format()
+    baseline_ns = parse_duration(baseline)
+    if baseline_ns is None:
+        fail(fmt, "usage", f"--baseline {baseline!r}: give a duration such as 7d", EXIT_USAGE)
+    store = _open(db, fmt, read_only=True)
+    try:
+        win = _window(store, fmt, since, until, at_text)
+        query = ProcessesQuery(
+            win, cluster=cluster, namespace=namespace, pod=pod, unexpected=unexpected, binary=binary, image=image,
+            baseline_ns=baseline_ns, limit=limit, cursor=cursor,
+        )  # fmt: skip
+        doc = processes(store, query)
+    except ValueError as exc:
+        fail(fmt, "usage", str(exc), EXIT_USAGE)
+    finally:
+        store.close()
+    if fmt == "json":
+        emit_json(doc)
+        return
+    columns = ["pod", "container", "binary", "count", "expected", "reasons", "initiator", "last_seen"]
+    rows = [
+        [r["pod"], r["container"], r["binary"], r["count"], r["expected"], "; ".join(r["reasons"]),
+         r["initiator"] and f"{r['initiator']['user']} ({r['initiator']['strength']})", r["last_seen"]]
+        for r in doc["rows"]
+    ]  # fmt: skip
+    table("processes", columns, rows)
     for gap in doc["gaps"]:
         click.echo(f"gap: {gap}", err=True)
 

@@ -1,0 +1,126 @@
+"""`kubetrail ask processes`: what ran in each container, and which of it the workload should not
+run: outside what the same workload (its other replicas, its earlier history) ran in its
+baseline, or flagged by a runtime rule. One row per (cluster, pod, container, binary); unexpected
+first, then most recent."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from kubetrail.answers.trace import trace
+from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
+from kubetrail.identity.ips import DEFAULT_SKEW_NS
+from kubetrail.identity.workloads import workload_key
+from kubetrail.store import Store
+from kubetrail.timeutil import NS, format_ns
+
+MAX_EVIDENCE: Final = 20
+DEFAULT_BASELINE_NS: Final = 7 * 86400 * NS
+MIN_BASELINE_NS: Final = 86400 * NS
+MIN_BASELINE_EVENTS: Final = 50
+
+
+@dataclass(frozen=True)
+class Query:
+    window: Window
+    cluster: str | None = None
+    namespace: str | None = None
+    pod: str | None = None
+    unexpected: bool = False
+    binary: str | None = None  # a path, or a name matching the path's last part
+    image: str | None = None  # a reference prefix
+    baseline_ns: int = DEFAULT_BASELINE_NS
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+@dataclass
+class _Baseline:
+    first: int
+    last: int
+    events: int = 0
+    binaries: set[str] = field(default_factory=set)
+
+    @property
+    def learned(self) -> bool:
+        return self.last - self.first >= MIN_BASELINE_NS and self.events >= MIN_BASELINE_EVENTS
+
+
+def processes(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
+    baselines = _baselines(store, q)
+    gaps: set[str] = set()
+    keyed = []
+    for run in store.query("process_runs", since=q.window.since, until=q.window.until, cluster=q.cluster, namespace=q.namespace):
+        if not _wanted(run, q):
+            continue
+        workload = workload_key(run["namespace"], run["pod_name"], run["workload_name"])
+        baseline = baselines.get((run["cluster"], workload))
+        learned = baseline is not None and baseline.learned
+        if not learned:
+            gaps.add(f"baseline of {workload} too short to judge (under 24 h or 50 processes): only rules decide")
+        reasons = _reasons(run, workload, baseline if learned else None)
+        if q.unexpected and not reasons:
+            continue
+        initiator = _initiator(store, run, skew_ns) if reasons else None
+        keyed.append(((not reasons, -run["last"]), _row(run, learned, reasons, initiator)))
+    rows = [row for _, row in sorted(keyed, key=lambda kr: kr[0])]
+    return envelope(q.window, rows, sorted(gaps), q.limit, q.cursor)
+
+
+def _baselines(store: Store, q: Query) -> dict[tuple[str, str], _Baseline]:
+    out: dict[tuple[str, str], _Baseline] = {}
+    since = q.window.since - q.baseline_ns
+    for run in store.query("process_runs", since=since, until=q.window.since, cluster=q.cluster, namespace=q.namespace):
+        key = (run["cluster"], workload_key(run["namespace"], run["pod_name"], run["workload_name"]))
+        b = out.setdefault(key, _Baseline(run["first"], run["last"]))
+        b.first, b.last, b.events = min(b.first, run["first"]), max(b.last, run["last"]), b.events + run["execs"]
+        if run["execs"]:
+            b.binaries.add(run["binary"])
+    return out
+
+
+def _reasons(run: Mapping[str, Any], workload: str, baseline: _Baseline | None) -> list[str]:
+    reasons = [f"runtime rule fired: {rule}" for rule in sorted(run["rules"] or [])]
+    if baseline is not None and run["binary"] not in baseline.binaries:
+        reasons.append(f"not run by {workload} in its baseline")
+    return reasons
+
+
+def _initiator(store: Store, run: Mapping[str, Any], skew_ns: int) -> dict[str, Any] | None:
+    """Who started it, when correlation can tell (the latest exec, else the latest alert)."""
+    event = run["latest_exec"] or run["ids"][0]
+    found: dict[str, Any] | None = trace(store, event, skew_ns)["initiator"]
+    return found
+
+
+def _wanted(run: Mapping[str, Any], q: Query) -> bool:
+    if q.pod is not None and f"{run['namespace']}/{run['pod_name']}" != q.pod:
+        return False
+    if q.binary is not None and q.binary not in (run["binary"], posixpath.basename(run["binary"])):
+        return False
+    return q.image is None or (run["image"] or "").startswith(q.image)
+
+
+def _row(run: Mapping[str, Any], learned: bool, reasons: list[str], initiator: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "cluster": run["cluster"],
+        "pod": f"{run['namespace']}/{run['pod_name']}",
+        "pod_uid": run["pod_uid"],
+        "node": run["node"],
+        "container": run["container"],
+        "image": run["image"],
+        "binary": run["binary"],
+        "args": run["args"],
+        "count": len(run["ids"]),
+        "first_seen": format_ns(run["first"]),
+        "last_seen": format_ns(run["last"]),
+        "expected": not reasons,
+        "baseline": "learned" if learned else "insufficient",
+        "reasons": reasons,
+        "initiator": initiator,
+        "evidence": run["ids"][:MAX_EVIDENCE],
+        "evidence_total": len(run["ids"]),
+    }
