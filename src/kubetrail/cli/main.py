@@ -19,6 +19,8 @@ from kubetrail.answers.processes import processes
 from kubetrail.answers.secrets import Query as SecretsQuery
 from kubetrail.answers.secrets import secrets
 from kubetrail.answers.status import status
+from kubetrail.answers.timeline import Query as TimelineQuery
+from kubetrail.answers.timeline import timeline
 from kubetrail.answers.trace import UnknownEvent, trace
 from kubetrail.answers.who import who
 from kubetrail.answers.window import DEFAULT_LIMIT, Window, parse_duration, window
@@ -476,6 +478,43 @@ def ask_trace(event_id: str, skew: str, db: str, fmt: str | None) -> None:
         click.echo(f"{event_id}: initiated by {initiator['user']} via {initiator['type']} ({initiator['strength']})")
     table(
         "chain", ["time", "source", "kind", "summary"], [[s["time"], s["source"], s["kind"], s["summary"]] for s in doc["chain"]]
+    )
+    for gap in doc["gaps"]:
+        click.echo(f"gap: {gap}", err=True)
+
+
+@cli.command("timeline")
+@click.option("--actor", default=None, help="A username exactly as the API server saw it.")
+@click.option("--sa", default=None, help="Service account NS/NAME.")
+@window_options("24h")
+@common
+def timeline_cmd(
+    actor: str | None, sa: str | None, since: str, until: str | None, at_text: str, limit: int, cursor: str | None,
+    cluster: str | None, namespace: str | None, pod: str | None, db: str, fmt: str | None,
+) -> None:  # fmt: skip
+    """The steps touching one pod, actor or service account, by time.
+
+    \b
+    Example:
+      kubetrail timeline --pod payments/api-7d9c6b5f8-x2k4j --since 2h
+    """
+    fmt = fmt or default_format()
+    store = _open(db, fmt, read_only=True)
+    try:
+        who_ = service_account_user(sa) if sa is not None else actor
+        win = _window(store, fmt, since, until, at_text)
+        doc = timeline(store, TimelineQuery(win, pod=pod, actor=who_, cluster=cluster, limit=limit, cursor=cursor))
+    except ValueError as exc:
+        fail(fmt, "usage", str(exc), EXIT_USAGE)
+    finally:
+        store.close()
+    if fmt == "json":
+        emit_json(doc)
+        return
+    table(
+        "timeline",
+        ["time", "source", "kind", "summary"],
+        [[s["time"], s["source"], s["kind"], s["summary"]] for s in doc["rows"]],
     )
     for gap in doc["gaps"]:
         click.echo(f"gap: {gap}", err=True)
