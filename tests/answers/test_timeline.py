@@ -74,3 +74,16 @@ def test_one_entity_is_required_and_an_empty_answer_says_so(db: Path) -> None:
                           "--db", str(db), "-o", "json"], capture_output=True, check=False)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert len(json.loads(out.stdout)["rows"]) == 4  # the default 24 h holds all four calls of payments/api
+
+
+def test_pages_are_cut_in_the_store_and_follow_the_cursor(db: Path) -> None:
+    full = ask(db, pod=POD)["rows"]
+    pages, cursor = [], None
+    while True:
+        doc = ask(db, pod=POD, limit=4, cursor=cursor)
+        pages += doc["rows"]
+        cursor = doc["next"]
+        assert doc["truncated"] is (cursor is not None)
+        if cursor is None:
+            break
+    assert pages == full and len(full) == 13

@@ -3,7 +3,7 @@ window, in time order, with the pod it came from and why a call is suspicious.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -42,19 +42,23 @@ def service_account_user(sa: str) -> str:
 
 def actor(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
     baseline, gaps = _baseline(store, q)
-    resolver = IpResolver(store, skew_ns)
-    rows = []
-    for call in store.query("actor_calls", actor=q.actor, since=q.window.since, until=q.window.until,
-                            cluster=q.cluster, namespace=q.namespace):  # fmt: skip
+    calls = store.query(
+        "actor_calls", actor=q.actor, since=q.window.since, until=q.window.until, cluster=q.cluster, namespace=q.namespace
+    )
+    if not calls:
+        gaps.append(f"no API calls by {q.actor} in the window")
+    # Rows are judged lazily: a page costs what is on it, however busy the account.
+    return envelope(q.window, _rows(calls, q, baseline, IpResolver(store, skew_ns)), gaps, q.limit, q.cursor)
+
+
+def _rows(calls: list[dict[str, Any]], q: Query, baseline: Baseline, resolver: IpResolver) -> Iterator[dict[str, Any]]:
+    for call in calls:
         source_ip = call["source_ips"][0] if call["source_ips"] else None
         use = attribute(_call(call, source_ip), resolver.at)
         if q.pod is not None and use.pod != q.pod:
             continue
         facts = _facts(call, use, _foreign_ip(resolver, call, use, source_ip), baseline)
-        rows.append(_row(call, use, reasons(facts)))
-    if not rows and not gaps:
-        gaps.append(f"no API calls by {q.actor} in the window")
-    return envelope(q.window, rows, gaps, q.limit, q.cursor)
+        yield _row(call, use, reasons(facts))
 
 
 def _baseline(store: Store, q: Query) -> tuple[Baseline, list[str]]:
@@ -85,7 +89,7 @@ def _facts(row: Mapping[str, Any], use: TokenUse, foreign: str | None, baseline:
     return CallFacts(
         actor=row["actor"], service_account=row["service_account"], verb=row["verb"], resource=row["resource"],
         subresource=row["subresource"], namespace=row["namespace"], code=row["code"], user_agent=row["user_agent"],
-        pod_spec=pod_spec(row["extra"]), foreign_token_ip=foreign, baseline=baseline,
+        pod_spec=pod_spec(row["resource"], row["extra"]), foreign_token_ip=foreign, baseline=baseline,
     )  # fmt: skip
 
 

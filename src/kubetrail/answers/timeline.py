@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
+from kubetrail.answers.window import DEFAULT_LIMIT, Window, cursor_at, envelope, offset
 from kubetrail.store import Store
 from kubetrail.timeutil import format_ns
 
@@ -27,13 +27,17 @@ def timeline(store: Store, q: Query) -> dict[str, Any]:
     pod_ns, _, pod_name = (q.pod or "").partition("/")
     if q.pod is not None and (not pod_ns or not pod_name):
         raise ValueError(f"--pod {q.pod!r}: give NAMESPACE/NAME")
+    start = offset(q.cursor)
     rows = store.query(
         "timeline", since=q.window.since, until=q.window.until, cluster=q.cluster,
-        pod_ns=pod_ns or None, pod_name=pod_name or None, actor=q.actor,
+        pod_ns=pod_ns or None, pod_name=pod_name or None, actor=q.actor, offset=start, limit=q.limit + 1,
     )  # fmt: skip
     steps = [
         {"time": format_ns(r["time"]), "source": r["source"], "kind": r["kind"], "summary": r["summary"], "id": r["id"]}
         for r in rows
     ]
-    gaps = [] if steps else [f"nothing touched {q.pod or q.actor} in the window"]
-    return envelope(q.window, steps, gaps, q.limit, q.cursor)
+    gaps = [] if steps or start else [f"nothing touched {q.pod or q.actor} in the window"]
+    # The store returned just this page, and one row more to tell whether another follows.
+    doc = envelope(q.window, steps, gaps, q.limit, None)
+    doc["next"] = cursor_at(start + q.limit) if doc["truncated"] else None
+    return doc

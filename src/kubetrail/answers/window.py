@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Final, TypeVar
 
 from kubetrail.timeutil import NS, TimeError, format_ns, parse_at, parse_rfc3339
@@ -57,20 +58,22 @@ def _point(text: str, anchor: int, flag: str) -> int:
         raise TimeError(f"{flag} {text!r}: give a duration (90s, 15m, 1h, 7d) or an RFC 3339 time") from None
 
 
-def page(rows: Sequence[T], limit: int, cursor: str | None) -> tuple[list[T], str | None]:
-    """Rows of one page and the cursor of the next (None at the end). Raises ValueError for a
-    cursor this answer did not give."""
-    start = _offset(cursor)
-    chunk = list(rows[start : start + limit])
-    more = start + limit < len(rows)
-    return chunk, (_cursor(start + limit) if more else None)
+def page(rows: Iterable[T], limit: int, cursor: str | None) -> tuple[list[T], str | None]:
+    """Rows of one page and the cursor of the next (None at the end); reads no further into
+    `rows` than the page needs. Raises ValueError for a cursor this answer did not give."""
+    start = offset(cursor)
+    chunk = list(islice(rows, start, start + limit + 1))
+    more = len(chunk) > limit
+    return chunk[:limit], (cursor_at(start + limit) if more else None)
 
 
-def _cursor(offset: int) -> str:
+def cursor_at(offset: int) -> str:
+    """The cursor of the page that starts after `offset` rows."""
     return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
 
 
-def _offset(cursor: str | None) -> int:
+def offset(cursor: str | None) -> int:
+    """Rows before the page a cursor points at."""
     if cursor is None:
         return 0
     try:
@@ -83,6 +86,6 @@ def _offset(cursor: str | None) -> int:
         raise ValueError(f"--cursor {cursor!r} is not a cursor this command gave: pass the 'next' of the previous page") from None
 
 
-def envelope(win: Window, rows: Sequence[Any], gaps: list[str], limit: int, cursor: str | None) -> dict[str, Any]:
+def envelope(win: Window, rows: Iterable[Any], gaps: list[str], limit: int, cursor: str | None) -> dict[str, Any]:
     chunk, nxt = page(rows, limit, cursor)
     return {"window": win.as_json(), "rows": chunk, "gaps": gaps, "truncated": nxt is not None, "next": nxt}

@@ -116,9 +116,9 @@ def reasons(c: CallFacts) -> list[str]:
     return [r for rule in RULES if (r := rule(c))]
 
 
-def pod_spec(extra: str | None) -> dict[str, Any]:
+def pod_spec(resource: str | None, extra: str | None) -> dict[str, Any]:
     """The pod details the audit source keeps in `extra` for pod bodies."""
-    if not extra:
+    if resource != "pods" or not extra:
         return {}
     spec = json.loads(extra).get("pod")
     return spec if isinstance(spec, dict) else {}

@@ -1,6 +1,7 @@
 -- Events touching one entity in a window, by time: a pod (as subject, source or destination of a
 -- flow, or named by a bound token), or an actor (as caller or impersonator).
--- $pod_ns/$pod_name or $actor (the other NULL); $since/$until: ns; $cluster: filter or NULL.
+-- $pod_ns/$pod_name or $actor (the other NULL); $since/$until: ns; $cluster: filter or NULL;
+-- $offset/$limit: the page.
 SELECT id, source, kind, epoch_ns("time") AS "time", coalesce(summary, kind) AS summary
 FROM events
 WHERE "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
@@ -14,3 +15,4 @@ WHERE "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
         OR ($actor IS NOT NULL AND (actor = $actor OR impersonated_by = $actor))
     )
 ORDER BY "time", id
+LIMIT $limit OFFSET $offset
