@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
 from kubetrail.correlate.api_rules import Baseline, CallFacts, pod_spec, reasons
-from kubetrail.correlate.token import BOUND_TOKEN, Call, TokenUse, attribute
+from kubetrail.correlate.token import Call, TokenUse, attribute, foreign_ip
 from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
 from kubetrail.store import Store
 from kubetrail.timeutil import NS, format_ns
@@ -57,7 +57,7 @@ def _rows(calls: list[dict[str, Any]], q: Query, baseline: Baseline, resolver: I
         use = attribute(_call(call, source_ip), resolver.at)
         if q.pod is not None and use.pod != q.pod:
             continue
-        facts = _facts(call, use, _foreign_ip(resolver, call, use, source_ip), baseline)
+        facts = _facts(call, use, foreign_ip(resolver.at, call["cluster"], call["time"], use, source_ip), baseline)
         yield _row(call, use, reasons(facts))
 
 
@@ -73,16 +73,6 @@ def _baseline(store: Store, q: Query) -> tuple[Baseline, list[str]]:
 
 def _call(row: Mapping[str, Any], source_ip: str | None) -> Call:
     return Call(row["cluster"], row["time"], row["service_account"], row["token_pod_name"], row["token_pod_uid"], source_ip)
-
-
-def _foreign_ip(resolver: IpResolver, row: Mapping[str, Any], use: TokenUse, source_ip: str | None) -> str | None:
-    """A bound token used from an IP that another pod held at the time."""
-    if use.attribution != BOUND_TOKEN or source_ip is None:
-        return None
-    holder = resolver.at(row["cluster"], source_ip, row["time"])
-    if holder is None or holder.scope != "pod" or holder.pod == use.pod:
-        return None
-    return f"bound token of {use.pod} used from {source_ip}, held by {holder.pod} at the time"
 
 
 def _facts(row: Mapping[str, Any], use: TokenUse, foreign: str | None, baseline: Baseline) -> CallFacts:

@@ -14,6 +14,8 @@ from kubetrail.answers.actor import Query as ActorQuery
 from kubetrail.answers.actor import actor, service_account_user
 from kubetrail.answers.egress import Query as EgressQuery
 from kubetrail.answers.egress import egress
+from kubetrail.answers.incidents import Query as IncidentsQuery
+from kubetrail.answers.incidents import incidents
 from kubetrail.answers.processes import Query as ProcessesQuery
 from kubetrail.answers.processes import processes
 from kubetrail.answers.secrets import Query as SecretsQuery
@@ -481,6 +483,47 @@ def ask_trace(event_id: str, skew: str, db: str, fmt: str | None) -> None:
     )
     for gap in doc["gaps"]:
         click.echo(f"gap: {gap}", err=True)
+
+
+@cli.command("incidents")
+@window_options("24h")
+@common
+def incidents_cmd(
+    since: str, until: str | None, at_text: str, limit: int, cursor: str | None, cluster: str | None,
+    namespace: str | None, pod: str | None, db: str, fmt: str | None,
+) -> None:  # fmt: skip
+    """Suspicious signals joined into incidents: a story, the entities, ATT&CK techniques, a severity.
+
+    \b
+    Example:
+      kubetrail incidents --since 24h
+    """
+    fmt = fmt or default_format()
+    store = _open(db, fmt, read_only=True)
+    try:
+        win = _window(store, fmt, since, until, at_text)
+        doc = incidents(store, IncidentsQuery(win, cluster=cluster, limit=limit, cursor=cursor))
+    except ValueError as exc:
+        fail(fmt, "usage", str(exc), EXIT_USAGE)
+    finally:
+        store.close()
+    if namespace or pod:
+        doc["rows"] = [r for r in doc["rows"] if _touches(r["pods"], namespace, pod)]
+    if fmt == "json":
+        emit_json(doc)
+        return
+    for row in doc["rows"]:
+        click.echo(f"[{row['severity'].upper()}] {row['title']}  ({row['start']} .. {row['end']})")
+        click.echo(f"  id {row['id']}; techniques {', '.join(row['techniques']) or '-'}; pods {', '.join(row['pods']) or '-'}")
+        for step in row["steps"]:
+            click.echo(f"  {step['time']}  {step['source']:<9} {step['summary']}")
+        click.echo("")
+    if not doc["rows"]:
+        click.echo("no incidents in the window")
+
+
+def _touches(pods: list[str], namespace: str | None, pod: str | None) -> bool:
+    return (pod is None or pod in pods) and (namespace is None or any(p.startswith(namespace + "/") for p in pods))
 
 
 @cli.command("timeline")

@@ -106,14 +106,38 @@ def new_action(c: CallFacts) -> str | None:
     return f"{c.action} never done by this account in its baseline"
 
 
-RULES: Final[tuple[Callable[[CallFacts], str | None], ...]] = (
-    denied, anonymous, token_from_foreign_ip, enumeration, lists_secrets, foreign_secret, streaming,
-    token_or_csr, rbac_write, risky_pod, new_user_agent, new_action,
-)  # fmt: skip
+@dataclass(frozen=True, slots=True)
+class Rule:
+    check: Callable[[CallFacts], str | None]
+    severity: str  # of the call alone: low, medium, high, critical
+    techniques: tuple[str, ...] = ()  # MITRE ATT&CK ids
+
+
+# Severities are for the call alone: what is routine for some accounts (a denied call, listing
+# secrets, an exec, a deploy writing RBAC) stays low or medium until it links with more.
+RULES: Final[tuple[Rule, ...]] = (
+    Rule(denied, "low"),
+    Rule(anonymous, "medium", ("T1078",)),
+    Rule(token_from_foreign_ip, "high", ("T1528",)),
+    Rule(enumeration, "medium", ("T1613",)),
+    Rule(lists_secrets, "low", ("T1552.007",)),
+    Rule(foreign_secret, "low", ("T1552.007",)),
+    Rule(streaming, "low", ("T1609",)),
+    Rule(token_or_csr, "medium", ("T1528",)),
+    Rule(rbac_write, "medium", ("T1098.006",)),
+    Rule(risky_pod, "high", ("T1611",)),
+    Rule(new_user_agent, "low"),
+    Rule(new_action, "low"),
+)
+
+
+def findings(c: CallFacts) -> list[tuple[Rule, str]]:
+    """The rules a call trips, with their reasons."""
+    return [(rule, r) for rule in RULES if (r := rule.check(c))]
 
 
 def reasons(c: CallFacts) -> list[str]:
-    return [r for rule in RULES if (r := rule(c))]
+    return [r for _, r in findings(c)]
 
 
 def pod_spec(resource: str | None, extra: str | None) -> dict[str, Any]:

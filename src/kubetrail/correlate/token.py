@@ -47,3 +47,13 @@ def attribute(call: Call, resolve: Resolve) -> TokenUse:
     if holder is not None and holder.scope == "pod":
         return TokenUse(holder.pod, holder.pod_uid, SOURCE_IP)
     return TokenUse(None, None, NONE)
+
+
+def foreign_ip(resolve: Resolve, cluster: str, time: int, use: TokenUse, source_ip: str | None) -> str | None:
+    """When a bound token was used from an address another pod held at the time, say so."""
+    if use.attribution != BOUND_TOKEN or source_ip is None:
+        return None
+    holder = resolve(cluster, source_ip, time)
+    if holder is None or holder.scope != "pod" or holder.pod == use.pod:
+        return None
+    return f"bound token of {use.pod} used from {source_ip}, held by {holder.pod} at the time"

@@ -1,0 +1,150 @@
+"""`kubetrail incidents`: the window's suspicious signals joined into incidents, most severe
+first. Signals: runtime alerts, processes a workload never runs, API calls the rules flag (made
+by people or by non-controller accounts), and new external destinations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from kubetrail.answers.egress import Query as EgressQuery
+from kubetrail.answers.egress import egress
+from kubetrail.answers.processes import Query as ProcessesQuery
+from kubetrail.answers.processes import processes
+from kubetrail.answers.trace import trace
+from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
+from kubetrail.correlate.api_rules import Baseline, CallFacts, findings, pod_spec, risky_pod
+from kubetrail.correlate.incidents import SEVERITIES, Incident, Signal, group, significant
+from kubetrail.correlate.token import Call, attribute, foreign_ip
+from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
+from kubetrail.store import Store
+from kubetrail.timeutil import format_ns, parse_rfc3339
+
+_PRIORITY: Final = {
+    "emergency": "critical", "alert": "critical", "critical": "critical", "error": "high", "warning": "high",
+    "notice": "medium", "informational": "low", "info": "low", "debug": "low",
+}  # fmt: skip
+_TECHNIQUE: Final = re.compile(r"^T\d{4}(\.\d{3})?$")
+# Controllers create privileged pods for DaemonSets as a matter of course.
+_CONTROLLER: Final = re.compile(
+    r"^system:(serviceaccount:kube-system:[a-z-]+-controller|kube-controller-manager|kube-scheduler)$"
+)
+_NO_BASELINE: Final = Baseline(False)
+
+
+@dataclass(frozen=True)
+class Query:
+    window: Window
+    cluster: str | None = None
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+
+def incidents(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
+    signals = [
+        *_runtime(store, q, skew_ns), *_api_calls(store, q), *_stolen_tokens(store, q, skew_ns),
+        *_processes(store, q), *_egress(store, q),
+    ]  # fmt: skip
+    found = significant(group(signals))
+    found.sort(key=lambda i: (-SEVERITIES.index(i.severity), min(s.time for s in i.signals), i.id))
+    return envelope(q.window, [_row(i) for i in found], [], q.limit, q.cursor)
+
+
+def _runtime(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
+    for a in store.query("runtime_alerts", since=q.window.since, until=q.window.until, cluster=q.cluster):
+        initiator = trace(store, a["id"], skew_ns)["initiator"]
+        what = f"{a['rule']} ({a['priority']})" if a["rule"] else a["summary"] or "runtime alert"
+        yield Signal(
+            a["id"], a["time"], a["cluster"], a["source"], a["kind"], what,
+            _PRIORITY.get((a["priority"] or "").lower(), "medium"),
+            tuple(t for t in a["tags"] or () if _TECHNIQUE.match(t)),
+            pod=f"{a['namespace']}/{a['pod_name']}", initiator=initiator["user"] if initiator else None,
+        )  # fmt: skip
+
+
+def _api_calls(store: Store, q: Query) -> Iterator[Signal]:
+    for c in store.query("risky_calls", since=q.window.since, until=q.window.until, cluster=q.cluster):
+        hits = [
+            (rule, why) for rule, why in findings(_facts(c)) if not (rule.check is risky_pod and _CONTROLLER.match(c["actor"]))
+        ]
+        if not hits:
+            continue
+        sa_namespace = (c["service_account"] or "").split("/")[0]
+        pod = f"{sa_namespace}/{c['token_pod_name']}" if c["token_pod_name"] and sa_namespace else None
+        yield Signal(
+            c["id"], c["time"], c["cluster"], "k8s_audit", "api_call", f"{c['summary']}: {'; '.join(w for _, w in hits)}",
+            max((rule.severity for rule, _ in hits), key=SEVERITIES.index),
+            tuple(t for rule, _ in hits for t in rule.techniques),
+            pod=pod, actor=c["actor"], initiator=c["impersonated_by"],
+        )  # fmt: skip
+
+
+def _stolen_tokens(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
+    """A pod's bound token used from an address another pod held: checked once per (token, address)."""
+    resolver = IpResolver(store, skew_ns)
+    for t in store.query("token_sources", since=q.window.since, until=q.window.until, cluster=q.cluster):
+        use = attribute(
+            Call(t["cluster"], t["time"], t["service_account"], t["token_pod_name"], t["token_pod_uid"], t["source_ip"]),
+            resolver.at,
+        )
+        why = foreign_ip(resolver.at, t["cluster"], t["time"], use, t["source_ip"])
+        if why is not None:
+            yield Signal(t["id"], t["time"], t["cluster"], "k8s_audit", "api_call", f"{t['summary']}: {why}", "high", ("T1528",),
+                         pod=use.pod, actor=t["actor"])  # fmt: skip
+
+
+def _facts(c: Mapping[str, Any]) -> CallFacts:
+    return CallFacts(
+        actor=c["actor"], service_account=c["service_account"], verb=c["verb"], resource=c["resource"],
+        subresource=c["subresource"], namespace=c["namespace"], code=c["code"], user_agent=c["user_agent"],
+        pod_spec=pod_spec(c["resource"], c["extra"]), foreign_token_ip=None, baseline=_NO_BASELINE,
+    )  # fmt: skip
+
+
+def _processes(store: Store, q: Query) -> Iterator[Signal]:
+    """Processes the workload never ran in its baseline (rule hits come as runtime alerts)."""
+    doc = processes(store, ProcessesQuery(q.window, cluster=q.cluster, unexpected=True, limit=10_000))
+    for r in doc["rows"]:
+        if not any(reason.startswith("not run by") for reason in r["reasons"]):
+            continue
+        initiator = r["initiator"]
+        exec_by_person = initiator is not None and initiator["type"] == "kubectl-exec"
+        yield Signal(
+            r["evidence"][0], parse_rfc3339(r["last_seen"]), r["cluster"], "tetragon", "process_exec",
+            f"{r['binary']} {r['args'] or ''}".strip() + f" in {r['pod']}: {r['reasons'][-1]}", "medium",
+            ("T1609",) if exec_by_person else (), pod=r["pod"], initiator=initiator["user"] if initiator else None,
+        )  # fmt: skip
+
+
+def _egress(store: Store, q: Query) -> Iterator[Signal]:
+    doc = egress(store, EgressQuery(q.window, cluster=q.cluster, external=True, new=True, limit=10_000))
+    for r in doc["rows"]:
+        names = f" ({', '.join(r['destination_names'])})" if r["destination_names"] else ""
+        yield Signal(
+            r["evidence"][0], parse_rfc3339(r["first_seen"]), r["cluster"], "hubble", "network_flow",
+            f"{r['pod']} connected to new external {r['destination_ip']}:{r['port']}{names}", "medium", ("T1041",),
+            pod=r["pod"], destination=r["destination_ip"],
+        )  # fmt: skip
+
+
+def _row(incident: Incident) -> dict[str, Any]:
+    signals = sorted(incident.signals, key=lambda s: (s.time, s.id))
+    top = max(signals, key=lambda s: SEVERITIES.index(s.severity))
+    who = next((s.initiator for s in signals if s.initiator), None) or next((s.actor for s in signals if s.actor), None)
+    return {
+        "id": incident.id,
+        "title": f"{who}: {top.summary}" if who else top.summary,
+        "severity": incident.severity,
+        "start": format_ns(signals[0].time),
+        "end": format_ns(signals[-1].time),
+        "clusters": sorted({s.cluster for s in signals}),
+        "pods": sorted({s.pod for s in signals if s.pod}),
+        "actors": sorted({a for s in signals for a in (s.actor, s.initiator) if a}),
+        "destinations": sorted({s.destination for s in signals if s.destination}),
+        "techniques": sorted({t for s in signals for t in s.techniques}),
+        "steps": [
+            {"time": format_ns(s.time), "source": s.source, "kind": s.kind, "summary": s.summary, "id": s.id} for s in signals
+        ],
+    }

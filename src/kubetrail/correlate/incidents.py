@@ -1,0 +1,86 @@
+"""Incidents: suspicious signals linked through the entities they share (pod, actor, the user who
+initiated them) within a window become one incident with an ordered story, MITRE ATT&CK
+technique ids and a severity.
+
+A signal is one piece of evidence with what it is about; grouping is pure: union-find over the
+signals, linking two when they share an entity and lie within `link_ns` of each other. An
+incident's id derives from its earliest signal, so it stays the same as the incident grows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from kubetrail.ids import make_id
+from kubetrail.timeutil import NS
+
+SEVERITIES: Final = ("low", "medium", "high", "critical")
+LINK_NS: Final = 3600 * NS
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    id: str  # the evidence event
+    time: int
+    cluster: str
+    source: str
+    kind: str
+    summary: str
+    severity: str
+    techniques: tuple[str, ...] = ()
+    pod: str | None = None  # "namespace/name"
+    actor: str | None = None
+    initiator: str | None = None  # the user who started it, when attribution found one
+    destination: str | None = None
+
+    def entities(self) -> set[str]:
+        named = (("pod", self.pod), ("actor", self.actor), ("actor", self.initiator))
+        return {f"{self.cluster}|{kind}:{value}" for kind, value in named if value}
+
+
+@dataclass
+class Incident:
+    signals: list[Signal] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        first = min(self.signals, key=lambda s: (s.time, s.id))
+        return make_id("incident", first.id)
+
+    @property
+    def severity(self) -> str:
+        top = max(SEVERITIES.index(s.severity) for s in self.signals)
+        # Attributed to a person across two or more sources: one level up.
+        attributed = any(s.initiator for s in self.signals) and len({s.source for s in self.signals}) >= 2
+        return SEVERITIES[min(top + attributed, len(SEVERITIES) - 1)]
+
+
+def group(signals: Iterable[Signal], link_ns: int = LINK_NS) -> list[Incident]:
+    ordered = sorted(signals, key=lambda s: (s.time, s.id))
+    parent = list(range(len(ordered)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    last_seen: dict[str, int] = {}  # entity -> index of its latest signal
+    for i, signal in enumerate(ordered):
+        for entity in signal.entities():
+            j = last_seen.get(entity)
+            if j is not None and signal.time - ordered[j].time <= link_ns:
+                parent[find(i)] = find(j)
+            last_seen[entity] = i
+    groups: dict[int, Incident] = {}
+    for i, signal in enumerate(ordered):
+        groups.setdefault(find(i), Incident()).signals.append(signal)
+    return list(groups.values())
+
+
+def significant(incidents: Sequence[Incident]) -> list[Incident]:
+    """Incidents worth a responder's time: more than one signal, or one of medium severity or more.
+    A lone low signal (an SRE's diagnostic exec) stays out."""
+    return [i for i in incidents if len(i.signals) > 1 or SEVERITIES.index(i.severity) >= 1]

@@ -1,0 +1,7 @@
+-- Runtime alerts (Falco rules, Tetragon policies) in pods in a window.
+SELECT id, cluster, source, kind, epoch_ns("time") AS "time", namespace, pod_name, rule, priority, tags, summary
+FROM events
+WHERE kind = 'runtime_alert' AND pod_name IS NOT NULL
+    AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
+    AND ($cluster IS NULL OR cluster = $cluster)
+ORDER BY "time", id

@@ -1,0 +1,68 @@
+"""`kubetrail incidents` on the stories: attacks become incidents, background does not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from kubetrail.answers.incidents import Query, incidents
+from kubetrail.answers.window import Window
+from kubetrail.ingest.pipeline import Options, ingest
+from kubetrail.ingest.reader import expand_paths
+from kubetrail.store.duckdb import DuckDBStore
+from kubetrail.timeutil import parse_rfc3339
+from tests.conftest import FIXTURES, ROOT
+
+SCHEMA = json.loads((ROOT / "contract" / "incidents.schema.json").read_text())
+WINDOW = Window(parse_rfc3339("2026-11-28T00:00:00Z"), parse_rfc3339("2026-11-28T12:00:00Z"))
+STORIES = FIXTURES / "stories"
+
+
+def ask(db: Path, *paths: Path) -> dict[str, Any]:
+    store = DuckDBStore(db)
+    ingest(store, list(expand_paths([str(p) for p in paths])), Options())
+    doc = incidents(store, Query(WINDOW))
+    store.close()
+    jsonschema.validate(doc, SCHEMA)
+    return doc
+
+
+def test_a_persons_exec_shell_and_miner_are_one_high_incident(tmp_path: Path) -> None:
+    (row,) = ask(tmp_path / "k.duckdb", STORIES / "processes", STORIES / "exec-session")["rows"]
+    assert row["severity"] == "high"  # medium signals, raised: alice is tied to them across three sources
+    assert row["actors"] == ["alice@example.com"] and row["pods"] == ["payments/api-7d9c6b5f8-x2k4j"]
+    assert {"T1609", "T1059"} <= set(row["techniques"])
+    assert [s["source"] for s in row["steps"]][:2] == ["falco", "k8s_audit"]
+    assert {s["summary"].split()[0] for s in row["steps"] if s["source"] == "tetragon"} == {
+        "/bin/sh",
+        "/usr/bin/curl",
+        "/usr/bin/nohup",
+        "/tmp/xmrig",
+    }
+
+
+def test_a_compromised_account_is_one_high_incident(tmp_path: Path) -> None:
+    (row,) = ask(tmp_path / "k.duckdb", STORIES / "actor")["rows"]
+    assert row["severity"] == "high"
+    assert {"T1528", "T1613", "T1098.006"} <= set(row["techniques"])
+    assert len(row["steps"]) == 5
+
+
+def test_new_external_destinations_are_an_incident(tmp_path: Path) -> None:
+    (row,) = ask(tmp_path / "k.duckdb", STORIES / "egress")["rows"]
+    assert (row["severity"], row["techniques"], row["destinations"]) == ("medium", ["T1041"], ["198.51.100.23", "203.0.113.99"])
+
+
+def test_background_does_not_become_an_incident(tmp_path: Path) -> None:
+    # An operator watching Secrets cluster-wide, a person denied once, pods replaced and their IPs reused.
+    assert ask(tmp_path / "k.duckdb", STORIES / "secrets", STORIES / "ip-reuse")["rows"] == []
+
+
+def test_an_incidents_id_stays_the_same_as_it_grows(tmp_path: Path) -> None:
+    story = STORIES / "exec-session"
+    (early,) = ask(tmp_path / "k.duckdb", STORIES / "processes", story / "falco.json", story / "audit.log")["rows"]
+    (grown,) = ask(tmp_path / "k.duckdb", story / "tetragon.jsonl")["rows"]
+    assert early["id"] == grown["id"] and len(grown["steps"]) > len(early["steps"])
