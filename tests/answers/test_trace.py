@@ -97,3 +97,42 @@ def test_unknown_ids_are_reported(db: Path) -> None:
         check=False,
     )
     assert out.returncode == 1 and json.loads(out.stdout)["error"]["code"] == "not_found"
+
+
+HTTP = FIXTURES / "stories" / "http-exploit"
+
+
+@pytest.fixture(scope="module")
+def http_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("http") / "k.duckdb"
+    store = DuckDBStore(path)
+    ingest(store, list(expand_paths([str(HTTP)])), Options())
+    store.close()
+    return path
+
+
+def test_a_shell_the_app_spawned_while_serving_a_request_is_tied_to_that_request(http_db: Path) -> None:
+    doc = ask(http_db, event_id(http_db, "\"binary\" = '/usr/bin/curl'"))
+    initiator = doc["initiator"]
+    assert (initiator["type"], initiator["end_user"], initiator["route"]) == (
+        "http-request",
+        "mallory@example.net",
+        "/api/upload",
+    )
+    assert (initiator["trace_id"], initiator["span_id"], initiator["strength"]) == (
+        "0af7651916cd43dd8448eb211c80319c",
+        "b7ad6b7169203331",
+        "time-window",
+    )
+    assert [s["kind"] for s in doc["chain"]] == ["span", "process_exec", "process_exec"]  # the request, the shell, curl
+    assert any("no trace context" in g for g in doc["gaps"])
+
+
+def test_an_http_flow_with_trace_context_names_its_request(http_db: Path) -> None:
+    doc = ask(http_db, event_id(http_db, "kind = 'http'"))
+    assert (doc["initiator"]["strength"], doc["initiator"]["route"]) == ("trace-context", "/api/upload")
+    assert doc["initiator"]["span_id"] == "b7ad6b7169203331"  # the server span, not the flow's parent id
+
+
+def test_the_apps_own_later_process_is_not_tied_to_any_request(http_db: Path) -> None:
+    assert ask(http_db, event_id(http_db, "args = 'scripts/cleanup.js'"))["initiator"] is None

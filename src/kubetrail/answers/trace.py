@@ -54,6 +54,8 @@ def _api_call(t: _Trace) -> None:
 
 def _in_pod(store: Store, t: _Trace, skew_ns: int) -> None:
     e = t.event
+    if e["trace_id"] and _by_trace_context(store, t):
+        return
     chain, complete = _ancestry(store, e) if e["exec_id"] else ([], False)
     sessions = [
         _session(r)
@@ -69,9 +71,12 @@ def _in_pod(store: Store, t: _Trace, skew_ns: int) -> None:
         t.chain = [_session_step(session), *_proc_steps(store, chain, root, e["id"]), _step(e)]
         return
     if chain and (complete or chain[-1].time < min((s.start for s in sessions), default=e["time"]) - skew_ns):
-        return  # the lineage is known and predates every session: the workload's own process
+        _by_request(store, t, chain, skew_ns)  # the workload's own process: perhaps serving a request
+        return
     why = "process ancestry is incomplete in the store" if e["exec_id"] else f"{e['source']} reports no process ancestry"
     _by_time(t, sessions, skew_ns, why)
+    if t.initiator is None:
+        _by_request(store, t, chain or [_proc(e)], skew_ns)
 
 
 def _by_time(t: _Trace, sessions: list[Session], skew_ns: int, why: str) -> None:
@@ -84,6 +89,53 @@ def _by_time(t: _Trace, sessions: list[Session], skew_ns: int, why: str) -> None
         t.gaps.append(f"the exec session {session.evidence} has no ResponseComplete stage: its end is unknown")
     t.initiator = _initiator("kubectl-exec", session.user, "time-window", [session.evidence])
     t.chain = [_session_step(session), _step(e)]
+
+
+def _by_trace_context(store: Store, t: _Trace) -> bool:
+    """An HTTP flow carrying trace context: its trace's server span names the request."""
+    e = t.event
+    spans = store.query("server_spans", cluster=e["cluster"], trace_id=e["trace_id"], namespace=None, pod=None, at=0, skew=0)
+    span = spans[-1] if spans else None  # the trace's first server span: the request as it entered
+    t.initiator = _request(span, e["trace_id"], e["span_id"], "trace-context", [e["id"]])
+    t.chain = [_step(span), _step(e)] if span else [_step(e)]
+    if span is None:
+        t.gaps.append(f"no span of trace {e['trace_id']} is stored: route and end user unknown")
+    return True
+
+
+def _by_request(store: Store, t: _Trace, chain: list[Proc], skew_ns: int) -> None:
+    """The request being served when the process (or one of its ancestors) started in the pod:
+    the innermost server span of that pod covering the start of the oldest such ancestor."""
+    e = t.event
+    for i, proc in reversed(list(enumerate(chain))):
+        spans = store.query(
+            "server_spans",
+            cluster=e["cluster"],
+            namespace=e["namespace"],
+            pod=e["pod_name"],
+            at=proc.time,
+            skew=skew_ns,
+            trace_id=None,
+        )
+        if spans:
+            span = spans[0]
+            t.initiator = _request(span, span["trace_id"], span["span_id"], "time-window", [span["id"], proc.id])
+            t.chain = [
+                _step(span),
+                *(_step(r) for p in chain[: i + 1][::-1] if p.id != e["id"] and (r := store.get_event(p.id))),
+                _step(e),
+            ]
+            t.gaps.append("runtime events carry no trace context: tied to the request whose server span covers the process start")
+            return
+
+
+def _request(
+    span: Mapping[str, Any] | None, trace_id: str, span_id: str | None, strength: str, evidence: list[str]
+) -> dict[str, Any]:
+    end_user = span["enduser_id"] if span else None
+    return {"type": "http-request", "user": end_user, "trace_id": trace_id, "span_id": span["span_id"] if span else span_id,
+            "route": span["http_route"] if span else None, "end_user": end_user, "strength": strength,
+            "evidence": list(dict.fromkeys(([span["id"]] if span else []) + evidence))}  # fmt: skip
 
 
 def _ancestry(store: Store, e: Mapping[str, Any]) -> tuple[list[Proc], bool]:
