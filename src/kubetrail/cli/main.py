@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -14,6 +15,7 @@ from kubetrail.answers.actor import Query as ActorQuery
 from kubetrail.answers.actor import actor, service_account_user
 from kubetrail.answers.egress import Query as EgressQuery
 from kubetrail.answers.egress import egress
+from kubetrail.answers.export import NoSuchIncident, export
 from kubetrail.answers.incidents import Query as IncidentsQuery
 from kubetrail.answers.incidents import incidents
 from kubetrail.answers.processes import Query as ProcessesQuery
@@ -524,6 +526,38 @@ def incidents_cmd(
 
 def _touches(pods: list[str], namespace: str | None, pod: str | None) -> bool:
     return (pod is None or pod in pods) and (namespace is None or any(p.startswith(namespace + "/") for p in pods))
+
+
+@cli.command("export")
+@click.option("--incident", "incident_id", required=True, help="The incident id (see kubetrail incidents).")
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False), help="Directory to write events.jsonl and manifest.json to."
+)
+@window_options("24h")
+@common
+def export_cmd(
+    incident_id: str, out: str, since: str, until: str | None, at_text: str, limit: int, cursor: str | None,
+    cluster: str | None, namespace: str | None, pod: str | None, db: str, fmt: str | None,
+) -> None:  # fmt: skip
+    """Write an incident's redacted original records and a manifest (provenance, ids, hashes).
+
+    \b
+    Example:
+      kubetrail export --incident f4667747a60d2d731c4171e14ab1cc54 --out ./incident-f466
+    """
+    fmt = fmt or default_format()
+    store = _open(db, fmt, read_only=True)
+    try:
+        win = _window(store, fmt, since, until, at_text)
+        doc = export(store, IncidentsQuery(win, cluster=cluster), incident_id, Path(out))
+    except NoSuchIncident as exc:
+        fail(fmt, "not_found", str(exc), EXIT_PROBLEM)
+    finally:
+        store.close()
+    if fmt == "json":
+        emit_json(doc)
+    else:
+        click.echo(f"wrote {doc['events']} events of incident {incident_id} to {out}")
 
 
 @cli.command("timeline")
