@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
-from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
+from kubetrail.answers.baseline import DEFAULT_BASELINE_NS, enough_history
+from kubetrail.answers.window import DEFAULT_LIMIT, MAX_EVIDENCE, Window, envelope
 from kubetrail.correlate.api_rules import Baseline, CallFacts, pod_spec, reasons
 from kubetrail.correlate.token import Call, TokenUse, attribute, foreign_ip
 from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
 from kubetrail.store import Store
 from kubetrail.timeutil import NS, format_ns
-
-MAX_EVIDENCE: Final = 20
-DEFAULT_BASELINE_NS: Final = 7 * 86400 * NS
-MIN_BASELINE_NS: Final = 86400 * NS
-MIN_BASELINE_EVENTS: Final = 50
 
 
 @dataclass(frozen=True)
@@ -65,7 +61,7 @@ def _baseline(store: Store, q: Query) -> tuple[Baseline, list[str]]:
     since = q.window.since - q.baseline_ns
     (b,) = store.query("actor_baseline", actor=q.actor, since=since, until=q.window.since, cluster=q.cluster)
     span = (b["last"] - b["first"]) if b["events"] else 0
-    if span < MIN_BASELINE_NS or b["events"] < MIN_BASELINE_EVENTS:
+    if not enough_history(b["first"] or 0, b["last"] or 0, b["events"]):
         why = f"{b['events']} calls over {span / 3600 / NS:.1f} h before the window"
         return Baseline(False), [f"baseline of {q.actor} too short to judge ({why}): only rules decide"]
     return Baseline(True, frozenset(b["user_agents"] or ()), frozenset(b["actions"] or ())), []

@@ -7,19 +7,15 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
-from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
+from kubetrail.answers.baseline import DEFAULT_BASELINE_NS, enough_history
+from kubetrail.answers.window import DEFAULT_LIMIT, MAX_EVIDENCE, Window, envelope
 from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
 from kubetrail.identity.scope import DEFAULT_INTERNAL, Network, place
 from kubetrail.identity.workloads import workload_key
 from kubetrail.store import Store
-from kubetrail.timeutil import NS, format_ns
-
-MAX_EVIDENCE: Final = 20
-DEFAULT_BASELINE_NS: Final = 7 * 86400 * NS
-MIN_BASELINE_NS: Final = 86400 * NS
-MIN_BASELINE_FLOWS: Final = 50
+from kubetrail.timeutil import format_ns
 
 
 @dataclass(frozen=True)
@@ -61,7 +57,7 @@ class _Baseline:
 
     @property
     def learned(self) -> bool:
-        return self.last - self.first >= MIN_BASELINE_NS and self.flows >= MIN_BASELINE_FLOWS
+        return enough_history(self.first, self.last, self.flows)
 
 
 def _baselines(

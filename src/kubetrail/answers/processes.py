@@ -8,19 +8,15 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
+from kubetrail.answers.baseline import DEFAULT_BASELINE_NS, enough_history
 from kubetrail.answers.trace import trace
-from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
+from kubetrail.answers.window import DEFAULT_LIMIT, MAX_EVIDENCE, Window, envelope
 from kubetrail.identity.ips import DEFAULT_SKEW_NS
 from kubetrail.identity.workloads import workload_key
 from kubetrail.store import Store
-from kubetrail.timeutil import NS, format_ns
-
-MAX_EVIDENCE: Final = 20
-DEFAULT_BASELINE_NS: Final = 7 * 86400 * NS
-MIN_BASELINE_NS: Final = 86400 * NS
-MIN_BASELINE_EVENTS: Final = 50
+from kubetrail.timeutil import format_ns
 
 
 @dataclass(frozen=True)
@@ -46,7 +42,7 @@ class _Baseline:
 
     @property
     def learned(self) -> bool:
-        return self.last - self.first >= MIN_BASELINE_NS and self.events >= MIN_BASELINE_EVENTS
+        return enough_history(self.first, self.last, self.events)
 
 
 def processes(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:

@@ -7,13 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
+from kubetrail.answers.window import DEFAULT_LIMIT, MAX_EVIDENCE, Window, envelope
 from kubetrail.correlate.token import BOUND_TOKEN, NONE, SOURCE_IP, Call, TokenUse, attribute
 from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
 from kubetrail.store import Store
 from kubetrail.timeutil import format_ns
 
-MAX_EVIDENCE: Final = 20
 _STRENGTH: Final = {BOUND_TOKEN: 2, SOURCE_IP: 1, NONE: 0}
 _DENIED: Final = frozenset({401, 403})
 

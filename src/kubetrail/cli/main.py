@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -266,6 +267,37 @@ def _window(store: DuckDBStore, fmt: str, since: str, until: str | None, at_text
     return win
 
 
+def _answer(fmt: str, db: str, since: str, until: str | None, at_text: str, compute: Callable[[DuckDBStore, Window], Any]) -> Any:
+    """Open the store read-only, resolve the window, compute the answer; bad input -> usage error."""
+    store = _open(db, fmt, read_only=True)
+    try:
+        return compute(store, _window(store, fmt, since, until, at_text))
+    except ValueError as exc:  # TimeError included
+        fail(fmt, "usage", str(exc), EXIT_USAGE)
+    finally:
+        store.close()
+
+
+def _print_rows(
+    doc: dict[str, Any], fmt: str, title: str, columns: list[str], cell: Callable[[dict[str, Any], str], Any] = dict.get
+) -> None:
+    """The answer as JSON, or as a table of `columns` (lists joined) with its gaps on stderr."""
+    if fmt == "json":
+        emit_json(doc)
+        return
+    rows = [[", ".join(map(str, v)) if isinstance(v := cell(r, c), list) else v for c in columns] for r in doc["rows"]]
+    table(title, columns, rows)
+    for gap in doc["gaps"]:
+        click.echo(f"gap: {gap}", err=True)
+
+
+def _baseline_ns(fmt: str, text: str) -> int:
+    ns = parse_duration(text)
+    if ns is None:
+        fail(fmt, "usage", f"--baseline {text!r}: give a duration such as 7d", EXIT_USAGE)
+    return ns
+
+
 @cli.group("ask")
 def ask() -> None:
     """Ask one of the five questions: secrets, processes, actor, egress, trace."""
@@ -287,23 +319,10 @@ def ask_secrets(
     fmt = fmt or default_format()
     if pod is not None and pod.count("/") != 1:
         fail(fmt, "usage", f"--pod {pod!r}: give NAMESPACE/NAME", EXIT_USAGE)
-    store = _open(db, fmt, read_only=True)
-    try:
-        win = _window(store, fmt, since, until, at_text)
-        query = SecretsQuery(win, cluster=cluster, namespace=namespace, pod=pod, limit=limit, cursor=cursor)
-        doc = secrets(store, query)
-    except ValueError as exc:
-        fail(fmt, "usage", str(exc), EXIT_USAGE)
-    finally:
-        store.close()
-    if fmt == "json":
-        emit_json(doc)
-        return
+    query = partial(SecretsQuery, cluster=cluster, namespace=namespace, pod=pod, limit=limit, cursor=cursor)
+    doc = _answer(fmt, db, since, until, at_text, lambda store, win: secrets(store, query(win)))
     columns = ["actor", "pod", "attribution", "verbs", "secrets", "denied", "count", "last_seen"]
-    rows = [[r[c] if not isinstance(r[c], list) else ", ".join(r[c]) for c in columns] for r in doc["rows"]]
-    table(f"Secret access {doc['window']['since']} .. {doc['window']['until']}", columns, rows)
-    for gap in doc["gaps"]:
-        click.echo(f"gap: {gap}", err=True)
+    _print_rows(doc, fmt, f"Secret access {doc['window']['since']} .. {doc['window']['until']}", columns)
 
 
 @ask.command("actor")
@@ -326,32 +345,16 @@ def ask_actor(
     fmt = fmt or default_format()
     if (name is None) == (sa is None):
         fail(fmt, "usage", "give the username NAME or --sa NS/NAME (one of them)", EXIT_USAGE)
-    baseline_ns = parse_duration(baseline)
-    if baseline_ns is None:
-        fail(fmt, "usage", f"--baseline {baseline!r}: give a duration such as 7d", EXIT_USAGE)
-    store = _open(db, fmt, read_only=True)
+    baseline_ns = _baseline_ns(fmt, baseline)
     try:
         who_ = name if name is not None else service_account_user(sa or "")
-        win = _window(store, fmt, since, until, at_text)
-        query = ActorQuery(
-            win, who_, cluster=cluster, namespace=namespace, pod=pod, baseline_ns=baseline_ns, limit=limit, cursor=cursor
-        )
-        doc = actor(store, query)
     except ValueError as exc:
         fail(fmt, "usage", str(exc), EXIT_USAGE)
-    finally:
-        store.close()
-    if fmt == "json":
-        emit_json(doc)
-        return
-    columns = ["time", "verb", "resource", "namespace", "name", "code", "pod", "reasons"]
-    rows = [
-        [r["time"], r["verb"], r["resource"], r["namespace"], r["name"], r["code"], r["pod"], "; ".join(r["reasons"])]
-        for r in doc["rows"]
-    ]
-    table(f"API calls of {who_}", columns, rows)
-    for gap in doc["gaps"]:
-        click.echo(f"gap: {gap}", err=True)
+    query = partial(
+        ActorQuery, actor=who_, cluster=cluster, namespace=namespace, pod=pod, baseline_ns=baseline_ns, limit=limit, cursor=cursor
+    )
+    doc = _answer(fmt, db, since, until, at_text, lambda store, win: actor(store, query(win)))
+    _print_rows(doc, fmt, f"API calls of {who_}", ["time", "verb", "resource", "namespace", "name", "code", "pod", "reasons"])
 
 
 @ask.command("egress")
@@ -376,30 +379,18 @@ def ask_egress(
       kubetrail ask egress --external --new --since 6h
     """
     fmt = fmt or default_format()
-    baseline_ns = parse_duration(baseline)
-    if baseline_ns is None:
-        fail(fmt, "usage", f"--baseline {baseline!r}: give a duration such as 7d", EXIT_USAGE)
-    store = _open(db, fmt, read_only=True)
+    baseline_ns = _baseline_ns(fmt, baseline)
     try:
         nets = networks(internal) if internal else DEFAULT_INTERNAL
-        win = _window(store, fmt, since, until, at_text)
-        query = EgressQuery(
-            win, cluster=cluster, namespace=namespace, pod=pod, external=external, new=new_only, destination=destination,
-            internal=nets, baseline_ns=baseline_ns, limit=limit, cursor=cursor,
-        )  # fmt: skip
-        doc = egress(store, query)
     except ValueError as exc:
         fail(fmt, "usage", str(exc), EXIT_USAGE)
-    finally:
-        store.close()
-    if fmt == "json":
-        emit_json(doc)
-        return
+    query = partial(
+        EgressQuery, cluster=cluster, namespace=namespace, pod=pod, external=external, new=new_only, destination=destination,
+        internal=nets, baseline_ns=baseline_ns, limit=limit, cursor=cursor,
+    )  # fmt: skip
+    doc = _answer(fmt, db, since, until, at_text, lambda store, win: egress(store, query(win)))
     columns = ["pod", "destination_ip", "destination_names", "port", "destination_scope", "external", "new", "flows", "last_seen"]
-    rows = [[", ".join(r[c]) if isinstance(r[c], list) else r[c] for c in columns] for r in doc["rows"]]
-    table("egress", columns, rows)
-    for gap in doc["gaps"]:
-        click.echo(f"gap: {gap}", err=True)
+    _print_rows(doc, fmt, "egress", columns)
 
 
 @ask.command("processes")
@@ -421,33 +412,19 @@ def ask_processes(
       kubetrail ask processes --unexpected --since 6h
     """
     fmt = fmt or default_format()
-    baseline_ns = parse_duration(baseline)
-    if baseline_ns is None:
-        fail(fmt, "usage", f"--baseline {baseline!r}: give a duration such as 7d", EXIT_USAGE)
-    store = _open(db, fmt, read_only=True)
-    try:
-        win = _window(store, fmt, since, until, at_text)
-        query = ProcessesQuery(
-            win, cluster=cluster, namespace=namespace, pod=pod, unexpected=unexpected, binary=binary, image=image,
-            baseline_ns=baseline_ns, limit=limit, cursor=cursor,
-        )  # fmt: skip
-        doc = processes(store, query)
-    except ValueError as exc:
-        fail(fmt, "usage", str(exc), EXIT_USAGE)
-    finally:
-        store.close()
-    if fmt == "json":
-        emit_json(doc)
-        return
+    query = partial(
+        ProcessesQuery, cluster=cluster, namespace=namespace, pod=pod, unexpected=unexpected, binary=binary, image=image,
+        baseline_ns=_baseline_ns(fmt, baseline), limit=limit, cursor=cursor,
+    )  # fmt: skip
+    doc = _answer(fmt, db, since, until, at_text, lambda store, win: processes(store, query(win)))
     columns = ["pod", "container", "binary", "count", "expected", "reasons", "initiator", "last_seen"]
-    rows = [
-        [r["pod"], r["container"], r["binary"], r["count"], r["expected"], "; ".join(r["reasons"]),
-         r["initiator"] and f"{r['initiator']['user']} ({r['initiator']['strength']})", r["last_seen"]]
-        for r in doc["rows"]
-    ]  # fmt: skip
-    table("processes", columns, rows)
-    for gap in doc["gaps"]:
-        click.echo(f"gap: {gap}", err=True)
+    _print_rows(doc, fmt, "processes", columns, _initiator_cell)
+
+
+def _initiator_cell(row: dict[str, Any], column: str) -> Any:
+    if column == "initiator" and row["initiator"] is not None:
+        return f"{row['initiator']['user']} ({row['initiator']['strength']})"
+    return row[column]
 
 
 @ask.command("trace")
@@ -501,14 +478,8 @@ def incidents_cmd(
       kubetrail incidents --since 24h
     """
     fmt = fmt or default_format()
-    store = _open(db, fmt, read_only=True)
-    try:
-        win = _window(store, fmt, since, until, at_text)
-        doc = incidents(store, IncidentsQuery(win, cluster=cluster, limit=limit, cursor=cursor))
-    except ValueError as exc:
-        fail(fmt, "usage", str(exc), EXIT_USAGE)
-    finally:
-        store.close()
+    query = partial(IncidentsQuery, cluster=cluster, limit=limit, cursor=cursor)
+    doc = _answer(fmt, db, since, until, at_text, lambda store, win: incidents(store, query(win)))
     if namespace or pod:
         doc["rows"] = [r for r in doc["rows"] if _touches(r["pods"], namespace, pod)]
     if fmt == "json":
@@ -576,25 +547,13 @@ def timeline_cmd(
       kubetrail timeline --pod payments/api-7d9c6b5f8-x2k4j --since 2h
     """
     fmt = fmt or default_format()
-    store = _open(db, fmt, read_only=True)
-    try:
+
+    def compute(store: DuckDBStore, win: Window) -> dict[str, Any]:
         who_ = service_account_user(sa) if sa is not None else actor
-        win = _window(store, fmt, since, until, at_text)
-        doc = timeline(store, TimelineQuery(win, pod=pod, actor=who_, cluster=cluster, limit=limit, cursor=cursor))
-    except ValueError as exc:
-        fail(fmt, "usage", str(exc), EXIT_USAGE)
-    finally:
-        store.close()
-    if fmt == "json":
-        emit_json(doc)
-        return
-    table(
-        "timeline",
-        ["time", "source", "kind", "summary"],
-        [[s["time"], s["source"], s["kind"], s["summary"]] for s in doc["rows"]],
-    )
-    for gap in doc["gaps"]:
-        click.echo(f"gap: {gap}", err=True)
+        return timeline(store, TimelineQuery(win, pod=pod, actor=who_, cluster=cluster, limit=limit, cursor=cursor))
+
+    doc = _answer(fmt, db, since, until, at_text, compute)
+    _print_rows(doc, fmt, "timeline", ["time", "source", "kind", "summary"])
 
 
 @cli.command("status")
