@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from bench.ingest import DATA, HERE, audit_file, machine
+from bench.ingest import DATA, audit_file, machine, record
 from kubetrail.answers.actor import Query as ActorQuery
 from kubetrail.answers.actor import actor
 from kubetrail.answers.secrets import Query as SecretsQuery
@@ -130,10 +130,7 @@ def main() -> None:
     ]
     print("\n".join(lines))
     if args.record:
-        results = HERE / "RESULTS.md"
-        head = "# Benchmark results\n\nNewest first. Each run measures its baselines in the same run.\n\n"
-        old = results.read_text().removeprefix(head) if results.exists() else ""
-        results.write_text(head + "\n".join(lines) + "\n" + old)
+        record(lines)
 
 
 if __name__ == "__main__":

@@ -115,6 +115,14 @@ def ingest_run(path: Path, workers: int) -> Run:
         return Run(seconds, peak, orjson.loads(out))
 
 
+def record(lines: list[str]) -> None:
+    """Put a run's table at the top of bench/RESULTS.md, older runs below."""
+    results = HERE / "RESULTS.md"
+    head = "# Benchmark results\n\nNewest first. Each run measures its baselines in the same run.\n\n"
+    old = results.read_text().removeprefix(head) if results.exists() else ""
+    results.write_text(head + "\n".join(lines) + "\n" + old)
+
+
 def machine() -> str:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = ", ".join(f"{p} {version(p)}" for p in ("duckdb", "msgspec", "orjson", "pyarrow"))
@@ -158,10 +166,7 @@ def main() -> None:
     ]
     print("\n".join(table))
     if args.record:
-        results = HERE / "RESULTS.md"
-        head = "# Benchmark results\n\nNewest first. Each run measures its baselines in the same run.\n\n"
-        old = results.read_text().removeprefix(head) if results.exists() else ""
-        results.write_text(head + "\n".join(table) + "\n" + old)
+        record(table)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,9 @@ import pytest
 
 from kubetrail.answers.actor import Query, actor, service_account_user
 from kubetrail.answers.window import Window
-from kubetrail.ingest.pipeline import Options, ingest
-from kubetrail.ingest.reader import expand_paths
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import NS, parse_rfc3339
+from tests.answers.conftest import story_store
 from tests.conftest import FIXTURES, ROOT
 
 STORY = FIXTURES / "stories" / "actor"
@@ -34,11 +33,7 @@ def never(action: str) -> str:
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("actor") / "k.duckdb"
-    store = DuckDBStore(path)
-    ingest(store, list(expand_paths([str(STORY)])), Options())
-    store.close()
-    return path
+    return story_store(tmp_path_factory.mktemp("actor") / "k.duckdb", "actor")
 
 
 def ask(db: Path, **kw: Any) -> dict[str, Any]:

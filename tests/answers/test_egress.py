@@ -16,10 +16,9 @@ import pytest
 from kubetrail.answers.egress import Query, egress
 from kubetrail.answers.window import Window
 from kubetrail.identity.workloads import workload_key
-from kubetrail.ingest.pipeline import Options, ingest
-from kubetrail.ingest.reader import expand_paths
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import NS, parse_rfc3339
+from tests.answers.conftest import story_store
 from tests.conftest import FIXTURES, ROOT
 
 STORY = FIXTURES / "stories" / "egress"
@@ -29,11 +28,7 @@ WINDOW = Window(parse_rfc3339("2026-11-28T10:00:00Z"), parse_rfc3339("2026-11-28
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("egress") / "k.duckdb"
-    store = DuckDBStore(path)
-    ingest(store, list(expand_paths([str(STORY)])), Options(cluster="shop-prod"))
-    store.close()
-    return path
+    return story_store(tmp_path_factory.mktemp("egress") / "k.duckdb", "egress", cluster="shop-prod")
 
 
 def ask(db: Path, **kw: Any) -> dict[str, Any]:

@@ -10,19 +10,16 @@ from pathlib import Path
 
 from kubetrail.answers.incidents import Query, incidents
 from kubetrail.answers.window import Window
-from kubetrail.ingest.pipeline import Options, ingest
-from kubetrail.ingest.reader import expand_paths
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import parse_rfc3339
-from tests.conftest import FIXTURES
+from tests.answers.conftest import story_store
 
 WINDOW = Window(parse_rfc3339("2026-11-28T00:00:00Z"), parse_rfc3339("2026-11-28T12:00:00Z"))
 
 
 def test_export_writes_each_steps_original_record_with_provenance_and_hashes(tmp_path: Path) -> None:
-    db = tmp_path / "k.duckdb"
-    store = DuckDBStore(db)
-    ingest(store, list(expand_paths([str(FIXTURES / "stories" / "actor")])), Options())
+    db = story_store(tmp_path / "k.duckdb", "actor")
+    store = DuckDBStore(db, read_only=True)
     (incident,) = incidents(store, Query(WINDOW))["rows"]
     store.close()
     out = tmp_path / "bundle"

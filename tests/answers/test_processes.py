@@ -14,10 +14,9 @@ import pytest
 
 from kubetrail.answers.processes import Query, processes
 from kubetrail.answers.window import Window
-from kubetrail.ingest.pipeline import Options, ingest
-from kubetrail.ingest.reader import expand_paths
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import NS, parse_rfc3339
+from tests.answers.conftest import story_store
 from tests.conftest import FIXTURES, ROOT
 
 STORIES = [FIXTURES / "stories" / "processes", FIXTURES / "stories" / "exec-session"]
@@ -28,11 +27,7 @@ NOT_IN_BASELINE = "not run by payments/api in its baseline"
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("processes") / "k.duckdb"
-    store = DuckDBStore(path)
-    ingest(store, list(expand_paths([str(s) for s in STORIES])), Options())
-    store.close()
-    return path
+    return story_store(tmp_path_factory.mktemp("processes") / "k.duckdb", "processes", "exec-session")
 
 
 def ask(db: Path, **kw: Any) -> dict[str, Any]:

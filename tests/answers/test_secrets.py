@@ -14,10 +14,9 @@ import pytest
 
 from kubetrail.answers.secrets import Query, secrets
 from kubetrail.answers.window import Window
-from kubetrail.ingest.pipeline import Options, ingest
-from kubetrail.ingest.reader import expand_paths
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import parse_rfc3339
+from tests.answers.conftest import story_store
 from tests.conftest import FIXTURES, ROOT
 
 STORY = FIXTURES / "stories" / "secrets"
@@ -27,11 +26,7 @@ WINDOW = Window(parse_rfc3339("2026-11-28T10:00:00Z"), parse_rfc3339("2026-11-28
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("secrets") / "k.duckdb"
-    store = DuckDBStore(path)
-    ingest(store, list(expand_paths([str(STORY)])), Options())
-    store.close()
-    return path
+    return story_store(tmp_path_factory.mktemp("secrets") / "k.duckdb", "secrets")
 
 
 def ask(db: Path, **kw: Any) -> dict[str, Any]:

@@ -15,9 +15,8 @@ import jsonschema
 import pytest
 
 from kubetrail.answers.trace import UnknownEvent, trace
-from kubetrail.ingest.pipeline import Options, ingest
-from kubetrail.ingest.reader import expand_paths
 from kubetrail.store.duckdb import DuckDBStore
+from tests.answers.conftest import story_store
 from tests.conftest import FIXTURES, ROOT
 
 STORY = FIXTURES / "stories" / "exec-session"
@@ -26,11 +25,7 @@ SCHEMA = json.loads((ROOT / "contract" / "ask-trace.schema.json").read_text())
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("trace") / "k.duckdb"
-    store = DuckDBStore(path)
-    ingest(store, list(expand_paths([str(STORY)])), Options())
-    store.close()
-    return path
+    return story_store(tmp_path_factory.mktemp("trace") / "k.duckdb", "exec-session")
 
 
 def event_id(db: Path, where: str) -> str:
@@ -99,16 +94,9 @@ def test_unknown_ids_are_reported(db: Path) -> None:
     assert out.returncode == 1 and json.loads(out.stdout)["error"]["code"] == "not_found"
 
 
-HTTP = FIXTURES / "stories" / "http-exploit"
-
-
 @pytest.fixture(scope="module")
 def http_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("http") / "k.duckdb"
-    store = DuckDBStore(path)
-    ingest(store, list(expand_paths([str(HTTP)])), Options())
-    store.close()
-    return path
+    return story_store(tmp_path_factory.mktemp("http") / "k.duckdb", "http-exploit")
 
 
 def test_a_shell_the_app_spawned_while_serving_a_request_is_tied_to_that_request(http_db: Path) -> None:

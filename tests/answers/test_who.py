@@ -11,10 +11,9 @@ import jsonschema
 import pytest
 
 from kubetrail.answers.who import who
-from kubetrail.ingest.pipeline import Options, ingest
-from kubetrail.ingest.reader import expand_paths
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import parse_rfc3339
+from tests.answers.conftest import story_store
 from tests.conftest import FIXTURES, ROOT
 
 STORY = FIXTURES / "stories" / "ip-reuse"
@@ -24,11 +23,7 @@ OLD, NEW = "shop/cart-6d4f9b7c8d-k2x9p", "shop/cart-6d4f9b7c8d-7hq4z"
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("who") / "k.duckdb"
-    store = DuckDBStore(path)
-    ingest(store, list(expand_paths([str(STORY)])), Options(cluster="shop-prod"))
-    store.close()
-    return path
+    return story_store(tmp_path_factory.mktemp("who") / "k.duckdb", "ip-reuse", cluster="shop-prod")
 
 
 def ask(db: Path, ip: str, at: str) -> dict[str, object]:
