@@ -66,3 +66,18 @@ def test_an_incidents_id_stays_the_same_as_it_grows(tmp_path: Path) -> None:
     (early,) = ask(tmp_path / "k.duckdb", STORIES / "processes", story / "falco.json", story / "audit.log")["rows"]
     (grown,) = ask(tmp_path / "k.duckdb", story / "tetragon.jsonl")["rows"]
     assert early["id"] == grown["id"] and len(grown["steps"]) > len(early["steps"])
+
+
+def test_incidents_can_be_narrowed_to_a_pod_or_namespace(tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    ask(db, STORIES / "actor", STORIES / "processes", STORIES / "exec-session")
+    store = DuckDBStore(db, read_only=True)
+    try:
+        by_pod = incidents(store, Query(WINDOW, pod="shop/cart-6d4f9b7c8d-7hq4z"))["rows"]
+        by_namespace = incidents(store, Query(WINDOW, namespace="payments"))["rows"]
+        everything = incidents(store, Query(WINDOW))["rows"]
+    finally:
+        store.close()
+    assert [r["pods"] for r in by_pod] == [["shop/cart-6d4f9b7c8d-7hq4z"]]
+    assert [r["pods"] for r in by_namespace] == [["payments/api-7d9c6b5f8-x2k4j"]]
+    assert len(everything) == 2

@@ -38,6 +38,8 @@ _NO_BASELINE: Final = Baseline(False)
 class Query:
     window: Window
     cluster: str | None = None
+    namespace: str | None = None  # incidents touching a pod of this namespace
+    pod: str | None = None  # incidents touching this pod ("namespace/name")
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
 
@@ -47,9 +49,16 @@ def incidents(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[st
         *_runtime(store, q, skew_ns), *_api_calls(store, q), *_stolen_tokens(store, q, skew_ns),
         *_processes(store, q), *_egress(store, q),
     ]  # fmt: skip
-    found = significant(group(signals))
+    found = [i for i in significant(group(signals)) if _touches(i, q)]
     found.sort(key=lambda i: (-SEVERITIES.index(i.severity), min(s.time for s in i.signals), i.id))
     return envelope(q.window, [_row(i) for i in found], [], q.limit, q.cursor)
+
+
+def _touches(incident: Incident, q: Query) -> bool:
+    pods = {s.pod for s in incident.signals if s.pod}
+    if q.pod is not None and q.pod not in pods:
+        return False
+    return q.namespace is None or any(p.startswith(q.namespace + "/") for p in pods)
 
 
 def _runtime(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:

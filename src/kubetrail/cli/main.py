@@ -226,30 +226,35 @@ def _render_who(doc: dict[str, Any]) -> None:
     table("history", ["scope", "cluster", "holder", "pod uid", "from", "to"], rows)
 
 
-def window_options(default_since: str) -> Callable[[F], F]:
-    """--since/--until/--at, --limit/--cursor and the filters, as every question takes them."""
-
+def _options(*options: Callable[[F], F]) -> Callable[[F], F]:
     def wrap(func: F) -> F:
-        for option in reversed(
-            [
-                click.option(
-                    "--since", default=default_since, show_default=True, help="Duration back from --at (15m, 1h, 7d) or RFC 3339."
-                ),
-                click.option("--until", default=None, help="Duration back from --at or RFC 3339 (default: --at)."),
-                click.option("--at", "at_text", default="now", show_default=True, help="RFC 3339 time, 'now' or 'latest'."),
-                click.option(
-                    "--limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True, help="Rows per page."
-                ),
-                click.option("--cursor", default=None, help="The 'next' of the previous page."),
-                click.option("--cluster", default=None, help="Only this cluster."),
-                click.option("--namespace", default=None, help="Only this namespace."),
-                click.option("--pod", default=None, help="Only this pod (NS/NAME)."),
-            ]
-        ):
+        for option in reversed(options):
             func = option(func)
         return func
 
     return wrap
+
+
+def window_options(default_since: str) -> Callable[[F], F]:
+    """--since/--until/--at and --cluster, as every question over time takes them."""
+    return _options(
+        click.option(
+            "--since", default=default_since, show_default=True, help="Duration back from --at (15m, 1h, 7d) or RFC 3339."
+        ),
+        click.option("--until", default=None, help="Duration back from --at or RFC 3339 (default: --at)."),
+        click.option("--at", "at_text", default="now", show_default=True, help="RFC 3339 time, 'now' or 'latest'."),
+        click.option("--cluster", default=None, help="Only this cluster."),
+    )
+
+
+page_options = _options(
+    click.option("--limit", type=click.IntRange(min=1), default=DEFAULT_LIMIT, show_default=True, help="Rows per page."),
+    click.option("--cursor", default=None, help="The 'next' of the previous page."),
+)
+filter_options = _options(
+    click.option("--namespace", default=None, help="Only this namespace."),
+    click.option("--pod", default=None, help="Only this pod (NS/NAME)."),
+)
 
 
 def _window(store: DuckDBStore, fmt: str, since: str, until: str | None, at_text: str) -> Window:
@@ -305,9 +310,11 @@ def ask() -> None:
 
 @ask.command("secrets")
 @window_options("1h")
+@page_options
+@filter_options
 @common
 def ask_secrets(
-    since: str, until: str | None, at_text: str, limit: int, cursor: str | None, cluster: str | None,
+    since: str, until: str | None, at_text: str, cluster: str | None, limit: int, cursor: str | None,
     namespace: str | None, pod: str | None, db: str, fmt: str | None,
 ) -> None:  # fmt: skip
     """Who read or changed Secrets, tied to the pod whenever the evidence allows.
@@ -330,6 +337,8 @@ def ask_secrets(
 @click.option("--sa", default=None, help="Service account NS/NAME (means system:serviceaccount:NS:NAME).")
 @click.option("--baseline", default="7d", show_default=True, help="History before --since that defines normal behaviour.")
 @window_options("1h")
+@page_options
+@filter_options
 @common
 def ask_actor(
     name: str | None, sa: str | None, baseline: str, since: str, until: str | None, at_text: str, limit: int,
@@ -366,6 +375,8 @@ def ask_actor(
 )
 @click.option("--baseline", default="7d", show_default=True, help="History before --since that defines normal destinations.")
 @window_options("1h")
+@page_options
+@filter_options
 @common
 def ask_egress(
     external: bool, new_only: bool, destination: str | None, internal: tuple[str, ...], baseline: str, since: str,
@@ -399,6 +410,8 @@ def ask_egress(
 @click.option("--image", default=None, help="An image reference prefix.")
 @click.option("--baseline", default="7d", show_default=True, help="History before --since that defines what a workload runs.")
 @window_options("1h")
+@page_options
+@filter_options
 @common
 def ask_processes(
     unexpected: bool, binary: str | None, image: str | None, baseline: str, since: str, until: str | None,
@@ -466,9 +479,11 @@ def ask_trace(event_id: str, skew: str, db: str, fmt: str | None) -> None:
 
 @cli.command("incidents")
 @window_options("24h")
+@page_options
+@filter_options
 @common
 def incidents_cmd(
-    since: str, until: str | None, at_text: str, limit: int, cursor: str | None, cluster: str | None,
+    since: str, until: str | None, at_text: str, cluster: str | None, limit: int, cursor: str | None,
     namespace: str | None, pod: str | None, db: str, fmt: str | None,
 ) -> None:  # fmt: skip
     """Suspicious signals joined into incidents: a story, the entities, ATT&CK techniques, a severity.
@@ -478,10 +493,8 @@ def incidents_cmd(
       kubetrail incidents --since 24h
     """
     fmt = fmt or default_format()
-    query = partial(IncidentsQuery, cluster=cluster, limit=limit, cursor=cursor)
+    query = partial(IncidentsQuery, cluster=cluster, namespace=namespace, pod=pod, limit=limit, cursor=cursor)
     doc = _answer(fmt, db, since, until, at_text, lambda store, win: incidents(store, query(win)))
-    if namespace or pod:
-        doc["rows"] = [r for r in doc["rows"] if _touches(r["pods"], namespace, pod)]
     if fmt == "json":
         emit_json(doc)
         return
@@ -495,10 +508,6 @@ def incidents_cmd(
         click.echo("no incidents in the window")
 
 
-def _touches(pods: list[str], namespace: str | None, pod: str | None) -> bool:
-    return (pod is None or pod in pods) and (namespace is None or any(p.startswith(namespace + "/") for p in pods))
-
-
 @cli.command("export")
 @click.option("--incident", "incident_id", required=True, help="The incident id (see kubetrail incidents).")
 @click.option(
@@ -507,9 +516,8 @@ def _touches(pods: list[str], namespace: str | None, pod: str | None) -> bool:
 @window_options("24h")
 @common
 def export_cmd(
-    incident_id: str, out: str, since: str, until: str | None, at_text: str, limit: int, cursor: str | None,
-    cluster: str | None, namespace: str | None, pod: str | None, db: str, fmt: str | None,
-) -> None:  # fmt: skip
+    incident_id: str, out: str, since: str, until: str | None, at_text: str, cluster: str | None, db: str, fmt: str | None
+) -> None:
     """Write an incident's redacted original records and a manifest (provenance, ids, hashes).
 
     \b
@@ -535,10 +543,12 @@ def export_cmd(
 @click.option("--actor", default=None, help="A username exactly as the API server saw it.")
 @click.option("--sa", default=None, help="Service account NS/NAME.")
 @window_options("24h")
+@page_options
+@click.option("--pod", default=None, help="The pod NS/NAME.")
 @common
 def timeline_cmd(
-    actor: str | None, sa: str | None, since: str, until: str | None, at_text: str, limit: int, cursor: str | None,
-    cluster: str | None, namespace: str | None, pod: str | None, db: str, fmt: str | None,
+    actor: str | None, sa: str | None, since: str, until: str | None, at_text: str, cluster: str | None, limit: int,
+    cursor: str | None, pod: str | None, db: str, fmt: str | None,
 ) -> None:  # fmt: skip
     """The steps touching one pod, actor or service account, by time.
 
