@@ -7,9 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import FIXTURES
+import jsonschema
+
+from tests.conftest import FIXTURES, ROOT
 
 PIPE = FIXTURES / "pipeline"
+INGEST_SCHEMA = json.loads((ROOT / "contract" / "ingest.schema.json").read_text())
+SHOW_SCHEMA = json.loads((ROOT / "contract" / "show.schema.json").read_text())
 
 
 def kubetrail(*args: str, stdin: bytes | None = None, db: Path) -> subprocess.CompletedProcess[bytes]:
@@ -22,7 +26,7 @@ def test_ingest_prints_the_contract_summary(tmp_path: Path) -> None:
     out = kubetrail("ingest", str(PIPE / "audit-secrets.log"), "-o", "json", db=tmp_path / "k.duckdb")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
-    assert set(doc) >= {"ingested", "duplicates", "conflicts", "quarantined", "skipped_lines", "files"}
+    jsonschema.validate(doc, INGEST_SCHEMA)
     assert doc["ingested"] == {"k8s_audit": 6}
     assert doc["files"] == [{"path": str(PIPE / "audit-secrets.log"), "source": "k8s_audit", "ingested": 6, "quarantined": 0}]
 
@@ -38,6 +42,7 @@ def test_strict_exits_1_when_records_were_quarantined(tmp_path: Path) -> None:
     assert kubetrail("ingest", str(PIPE / "audit-bad.log"), "-o", "json", db=db).returncode == 0
     strict = kubetrail("ingest", str(PIPE / "audit-bad.log"), "--strict", "-o", "json", db=db)
     assert strict.returncode == 1
+    jsonschema.validate(json.loads(strict.stdout), INGEST_SCHEMA)
     assert json.loads(strict.stdout)["quarantined"] == 4
 
 
@@ -63,9 +68,25 @@ def test_show_prints_fields_provenance_and_redacted_original(tmp_path: Path) -> 
     out = kubetrail("show", event_id, "-o", "json", db=db)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
+    jsonschema.validate(doc, SHOW_SCHEMA)
     assert doc["event"]["id"] == event_id and doc["event"]["time"] == "2026-11-28T10:00:00.000000000Z"
     assert doc["provenance"]["file"] == str(PIPE / "audit-secrets.log") and doc["provenance"]["line"] == 1
     assert len(doc["provenance"]["sha256"]) == 64
     assert doc["original"]["responseObject"]["data"] == {"password": "<redacted>"}
     missing = kubetrail("show", "nope", "-o", "json", db=db)
     assert missing.returncode == 1 and json.loads(missing.stdout)["error"]["code"] == "not_found"
+
+
+def test_show_validates_for_every_kind_of_corpus_event(corpora: Path, tmp_path: Path) -> None:
+    """One event of each (source, kind) in the real corpora, through `show`, matches the schema."""
+    import duckdb
+
+    db = tmp_path / "k.duckdb"
+    assert kubetrail("ingest", str(corpora), "-o", "json", db=db).returncode == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        ids = [r[0] for r in con.execute("SELECT any_value(id) FROM events GROUP BY source, kind").fetchall()]
+    assert len(ids) >= 12
+    for event_id in ids:
+        out = kubetrail("show", event_id, "-o", "json", db=db)
+        assert out.returncode == 0, out.stderr
+        jsonschema.validate(json.loads(out.stdout), SHOW_SCHEMA)
