@@ -531,3 +531,20 @@ def test_any_value_in_any_field_gives_typed_events_or_a_normalize_error(field: s
 @given(JSON_VALUES)
 def test_detect_never_raises(value: Any) -> None:
     assert SOURCE.detect(value) in (True, False)
+
+
+def test_only_events_without_bodies_skip_the_secret_scan() -> None:
+    from kubetrail.sources.k8s_audit import may_hold_secrets
+
+    metadata = {
+        "kind": "Event",
+        "apiVersion": "audit.k8s.io/v1",
+        "auditID": "a",
+        "level": "Metadata",
+        "objectRef": {"resource": "secrets"},
+    }
+    assert may_hold_secrets(metadata) is False
+    assert may_hold_secrets(metadata | {"responseObject": {"kind": "Secret", "data": {"k": "djE="}}}) is True
+    assert may_hold_secrets(metadata | {"requestObject": {"data": {"k": "djE="}}}) is True
+    assert may_hold_secrets({"kind": "EventList", "items": [metadata]}) is True
+    assert may_hold_secrets({"category": "kube-audit", "properties": {"log": "{...}"}}) is True

@@ -142,8 +142,9 @@ class _ChunkState:
         if rec.error is not None:
             self._quarantine(rec, None, rec.error, redact_text(rec.text.decode("utf-8", "replace")))
             return
-        redacted = needs_redaction(rec.text) and redact(rec.value)
         source = self.forced or detect(rec.value, self.hint)
+        scan = source is None or source.may_hold_secrets is None or source.may_hold_secrets(rec.value)
+        redacted = scan and needs_redaction(rec.text) and redact(rec.value)
         if source is None:
             self._quarantine(rec, None, f"not a record of any known source ({_shape(rec.value)})", _raw(rec, redacted))
             return

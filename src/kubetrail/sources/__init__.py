@@ -42,6 +42,9 @@ class Source:
     # Reads a binary document (e.g. OTLP protobuf) into the value `normalize` takes, or None
     # when the bytes are not this source's.
     decode_bytes: Callable[[bytes], Any] | None = None
+    # False when a record of this source certainly holds nothing to redact, so the text scan
+    # for secret material can be skipped (None: always scan).
+    may_hold_secrets: Callable[[Any], bool] | None = None
 
 
 @cache

@@ -617,4 +617,18 @@ _SHAPES: Final[tuple[tuple[Callable[[dict[str, Any]], bool], Reader], ...]] = (
     (_is_log_events, _read_log_events),
 )
 
-SOURCE: Final = Source(name=NAME, detect=detect, normalize=normalize, order=10)
+
+def may_hold_secrets(value: Any) -> bool:
+    """A log-backend event without request or response bodies (level None or Metadata) carries
+    no secret material: user, object reference, URI, addresses and annotations only. Every other
+    shape (bodies, lists, cloud envelopes with events inside strings) is scanned."""
+    return not (
+        isinstance(value, dict)
+        and value.get("kind", "Event") == "Event"
+        and "auditID" in value
+        and "requestObject" not in value
+        and "responseObject" not in value
+    )
+
+
+SOURCE: Final = Source(name=NAME, detect=detect, normalize=normalize, order=10, may_hold_secrets=may_hold_secrets)
