@@ -109,3 +109,13 @@ def test_service_account_names_and_cli_usage(db: Path) -> None:
     for bad in ([], ["alice@example.com", "--sa", "shop/cart"], ["--sa", "cart"], ["--sa", "shop/cart", "--baseline", "forever"]):
         err = cli(*bad)
         assert err.returncode == 2 and json.loads(err.stdout)["error"]["code"] == "usage", bad
+
+
+def test_pages_cut_in_the_store_follow_the_cursor(db: Path) -> None:
+    full = ask(db)["rows"]
+    first = ask(db, limit=3)
+    second = ask(db, limit=3, cursor=first["next"])
+    third = ask(db, limit=3, cursor=second["next"])
+    assert (first["truncated"], second["truncated"], third["truncated"], third["next"]) == (True, True, False, None)
+    assert first["rows"] + second["rows"] + third["rows"] == full
+    assert [r["time"] for r in ask(db, limit=3, pod="shop/cart-6d4f9b7c8d-7hq4z")["rows"]] == [r["time"] for r in full[:3]]

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from kubetrail.answers.baseline import DEFAULT_BASELINE_NS, enough_history
-from kubetrail.answers.window import DEFAULT_LIMIT, MAX_EVIDENCE, Window, envelope
+from kubetrail.answers.window import DEFAULT_LIMIT, MAX_EVIDENCE, Window, envelope, offset
 from kubetrail.correlate.api_rules import Baseline, CallFacts, pod_spec, reasons
 from kubetrail.correlate.token import Call, TokenUse, attribute, foreign_ip
 from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
 from kubetrail.store import Store
 from kubetrail.timeutil import NS, format_ns
+
+ALL_ROWS: Final = 1 << 62
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,12 @@ def service_account_user(sa: str) -> str:
 
 def actor(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
     baseline, gaps = _baseline(store, q)
+    # Without a pod filter every call is a row: the store returns only what this page needs.
+    max_rows = offset(q.cursor) + q.limit + 1 if q.pod is None else ALL_ROWS
     calls = store.query(
-        "actor_calls", actor=q.actor, since=q.window.since, until=q.window.until, cluster=q.cluster, namespace=q.namespace
-    )
+        "actor_calls", actor=q.actor, since=q.window.since, until=q.window.until, cluster=q.cluster, namespace=q.namespace,
+        max_rows=max_rows,
+    )  # fmt: skip
     if not calls:
         gaps.append(f"no API calls by {q.actor} in the window")
     # Rows are judged lazily: a page costs what is on it, however busy the account.

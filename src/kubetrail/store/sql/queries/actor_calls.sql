@@ -1,5 +1,6 @@
 -- Every API call of one user or service account in a window (the stages of one request are one
 -- call; its ids are listed), impersonated calls included: made as $actor, or by $actor as someone.
+-- $max_rows: the first rows in time order that a page needs.
 SELECT cluster, coalesce(audit_id, any_value(id)) AS call,
     epoch_ns(min("time")) AS "time",
     arg_max(actor, stage_time) AS actor, arg_max(impersonated_by, stage_time) AS impersonated_by,
@@ -18,3 +19,4 @@ WHERE source = 'k8s_audit' AND (actor = $actor OR impersonated_by = $actor)
     AND ($namespace IS NULL OR namespace = $namespace)
 GROUP BY cluster, audit_id, CASE WHEN audit_id IS NULL THEN id END
 ORDER BY "time", call
+LIMIT $max_rows
