@@ -34,6 +34,7 @@ from kubetrail.identity.scope import DEFAULT_INTERNAL, networks
 from kubetrail.ingest.pipeline import Options, Summary, ingest
 from kubetrail.ingest.reader import expand_paths
 from kubetrail.show import event_document
+from kubetrail.simulate.run import simulate
 from kubetrail.sources import registry
 from kubetrail.store.duckdb import DuckDBStore, StoreError
 from kubetrail.timeutil import TimeError, format_ns, parse_at
@@ -564,6 +565,27 @@ def timeline_cmd(
 
     doc = _answer(fmt, db, since, until, at_text, compute)
     _print_rows(doc, fmt, "timeline", ["time", "source", "kind", "summary"])
+
+
+@cli.command("simulate")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder to write the telemetry files to.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same files.")
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True, help="Period simulated.")
+@click.option("--events", type=click.IntRange(min=0), default=50_000, show_default=True, help="Events to write, over all files.")
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default=None, help="Output format.")
+def simulate_cmd(out: str, seed: int, hours: float, events: int, fmt: str | None) -> None:
+    """Write a simulated cluster's telemetry in the producers' real formats (seeded, deterministic).
+
+    \b
+    Example:
+      kubetrail simulate --out ./sim --events 100000 && kubetrail ingest ./sim
+    """
+    fmt = fmt or default_format()
+    written = simulate(Path(out), seed=seed, hours=hours, events=events)
+    if fmt == "json":
+        emit_json({"out": out, "files": written})
+    else:
+        table(f"simulated into {out}", ["file", "events"], [[name, n] for name, n in written.items()])
 
 
 @cli.command("status")

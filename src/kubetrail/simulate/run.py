@@ -1,0 +1,41 @@
+"""`kubetrail simulate`: write a simulated cluster's telemetry into a folder, one file per producer,
+in the producers' real formats, all drawn from one seeded model of the cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from kubetrail.simulate.audit import write_audit_log
+from kubetrail.simulate.cluster import NS, Cluster, build_cluster
+
+# 2026-11-28T00:00:00Z: a fixed start, so the same seed gives the same files on any day.
+DEFAULT_START_NS: Final = 1_795_824_000 * NS
+
+Writer = Callable[[Path, Cluster, int, int], int]  # (path, cluster, events, seed) -> events written
+
+
+@dataclass(frozen=True)
+class Output:
+    file: str  # name inside the output folder
+    share: float  # of the requested events
+    write: Writer
+
+
+def _audit(path: Path, cluster: Cluster, events: int, seed: int) -> int:
+    return write_audit_log(path, cluster=cluster, events=events, seed=seed)
+
+
+OUTPUTS: Final[tuple[Output, ...]] = (Output("audit.log", 1.0, _audit),)
+
+
+def simulate(out: Path, *, seed: int, hours: float, events: int, start_ns: int = DEFAULT_START_NS) -> dict[str, int]:
+    """Write every output into `out`; returns events written per file name."""
+    if events < 0 or hours <= 0:
+        raise ValueError("--events must be zero or more and --hours more than zero")
+    out.mkdir(parents=True, exist_ok=True)
+    cluster = build_cluster(seed, start_ns, hours)
+    total = sum(o.share for o in OUTPUTS)
+    return {o.file: o.write(out / o.file, cluster, round(events * o.share / total), seed) for o in OUTPUTS}
