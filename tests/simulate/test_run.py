@@ -36,8 +36,8 @@ def test_everything_simulated_ingests_without_quarantine(tmp_path: Path) -> None
 
 
 def test_cli(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "kubetrail", "simulate", "--out", str(tmp_path / "s"), "--events", "500", "-o", "json"],
-                         capture_output=True, check=False)  # fmt: skip
+    cmd = [sys.executable, "-m", "kubetrail", "simulate", "--out", str(tmp_path / "s"), "--events", "500", "-o", "json"]
+    out = subprocess.run(cmd, capture_output=True, check=False)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["files"]["audit.log"] == 500
     bad = subprocess.run(
