@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,3 +36,9 @@ def load_values(path: Path) -> list[Any]:
                 assert rec.error is None, f"{path}:{rec.line}: {rec.error}"
                 out.append(rec.value)
         return out
+
+
+def run_cli(*args: str, db: Path | None = None, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """The real `kubetrail` command, in a subprocess, against the store `db`."""
+    cmd = [sys.executable, "-m", "kubetrail", *args, *(["--db", str(db)] if db is not None else [])]
+    return subprocess.run(cmd, input=stdin, capture_output=True, check=False)

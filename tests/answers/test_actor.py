@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from kubetrail.answers.window import Window
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import NS, parse_rfc3339
 from tests.answers.conftest import story_store
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, run_cli
 
 STORY = FIXTURES / "stories" / "actor"
 SCHEMA = json.loads((ROOT / "contract" / "ask-actor.schema.json").read_text())
@@ -95,11 +94,7 @@ def test_service_account_names_and_cli_usage(db: Path) -> None:
         service_account_user("cart")
 
     def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
-            [sys.executable, "-m", "kubetrail", "ask", "actor", *args, "--db", str(db), "-o", "json"],
-            capture_output=True,
-            check=False,
-        )
+        return run_cli("ask", "actor", *args, "-o", "json", db=db)
 
     out = cli("--sa", "shop/cart", "--at", "2026-11-28T11:00:00Z")
     assert out.returncode == 0, out.stderr

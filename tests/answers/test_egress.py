@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from kubetrail.identity.workloads import workload_key
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import NS, parse_rfc3339
 from tests.answers.conftest import story_store
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, run_cli
 
 STORY = FIXTURES / "stories" / "egress"
 SCHEMA = json.loads((ROOT / "contract" / "ask-egress.schema.json").read_text())
@@ -103,11 +102,7 @@ def test_workloads_are_named_from_pod_names_when_the_sensor_does_not_say() -> No
 
 def test_cli(db: Path) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
-            [sys.executable, "-m", "kubetrail", "ask", "egress", *args, "--db", str(db), "-o", "json"],
-            capture_output=True,
-            check=False,
-        )
+        return run_cli("ask", "egress", *args, "-o", "json", db=db)
 
     out = cli("--at", "2026-11-28T11:00:00Z", "--external", "--new")
     assert out.returncode == 0, out.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from kubetrail.answers.window import Window
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import parse_rfc3339
 from tests.answers.conftest import story_store
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, run_cli
 
 STORY = FIXTURES / "stories" / "secrets"
 SCHEMA = json.loads((ROOT / "contract" / "ask-secrets.schema.json").read_text())
@@ -96,8 +95,7 @@ def test_a_window_without_audit_events_says_so(db: Path) -> None:
 
 def test_cli_answers_with_the_envelope_and_rejects_bad_flags(db: Path) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
-        cmd = [sys.executable, "-m", "kubetrail", "ask", "secrets", *args, "--db", str(db), "-o", "json"]
-        return subprocess.run(cmd, capture_output=True, check=False)
+        return run_cli("ask", "secrets", *args, "-o", "json", db=db)
 
     out = cli("--at", "2026-11-28T10:30:00Z", "--since", "30m")
     assert out.returncode == 0, out.stderr

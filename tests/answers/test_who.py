@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -14,7 +13,7 @@ from kubetrail.answers.who import who
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import parse_rfc3339
 from tests.answers.conftest import story_store
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, run_cli
 
 STORY = FIXTURES / "stories" / "ip-reuse"
 SCHEMA = json.loads((ROOT / "contract" / "who.schema.json").read_text())
@@ -78,9 +77,7 @@ def test_a_service_ip_resolves_to_the_service(db: Path) -> None:
 
 def test_cli_prints_the_contract_document_and_rejects_bad_input(db: Path) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(
-            [sys.executable, "-m", "kubetrail", "who", *args, "--db", str(db), "-o", "json"], capture_output=True, check=False
-        )
+        return run_cli("who", *args, "-o", "json", db=db)
 
     latest = cli("10.244.3.9", "--at", "latest")
     assert latest.returncode == 0, latest.stderr

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, run_cli
 
 PIPE = FIXTURES / "pipeline"
 INGEST_SCHEMA = json.loads((ROOT / "contract" / "ingest.schema.json").read_text())
@@ -17,9 +16,7 @@ SHOW_SCHEMA = json.loads((ROOT / "contract" / "show.schema.json").read_text())
 
 
 def kubetrail(*args: str, stdin: bytes | None = None, db: Path) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "kubetrail", *args, "--db", str(db)], input=stdin, capture_output=True, check=False
-    )
+    return run_cli(*args, db=db, stdin=stdin)
 
 
 def test_ingest_prints_the_contract_summary(tmp_path: Path) -> None:
