@@ -39,7 +39,8 @@ def test_cli(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "kubetrail", "simulate", "--out", str(tmp_path / "s"), "--events", "500", "-o", "json"]
     out = subprocess.run(cmd, capture_output=True, check=False)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["files"]["audit.log"] == 500
+    files = json.loads(out.stdout)["files"]
+    assert set(files) == {o.file for o in OUTPUTS} and files["audit.log"] == 225
     bad = subprocess.run(
         [sys.executable, "-m", "kubetrail", "simulate", "--out", str(tmp_path / "s"), "--hours", "0"],
         capture_output=True,

@@ -10,10 +10,12 @@ from typing import Final
 
 from kubetrail.simulate.audit import write_audit_log
 from kubetrail.simulate.cluster import NS, Cluster, build_cluster
+from kubetrail.simulate.network import write_hubble, write_otlp
 
 # 2026-11-28T00:00:00Z: a fixed start, so the same seed gives the same files on any day.
 DEFAULT_START_NS: Final = 1_795_824_000 * NS
 
+SPANS_PER_REQUEST: Final = 3  # a frontend server and client span, and the API's server span
 Writer = Callable[[Path, Cluster, int, int], int]  # (path, cluster, events, seed) -> events written
 
 
@@ -28,7 +30,20 @@ def _audit(path: Path, cluster: Cluster, events: int, seed: int) -> int:
     return write_audit_log(path, cluster=cluster, events=events, seed=seed)
 
 
-OUTPUTS: Final[tuple[Output, ...]] = (Output("audit.log", 1.0, _audit),)
+def _hubble(path: Path, cluster: Cluster, events: int, seed: int) -> int:
+    return write_hubble(path, cluster=cluster, events=events, seed=seed)
+
+
+def _otlp(path: Path, cluster: Cluster, events: int, seed: int) -> int:
+    return write_otlp(path, cluster=cluster, requests=events // SPANS_PER_REQUEST, seed=seed)
+
+
+# Shares of the requested events, roughly as a small cluster's sources produce them.
+OUTPUTS: Final[tuple[Output, ...]] = (
+    Output("audit.log", 0.45, _audit),
+    Output("hubble-flows.json", 0.40, _hubble),
+    Output("otlp-traces.jsonl", 0.15, _otlp),
+)
 
 
 def simulate(out: Path, *, seed: int, hours: float, events: int, start_ns: int = DEFAULT_START_NS) -> dict[str, int]:

@@ -1,0 +1,480 @@
+"""The network side of a simulated cluster: Hubble flows and the OpenTelemetry traces of its apps.
+
+`write_hubble` writes `hubble observe -o jsonpb` lines for the model's background traffic: the
+workloads that talk to each other (ingress -> frontend -> cart/payments -> redis/postgres,
+Prometheus scraping the apps, Grafana querying Prometheus), each connection as its request flow
+(TCP SYN) and its reply (SYN-ACK); lookups through kube-dns as L7 DNS flows, for in-cluster
+service names and for the few external names the apps are expected to reach (an object store, a
+package mirror, a payment provider, an ACME server), followed by the connection to the answered
+address. Every endpoint is a pod alive at the flow's time, with the IP it held then.
+
+`write_otlp` writes OTLP/JSON `ExportTraceServiceRequest` documents, one trace per line: an HTTP
+request served by a frontend pod, its client call and the server span of the API pod it calls.
+
+Both stream their lines in time order, built from per-pod templates and dumped with orjson.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any, Final, NamedTuple
+
+import orjson
+
+from kubetrail.simulate.cluster import NS, Cluster, Pod, Service, uuid4
+
+Json = dict[str, Any]
+
+US: Final = 1_000
+MS: Final = 1_000_000
+_WORLD: Final[Json] = {"identity": 2, "labels": ["reserved:world"]}
+_EPHEMERAL: Final = (32768, 60999)  # Linux's default ip_local_port_range
+_DNS_TTL: Final = 30  # CoreDNS's default cache TTL for cluster names
+_SYN: Final[Json] = {"SYN": True}
+_SYN_ACK: Final[Json] = {"SYN": True, "ACK": True}
+
+
+class _Talk(NamedTuple):
+    """A client workload that calls a server workload's Service, `weight` times as often as 1."""
+
+    client: str
+    server: str
+    weight: float
+
+
+class _External(NamedTuple):
+    """A name outside the cluster a workload resolves and connects to."""
+
+    client: str
+    name: str
+    weight: float
+    prefix: str  # the first two octets of its addresses
+    port: int = 443
+
+
+# fmt: off
+_TALKS: Final = (
+    _Talk("ingress-nginx/ingress-nginx-controller", "shop/frontend", 8.0),
+    _Talk("shop/frontend", "shop/cart", 5.0),
+    _Talk("shop/frontend", "payments/payments-api", 3.0),
+    _Talk("shop/cart", "shop/redis", 6.0),
+    _Talk("payments/payments-api", "payments/postgres", 4.0),
+    _Talk("payments/payments-worker", "payments/postgres", 2.0),
+    _Talk("payments/payments-worker", "payments/payments-api", 1.0),
+    _Talk("monitoring/prometheus", "payments/payments-api", 1.0),
+    _Talk("monitoring/prometheus", "shop/frontend", 1.0),
+    _Talk("monitoring/prometheus", "shop/cart", 1.0),
+    _Talk("monitoring/grafana", "monitoring/prometheus", 0.5),
+)
+_EXTERNALS: Final = (
+    _External("payments/payments-api", "payments-receipts.s3.us-east-1.amazonaws.com.", 0.6, "52.216"),
+    _External("payments/payments-worker", "api.stripe.com.", 1.0, "54.187"),
+    _External("ci/runner", "pypi.org.", 0.3, "151.101"),
+    _External("ci/runner", "files.pythonhosted.org.", 0.3, "146.75"),
+    _External("ci/runner", "deb.debian.org.", 0.2, "199.232"),
+    _External("cert-manager/cert-manager", "acme-v02.api.letsencrypt.org.", 0.05, "172.65"),
+    _External("monitoring/grafana", "grafana.com.", 0.05, "34.120"),
+)
+# fmt: on
+_DNS: Final = "kube-system/coredns"
+_CONNECT_ONLY: Final = 0.6  # a connection whose name the client had cached: no lookup first
+_EXTERNAL_SHARE: Final = 0.12  # of lookups, those of an external name
+_HOLD: Final = 100 * MS  # an exchange's pods are alive this long after it starts: all its flows fall within
+
+
+# ---- who is alive ------------------------------------------------------------------------
+
+
+class _Live:
+    """The pods alive at a moving time, per workload (namespace/name); time only moves forward."""
+
+    def __init__(self, pods: tuple[Pod, ...]) -> None:
+        self.changes = sorted(
+            [(p.start_ns, 1, i) for i, p in enumerate(pods)]
+            + [(p.end_ns, 0, i) for i, p in enumerate(pods) if p.end_ns is not None]
+        )
+        self.pods, self.next = pods, 0
+        self.by_workload: dict[str, list[Pod]] = {}
+
+    def advance(self, t: int) -> None:
+        changes, pods = self.changes, self.pods
+        while self.next < len(changes) and changes[self.next][0] <= t:
+            _, arriving, i = changes[self.next]
+            pod = pods[i]
+            alive = self.by_workload.setdefault(pod.workload.key, [])
+            if arriving:
+                alive.append(pod)
+            else:
+                alive.remove(pod)
+            self.next += 1
+
+    def pick(self, rng: random.Random, key: str, until: int) -> Pod | None:
+        """A pod of workload `key` alive from the time advanced to until `until`; None when none is."""
+        alive = [p for p in self.by_workload.get(key, ()) if p.alive(until)]
+        return alive[int(rng.random() * len(alive))] if alive else None
+
+
+# ---- time --------------------------------------------------------------------------------
+
+
+def _rfc3339_nano(ns: int) -> str:
+    """Hubble's timestamps: RFC 3339, UTC, nine fractional digits."""
+    return "%s.%09dZ" % (_second(ns // NS), ns % NS)  # noqa: UP031 (faster than an f-string here)
+
+
+@lru_cache(maxsize=1 << 14)
+def _second(secs: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+
+
+def _sorted_times(rng: random.Random, start: int, end: int, count: int) -> list[int]:
+    span = end - start
+    return sorted(start + int(rng.random() * span) for _ in range(count))
+
+
+# ---- Hubble --------------------------------------------------------------------------------
+
+
+def write_hubble(path: Path | str, *, cluster: Cluster, events: int, seed: int) -> int:
+    """Write `events` Hubble flow lines (`hubble observe -o jsonpb`) about `cluster` to `path`.
+
+    The same cluster and seed give the same bytes; returns the number of lines written.
+    """
+    if events < 0:
+        raise ValueError(f"events must be zero or more, not {events}")
+    with open(path, "wb", buffering=1 << 20) as out:
+        return _Hubble(cluster, random.Random(seed), out).run(events)
+
+
+class _Hubble:
+    def __init__(self, cluster: Cluster, rng: random.Random, out: IO[bytes]) -> None:
+        self.cluster, self.rng, self.out = cluster, rng, out
+        self.live = _Live(cluster.pods)
+        self.services = {s.workload.key: s for s in cluster.services if s.workload is not None}
+        self.identities = {w.key: rng.randrange(1000, 65000) for w in cluster.workloads}
+        self.endpoints: dict[str, Json] = {}  # pod uid -> its endpoint object
+        self.endpoint_ids: dict[str, int] = {}
+        self.world_ips = {e.name: self._world_ips(e.prefix) for e in _EXTERNALS}
+        self.talk_weights = _cumulative([t.weight for t in _TALKS])
+        self.external_weights = _cumulative([e.weight for e in _EXTERNALS])
+        self.pending: list[tuple[int, int, bytes]] = []
+        self.made = 0
+
+    def _world_ips(self, prefix: str) -> list[str]:
+        rng = self.rng
+        return [f"{prefix}.{rng.randrange(1, 255)}.{rng.randrange(1, 255)}" for _ in range(rng.choice((1, 2, 4)))]
+
+    def run(self, events: int) -> int:
+        rng = self.rng
+        plan: list[bool] = []  # per exchange: does a lookup come first (4 lines) or not (2)?
+        lines = 0
+        while lines < events:
+            lookup = rng.random() >= _CONNECT_ONLY
+            plan.append(lookup)
+            lines += 4 if lookup else 2
+        times = _sorted_times(rng, self.cluster.start_ns, self.cluster.end_ns - 50 * MS, len(plan))
+        written, chunk = 0, []
+        for lookup, t in zip(plan, times, strict=True):
+            self.live.advance(t)
+            while self.pending and self.pending[0][0] <= t and written < events:
+                chunk.append(heapq.heappop(self.pending)[2])
+                written += 1
+            if len(chunk) >= 4096:
+                self.out.write(b"".join(chunk))
+                chunk.clear()
+            self._exchange(t, lookup)
+        while self.pending and written < events:
+            chunk.append(heapq.heappop(self.pending)[2])
+            written += 1
+        self.out.write(b"".join(chunk))
+        return written
+
+    def _exchange(self, t: int, lookup: bool) -> None:
+        """A connection, after a lookup of its name when `lookup` (external names always need one)."""
+        rng = self.rng
+        if lookup and rng.random() < _EXTERNAL_SHARE:
+            ext = _EXTERNALS[_choose(rng, self.external_weights)]
+            client = self.live.pick(rng, ext.client, t + _HOLD)
+            dns = self.live.pick(rng, _DNS, t + _HOLD)
+            if client is not None and dns is not None:
+                ips = self.world_ips[ext.name]
+                t = self._lookup(t, client, dns, ext.name, ips)
+                self._connect(t, client, None, rng.choice(ips), ext.port)
+                return
+        for _ in range(50):
+            talk = _TALKS[_choose(rng, self.talk_weights)]
+            client, server = self.live.pick(rng, talk.client, t + _HOLD), self.live.pick(rng, talk.server, t + _HOLD)
+            dns = self.live.pick(rng, _DNS, t + _HOLD) if lookup else None
+            if client is None or server is None or (lookup and dns is None):
+                continue
+            service = self.services[talk.server]
+            if dns is not None:
+                name = f"{service.name}.{service.namespace}.svc.cluster.local."
+                t = self._lookup(t, client, dns, name, [service.cluster_ip])
+            self._connect(t, client, server, server.ip, service.port)
+            return
+        raise RuntimeError(f"no pair of workloads that talk is alive at {t}")
+
+    def _lookup(self, t: int, client: Pod, dns: Pod, name: str, ips: list[str]) -> int:
+        """A DNS query and its answer; returns the time the answer arrived."""
+        rng = self.rng
+        port = rng.randrange(*_EPHEMERAL)
+        dns_port = self.services[_DNS].port
+        latency = 200 * US + int(rng.random() * 3 * MS)
+        ttl = _DNS_TTL if name.endswith(".cluster.local.") else rng.randrange(20, 300)
+        src, dst = self._endpoint(client), self._endpoint(dns)
+        query = {"type": "REQUEST", "dns": {"query": name, "observation_source": "proxy", "qtypes": ["A"]}}
+        self._emit(t, client, src, dst, client.ip, dns.ip, {"UDP": {"source_port": port, "destination_port": dns_port}},
+                   "L7", {"type": 129}, False, None, query, f"DNS Query {name} A")  # fmt: skip
+        answer = {"type": "RESPONSE", "latency_ns": latency,
+                  "dns": {"query": name, "ips": ips, "ttl": ttl, "observation_source": "proxy", "rcode": 0,
+                          "qtypes": ["A"], "rrtypes": ["A"]}}  # fmt: skip
+        quoted = ",".join(f'"{ip}"' for ip in ips)
+        self._emit(t + latency, client, dst, src, dns.ip, client.ip,
+                   {"UDP": {"source_port": dns_port, "destination_port": port}}, "L7", {"type": 129}, True, None,
+                   answer, f"DNS Answer {quoted} TTL: {ttl} (Proxy {name} A)")  # fmt: skip
+        return t + latency + 20 * US + int(rng.random() * 200 * US)
+
+    def _connect(self, t: int, client: Pod, server: Pod | None, ip: str, port: int) -> None:
+        """A TCP handshake's SYN and SYN-ACK, as the client's node sees them."""
+        rng = self.rng
+        sport = rng.randrange(*_EPHEMERAL)
+        src = self._endpoint(client)
+        dst = _WORLD if server is None else self._endpoint(server)
+        if server is None:
+            point, sub = "TO_STACK", 3
+        elif server.node is client.node:
+            point, sub = "TO_ENDPOINT", 0
+        else:
+            point, sub = "TO_OVERLAY", 4
+        request_type = {"type": 4, "sub_type": sub} if sub else {"type": 4}
+        self._emit(t, client, src, dst, client.ip, ip, {"TCP": {"source_port": sport, "destination_port": port, "flags": _SYN}},
+                   "L3_L4", request_type, False, point, None, "TCP Flags: SYN")  # fmt: skip
+        rtt = 60 * US + int(rng.random() * (40 * MS if server is None else 900 * US))
+        self._emit(t + rtt, client, dst, src, ip, client.ip,
+                   {"TCP": {"source_port": port, "destination_port": sport, "flags": _SYN_ACK}},
+                   "L3_L4", {"type": 4}, True, "TO_ENDPOINT", None, "TCP Flags: SYN, ACK")  # fmt: skip
+
+    def _emit(self, t: int, observer: Pod, src: Json, dst: Json, src_ip: str, dst_ip: str, l4: Json, kind: str,
+              event_type: Json, reply: bool, point: str | None, l7: Json | None, summary: str) -> None:  # fmt: skip
+        stamp, node = _rfc3339_nano(t), f"{self.cluster.name}/{observer.node.name}"
+        flow: Json = {"time": stamp, "uuid": uuid4(self.rng), "verdict": "FORWARDED",
+                      "IP": {"source": src_ip, "destination": dst_ip, "ipVersion": "IPv4"}, "l4": l4,
+                      "source": src, "destination": dst, "Type": kind, "node_name": node}  # fmt: skip
+        if l7 is not None:
+            flow["l7"] = l7
+        flow["event_type"], flow["traffic_direction"] = event_type, "EGRESS"
+        if point is not None:
+            flow["trace_observation_point"] = point
+        flow["is_reply"], flow["Summary"] = reply, summary
+        line = orjson.dumps({"flow": flow, "node_name": node, "time": stamp}, option=orjson.OPT_APPEND_NEWLINE)
+        heapq.heappush(self.pending, (t, self.made, line))
+        self.made += 1
+
+    def _endpoint(self, pod: Pod) -> Json:
+        """The pod's Hubble endpoint: made once per pod, shared by all its flows."""
+        if (made := self.endpoints.get(pod.uid)) is not None:
+            return made
+        w = pod.workload
+        app = "k8s:k8s-app=kube-dns" if w.key == _DNS else f"k8s:app={w.name}"
+        labels = sorted((app, f"k8s:io.cilium.k8s.policy.cluster={self.cluster.name}",
+                         f"k8s:io.cilium.k8s.policy.serviceaccount={w.service_account.name}",
+                         f"k8s:io.kubernetes.pod.namespace={pod.namespace}"))  # fmt: skip
+        endpoint: Json = {"ID": self.rng.randrange(1, 4096), "identity": self.identities[w.key], "namespace": pod.namespace,
+                          "labels": labels, "pod_name": pod.name, "workloads": [{"name": w.name, "kind": w.kind}]}  # fmt: skip
+        self.endpoints[pod.uid] = endpoint
+        return endpoint
+
+
+def _cumulative(weights: list[float]) -> list[float]:
+    total, out = 0.0, []
+    for w in weights:
+        total += w
+        out.append(total)
+    return out
+
+
+def _choose(rng: random.Random, cumulative: list[float]) -> int:
+    x, i = rng.random() * cumulative[-1], 0
+    while cumulative[i] <= x:
+        i += 1
+    return i
+
+
+# ---- OpenTelemetry ---------------------------------------------------------------------------
+
+
+class _Route(NamedTuple):
+    """A frontend route, the API workload it calls and that call's route; `weight`: how often it is asked for."""
+
+    method: str
+    route: str
+    api: str  # namespace/name of the workload called
+    api_method: str
+    api_route: str
+    weight: float
+
+
+# fmt: off
+_ROUTES: Final = (
+    _Route("GET", "/products/{id}", "shop/cart", "GET", "/api/v1/cart/{userId}", 6.0),
+    _Route("GET", "/cart", "shop/cart", "GET", "/api/v1/cart/{userId}", 3.0),
+    _Route("POST", "/cart", "shop/cart", "POST", "/api/v1/cart/{userId}/items", 2.0),
+    _Route("POST", "/checkout", "payments/payments-api", "POST", "/v1/payments", 1.0),
+    _Route("GET", "/orders/{id}", "payments/payments-api", "GET", "/v1/payments/{id}", 1.0),
+)
+# fmt: on
+_WEB: Final = "shop/frontend"
+_INGRESS: Final = "ingress-nginx/ingress-nginx-controller"
+_LOGGED_IN: Final = 0.55
+_USERS: Final = 400
+_SCOPES: Final = {
+    "shop/frontend": {"name": "@opentelemetry/instrumentation-http", "version": "0.52.1"},
+    "shop/cart": {"name": "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp", "version": "0.52.0"},
+    "payments/payments-api": {"name": "io.opentelemetry.spring-webmvc-6.0", "version": "2.5.0-alpha"},
+}
+SERVER: Final = 2
+CLIENT: Final = 3
+
+
+def write_otlp(path: Path | str, *, cluster: Cluster, requests: int, seed: int) -> int:
+    """Write `requests` traces about `cluster` to `path`, one OTLP/JSON document per line.
+
+    The same cluster and seed give the same bytes; returns the number of spans written.
+    """
+    if requests < 0:
+        raise ValueError(f"requests must be zero or more, not {requests}")
+    with open(path, "wb", buffering=1 << 20) as out:
+        return _Otlp(cluster, random.Random(seed)).run(out, requests)
+
+
+class _Otlp:
+    def __init__(self, cluster: Cluster, rng: random.Random) -> None:
+        self.cluster, self.rng = cluster, rng
+        self.live = _Live(cluster.pods)
+        self.services: dict[str, Service] = {s.workload.key: s for s in cluster.services if s.workload is not None}
+        self.resources: dict[str, Json] = {}
+        self.weights = _cumulative([r.weight for r in _ROUTES])
+        self.users = [f"customer-{rng.randrange(10_000, 99_999)}" for _ in range(_USERS)]
+
+    def run(self, out: IO[bytes], requests: int) -> int:
+        times = _sorted_times(self.rng, self.cluster.start_ns, self.cluster.end_ns - NS, requests)
+        spans, chunk = 0, []
+        for t in times:
+            self.live.advance(t)
+            doc = self._trace(t)
+            spans += 3  # the frontend's server and client spans, the API's server span
+            chunk.append(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))
+            if len(chunk) >= 1024:
+                out.write(b"".join(chunk))
+                chunk.clear()
+        out.write(b"".join(chunk))
+        return spans
+
+    def _trace(self, t: int) -> Json:
+        rng = self.rng
+        for _ in range(50):
+            route = _ROUTES[_choose(rng, self.weights)]
+            web, ingress = self.live.pick(rng, _WEB, t + _HOLD), self.live.pick(rng, _INGRESS, t)
+            call = t + 150 * US + int(rng.random() * 2 * MS)
+            served = call + 300 * US + int(rng.random() * 700 * US)
+            api = self.live.pick(rng, route.api, served)
+            if web is not None and ingress is not None and api is not None:
+                break
+        else:
+            raise RuntimeError(f"no frontend and API pod are alive at {t}")
+        work = 500 * US + int(rng.expovariate(1 / (8 * MS)))
+        api_end = served + work
+        call_end = api_end + 100 * US + int(rng.random() * 400 * US)
+        end = call_end + 200 * US + int(rng.random() * 2 * MS)
+        trace_id = f"{rng.getrandbits(128):032x}"
+        web_id, client_id, api_id = (f"{rng.getrandbits(64):016x}" for _ in range(3))
+        ident = rng.randrange(1, 100_000)
+        user = self.users[int(rng.random() * _USERS)] if rng.random() < _LOGGED_IN else None
+        code = _status(rng, route.api_method)
+        front_code = code if code < 500 else 502
+        path = route.route.replace("{id}", str(ident))
+        api_path = route.api_route.replace("{userId}", user or "anonymous").replace("{id}", str(ident))
+        service = self.services[route.api]
+        server_attrs = [_s("http.request.method", route.method), _s("http.route", route.route),
+                        _s("url.path", path), _s("url.scheme", "http"), _i("http.response.status_code", front_code),
+                        _s("client.address", ingress.ip), _s("user_agent.original", _agent(rng))]  # fmt: skip
+        if user is not None:
+            server_attrs.append(_s("enduser.id", user))
+        host = f"{service.name}.{service.namespace}.svc.cluster.local"
+        client_attrs = [_s("http.request.method", route.api_method), _s("url.full", f"http://{host}:{service.port}{api_path}"),
+                        _s("server.address", host), _i("server.port", service.port),
+                        _i("http.response.status_code", code)]  # fmt: skip
+        api_attrs = [_s("http.request.method", route.api_method), _s("http.route", route.api_route),
+                     _s("url.path", api_path), _s("url.scheme", "http"), _i("http.response.status_code", code),
+                     _s("client.address", web.ip)]  # fmt: skip
+        web_spans = [
+            _span(trace_id, web_id, None, f"{route.method} {route.route}", SERVER, t, end, server_attrs),
+            _span(trace_id, client_id, web_id, route.api_method, CLIENT, call, call_end, client_attrs),
+        ]
+        api_spans = [_span(trace_id, api_id, client_id, f"{route.api_method} {route.api_route}", SERVER, served,
+                           api_end, api_attrs)]  # fmt: skip
+        return {"resourceSpans": [self._resource(web, web_spans), self._resource(api, api_spans)]}
+
+    def _resource(self, pod: Pod, spans: list[Json]) -> Json:
+        return {"resource": self._resource_of(pod), "scopeSpans": [{"scope": _SCOPES[pod.workload.key], "spans": spans}]}
+
+    def _resource_of(self, pod: Pod) -> Json:
+        if (made := self.resources.get(pod.uid)) is not None:
+            return made
+        w = pod.workload
+        made = self.resources[pod.uid] = {
+            "attributes": [
+                _s("service.name", w.name),
+                _s("service.namespace", w.namespace),
+                _s("k8s.namespace.name", pod.namespace),
+                _s("k8s.pod.name", pod.name),
+                _s("k8s.pod.uid", pod.uid),
+                _s("k8s.node.name", pod.node.name),
+                _s("k8s.deployment.name", w.name),
+                _s("container.id", pod.containers[0].container_id),
+            ]
+        }
+        return made
+
+
+def _span(trace_id: str, span_id: str, parent: str | None, name: str, kind: int, start: int, end: int,
+          attributes: list[Json]) -> Json:  # fmt: skip
+    span: Json = {"traceId": trace_id, "spanId": span_id}
+    if parent is not None:
+        span["parentSpanId"] = parent
+    span.update(name=name, kind=kind, startTimeUnixNano=str(start), endTimeUnixNano=str(end), attributes=attributes)
+    return span
+
+
+def _s(key: str, value: str) -> Json:
+    return {"key": key, "value": {"stringValue": value}}
+
+
+def _i(key: str, value: int) -> Json:
+    """OTLP/JSON writes 64-bit integers as strings."""
+    return {"key": key, "value": {"intValue": str(value)}}
+
+
+def _status(rng: random.Random, method: str) -> int:
+    x = rng.random()
+    if x < 0.01:
+        return 500
+    if x < 0.04:
+        return 404
+    return 201 if method == "POST" else 200
+
+
+_AGENTS: Final = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+)
+
+
+def _agent(rng: random.Random) -> str:
+    return _AGENTS[int(rng.random() * len(_AGENTS))]
