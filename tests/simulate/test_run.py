@@ -40,7 +40,7 @@ def test_cli(tmp_path: Path) -> None:
     out = subprocess.run(cmd, capture_output=True, check=False)
     assert out.returncode == 0, out.stderr
     files = json.loads(out.stdout)["files"]
-    assert set(files) == {o.file for o in OUTPUTS} and files["audit.log"] == 225
+    assert set(files) == {o.file for o in OUTPUTS} and files["audit.log"] == 175
     bad = subprocess.run(
         [sys.executable, "-m", "kubetrail", "simulate", "--out", str(tmp_path / "s"), "--hours", "0"],
         capture_output=True,

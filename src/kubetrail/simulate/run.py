@@ -11,6 +11,7 @@ from typing import Final
 from kubetrail.simulate.audit import write_audit_log
 from kubetrail.simulate.cluster import NS, Cluster, build_cluster
 from kubetrail.simulate.network import write_hubble, write_otlp
+from kubetrail.simulate.runtime import write_falco, write_tetragon
 
 # 2026-11-28T00:00:00Z: a fixed start, so the same seed gives the same files on any day.
 DEFAULT_START_NS: Final = 1_795_824_000 * NS
@@ -34,15 +35,25 @@ def _hubble(path: Path, cluster: Cluster, events: int, seed: int) -> int:
     return write_hubble(path, cluster=cluster, events=events, seed=seed)
 
 
+def _tetragon(path: Path, cluster: Cluster, events: int, seed: int) -> int:
+    return write_tetragon(path, cluster=cluster, events=events, seed=seed)
+
+
+def _falco(path: Path, cluster: Cluster, events: int, seed: int) -> int:
+    return write_falco(path, cluster=cluster, events=events, seed=seed)
+
+
 def _otlp(path: Path, cluster: Cluster, events: int, seed: int) -> int:
     return write_otlp(path, cluster=cluster, requests=events // SPANS_PER_REQUEST, seed=seed)
 
 
 # Shares of the requested events, roughly as a small cluster's sources produce them.
 OUTPUTS: Final[tuple[Output, ...]] = (
-    Output("audit.log", 0.45, _audit),
-    Output("hubble-flows.json", 0.40, _hubble),
-    Output("otlp-traces.jsonl", 0.15, _otlp),
+    Output("audit.log", 0.35, _audit),
+    Output("hubble-flows.json", 0.30, _hubble),
+    Output("tetragon.jsonl", 0.20, _tetragon),
+    Output("falco.json", 0.05, _falco),
+    Output("otlp-traces.jsonl", 0.10, _otlp),
 )
 
 
