@@ -81,3 +81,20 @@ def test_incidents_can_be_narrowed_to_a_pod_or_namespace(tmp_path: Path) -> None
     assert [r["pods"] for r in by_pod] == [["shop/cart-6d4f9b7c8d-7hq4z"]]
     assert [r["pods"] for r in by_namespace] == [["payments/api-7d9c6b5f8-x2k4j"]]
     assert len(everything) == 2
+
+
+def test_a_simulated_clusters_background_is_not_an_incident(tmp_path: Path) -> None:
+    """Hours of ordinary traffic from every source: controllers and operators reading Secrets,
+    kubelets requesting tokens, benign Falco rules firing all day, an SRE's diagnostic exec."""
+    from kubetrail.simulate.run import simulate
+    from kubetrail.timeutil import NS
+
+    simulate(tmp_path / "sim", seed=11, hours=3, events=12_000)
+    store = DuckDBStore(tmp_path / "k.duckdb")
+    summary = ingest(store, list(expand_paths([str(tmp_path / "sim")])), Options())
+    (newest,) = store.query("newest_event")
+    doc = incidents(store, Query(Window(newest["newest"] - 24 * 3600 * NS, newest["newest"] + 1)))
+    store.close()
+    assert summary.quarantined == 0 and len(summary.ingested) == 5
+    assert doc["rows"] == [], [r["title"] for r in doc["rows"]]
+    assert any("routine alerts left out" in g for g in doc["gaps"])

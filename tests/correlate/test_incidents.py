@@ -43,7 +43,9 @@ def test_the_id_comes_from_the_earliest_signal_so_it_survives_growth() -> None:
     assert first == grown
 
 
-def test_a_lone_low_signal_is_not_an_incident() -> None:
-    lone = group([sig("a", 0, pod="ns/p", severity="low")])
-    assert significant(lone) == []
-    assert len(significant(group([sig("a", 0, pod="ns/p", severity="low"), sig("b", 1, pod="ns/p", severity="low")]))) == 1
+def test_low_signals_need_a_second_source_to_be_an_incident() -> None:
+    assert significant(group([sig("a", 0, pod="ns/p", severity="low")])) == []
+    repeated = group([sig(str(i), i, pod="ns/p", severity="low") for i in range(5)])
+    assert significant(repeated) == []
+    corroborated = group([sig("a", 0, pod="ns/p", severity="low"), sig("b", 1, pod="ns/p", severity="low", source="tetragon")])
+    assert len(significant(corroborated)) == 1

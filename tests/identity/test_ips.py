@@ -59,3 +59,14 @@ def test_clock_skew_is_tolerated_at_the_edges_only() -> None:
 def test_clusters_do_not_end_each_others_intervals() -> None:
     history = build_history([run("a", 100 * S, 200 * S), run("x", 400 * S, 500 * S, cluster="other")], [])
     assert [h.end for h in history] == [None, None]
+
+
+def test_a_nodes_address_seen_on_host_network_pods_stays_the_nodes() -> None:
+    runs = [
+        run("node-exporter-abcde", 100 * S, 200 * S),
+        run("", 150 * S, 300 * S, scope="node", pod_name=None, node="ip-10-0-1-5"),
+        run("kube-proxy-fghij", 250 * S, 400 * S),
+    ]
+    (holder,) = build_history(runs, [])
+    assert (holder.scope, holder.pod, holder.node) == ("node", None, "ip-10-0-1-5")
+    assert (holder.start, holder.end, holder.observations) == (100 * S, None, 3)

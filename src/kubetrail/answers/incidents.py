@@ -5,20 +5,23 @@ by people or by non-controller accounts), and new external destinations."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from kubetrail.answers.baseline import DEFAULT_BASELINE_NS
 from kubetrail.answers.egress import Query as EgressQuery
 from kubetrail.answers.egress import egress
 from kubetrail.answers.processes import Query as ProcessesQuery
 from kubetrail.answers.processes import processes
 from kubetrail.answers.trace import trace
 from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
-from kubetrail.correlate.api_rules import Baseline, CallFacts, findings, pod_spec, risky_pod
+from kubetrail.correlate.api_rules import Baseline, CallFacts, findings, pod_spec
 from kubetrail.correlate.incidents import SEVERITIES, Incident, Signal, group, significant
 from kubetrail.correlate.token import Call, attribute, foreign_ip
 from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
+from kubetrail.identity.workloads import workload_key
 from kubetrail.store import Store
 from kubetrail.timeutil import format_ns, parse_rfc3339
 
@@ -27,11 +30,8 @@ _PRIORITY: Final = {
     "notice": "medium", "informational": "low", "info": "low", "debug": "low",
 }  # fmt: skip
 _TECHNIQUE: Final = re.compile(r"^T\d{4}(\.\d{3})?$")
-# Controllers create privileged pods for DaemonSets as a matter of course.
-_CONTROLLER: Final = re.compile(
-    r"^system:(serviceaccount:kube-system:[a-z-]+-controller|kube-controller-manager|kube-scheduler)$"
-)
 _NO_BASELINE: Final = Baseline(False)
+ROUTINE_IN_WINDOW: Final = 10  # the same rule on the same workload this often in one window is its routine
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,14 @@ class Query:
 
 
 def incidents(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
+    gaps: list[str] = []
     signals = [
-        *_runtime(store, q, skew_ns), *_api_calls(store, q), *_stolen_tokens(store, q, skew_ns),
+        *_runtime(store, q, skew_ns, gaps), *_api_calls(store, q), *_stolen_tokens(store, q, skew_ns),
         *_processes(store, q), *_egress(store, q),
     ]  # fmt: skip
     found = [i for i in significant(group(signals)) if _touches(i, q)]
     found.sort(key=lambda i: (-SEVERITIES.index(i.severity), min(s.time for s in i.signals), i.id))
-    return envelope(q.window, [_row(i) for i in found], [], q.limit, q.cursor)
+    return envelope(q.window, [_row(i) for i in found], gaps, q.limit, q.cursor)
 
 
 def _touches(incident: Incident, q: Query) -> bool:
@@ -61,23 +62,37 @@ def _touches(incident: Incident, q: Query) -> bool:
     return q.namespace is None or any(p.startswith(q.namespace + "/") for p in pods)
 
 
-def _runtime(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
-    for a in store.query("runtime_alerts", since=q.window.since, until=q.window.until, cluster=q.cluster):
+def _runtime(store: Store, q: Query, skew_ns: int, gaps: list[str]) -> Iterator[Signal]:
+    """Runtime alerts, less those routine for their workload: the same rule on the same workload in
+    its baseline period, or firing again and again in the window (critical ones always count)."""
+    alerts = store.query("runtime_alerts", since=q.window.since, until=q.window.until, cluster=q.cluster)
+    before = store.query("runtime_alerts", since=q.window.since - DEFAULT_BASELINE_NS, until=q.window.since, cluster=q.cluster)
+    seen = Counter(_rule_key(a) for a in alerts)
+    usual = {_rule_key(a) for a in before}
+    routine = Counter[tuple[str, str, str]]()
+    for a in alerts:
+        key = _rule_key(a)
+        severity = _PRIORITY.get((a["priority"] or "").lower(), "medium")
+        if severity != "critical" and (key in usual or seen[key] >= ROUTINE_IN_WINDOW):
+            routine[key] += 1
+            continue
         initiator = trace(store, a["id"], skew_ns)["initiator"]
         what = f"{a['rule']} ({a['priority']})" if a["rule"] else a["summary"] or "runtime alert"
         yield Signal(
-            a["id"], a["time"], a["cluster"], a["source"], a["kind"], what,
-            _PRIORITY.get((a["priority"] or "").lower(), "medium"),
+            a["id"], a["time"], a["cluster"], a["source"], a["kind"], what, severity,
             tuple(t for t in a["tags"] or () if _TECHNIQUE.match(t)),
             pod=f"{a['namespace']}/{a['pod_name']}", initiator=initiator["user"] if initiator else None,
         )  # fmt: skip
+    gaps.extend(f"{n} routine alerts left out: {rule!r} on {workload}" for (_, workload, rule), n in sorted(routine.items()))
+
+
+def _rule_key(alert: Mapping[str, Any]) -> tuple[str, str, str]:
+    return alert["cluster"], workload_key(alert["namespace"], alert["pod_name"]), alert["rule"] or ""
 
 
 def _api_calls(store: Store, q: Query) -> Iterator[Signal]:
     for c in store.query("risky_calls", since=q.window.since, until=q.window.until, cluster=q.cluster):
-        hits = [
-            (rule, why) for rule, why in findings(_facts(c)) if not (rule.check is risky_pod and _CONTROLLER.match(c["actor"]))
-        ]
+        hits = findings(_facts(c))
         if not hits:
             continue
         sa_namespace = (c["service_account"] or "").split("/")[0]

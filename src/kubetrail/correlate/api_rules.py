@@ -7,10 +7,16 @@ account's normal behaviour only speak when its baseline was learned.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+# The control plane reads Secrets, requests tokens and certificates and creates privileged pods
+# as its job: kubelets, the controller manager and scheduler, and kube-system's controllers.
+CONTROL_PLANE: Final = re.compile(
+    r"^system:(node:.+|kube-controller-manager|kube-scheduler|apiserver|serviceaccount:kube-system:[a-z-]+-controller)$"
+)
 RBAC: Final = frozenset({"roles", "rolebindings", "clusterroles", "clusterrolebindings"})
 WRITES: Final = frozenset({"create", "update", "patch", "delete", "deletecollection", "bind", "escalate"})
 ENUMERATION: Final = frozenset({"selfsubjectrulesreviews", "selfsubjectaccessreviews"})
@@ -52,11 +58,13 @@ def enumeration(c: CallFacts) -> str | None:
 
 
 def lists_secrets(c: CallFacts) -> str | None:
-    return "listed or watched secrets" if c.resource == "secrets" and c.verb in ("list", "watch") else None
+    if c.resource != "secrets" or c.verb not in ("list", "watch") or CONTROL_PLANE.match(c.actor):
+        return None
+    return "listed or watched secrets"
 
 
 def foreign_secret(c: CallFacts) -> str | None:
-    if c.resource != "secrets" or c.service_account is None:
+    if c.resource != "secrets" or c.service_account is None or CONTROL_PLANE.match(c.actor):
         return None
     own = c.service_account.split("/", 1)[0]
     return "secrets outside its own namespace" if c.namespace != own else None
@@ -67,7 +75,7 @@ def streaming(c: CallFacts) -> str | None:
 
 
 def token_or_csr(c: CallFacts) -> str | None:
-    if c.verb != "create":
+    if c.verb != "create" or CONTROL_PLANE.match(c.actor):
         return None
     if c.resource == "serviceaccounts" and c.subresource == "token":
         return "service-account token creation"
@@ -79,7 +87,7 @@ def rbac_write(c: CallFacts) -> str | None:
 
 
 def risky_pod(c: CallFacts) -> str | None:
-    if c.resource != "pods" or c.verb not in ("create", "update", "patch") or not c.pod_spec:
+    if c.resource != "pods" or c.verb not in ("create", "update", "patch") or not c.pod_spec or CONTROL_PLANE.match(c.actor):
         return None
     found = [label for key, label in (("privileged", "privileged"), ("hostPath", "hostPath mount"),
              ("hostNetwork", "hostNetwork"), ("hostPID", "hostPID"), ("hostIPC", "hostIPC")) if c.pod_spec.get(key)]  # fmt: skip

@@ -81,6 +81,7 @@ def group(signals: Iterable[Signal], link_ns: int = LINK_NS) -> list[Incident]:
 
 
 def significant(incidents: Sequence[Incident]) -> list[Incident]:
-    """Incidents worth a responder's time: more than one signal, or one of medium severity or more.
-    A lone low signal (an SRE's diagnostic exec) stays out."""
-    return [i for i in incidents if len(i.signals) > 1 or SEVERITIES.index(i.severity) >= 1]
+    """Incidents worth a responder's time: a signal of medium severity or more, or low signals that
+    two sources corroborate. Routine low signals of one kind (an operator re-watching Secrets, an
+    SRE's diagnostic exec) stay out, however often they repeat."""
+    return [i for i in incidents if SEVERITIES.index(i.severity) >= 1 or len({s.source for s in i.signals}) >= 2]

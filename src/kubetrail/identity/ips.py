@@ -44,6 +44,7 @@ def ip_history(store: Store, ip: str, cluster: str | None = None) -> list[Holder
 
 def build_history(runs: Sequence[Mapping[str, Any]], lifecycle: Iterable[Mapping[str, Any]]) -> list[Holder]:
     """Runs (in time order per cluster) and audit pod creations/deletions -> intervals."""
+    runs = _host_network_as_node(runs)
     events: dict[tuple[str, str, str], list[tuple[str, int]]] = {}
     for row in lifecycle:
         events.setdefault((row["cluster"], row["namespace"], row["pod_name"]), []).append((row["verb"], row["at"]))
@@ -52,6 +53,33 @@ def build_history(runs: Sequence[Mapping[str, Any]], lifecycle: Iterable[Mapping
         later = any(r["cluster"] == run["cluster"] for r in runs[i + 1 :])
         holders.append(_holder(run, events.get((run["cluster"], run["namespace"], run["pod_name"]), []), later))
     return holders
+
+
+def _host_network_as_node(runs: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+    """A node's address seen on pods belongs to the node: those pods run on the host network
+    (sensors report their connections from it), so the address is the node's, one run."""
+    nodes = {r["cluster"]: r["node"] for r in runs if r["scope"] == "node"}
+    if not nodes:
+        return list(runs)
+    merged: list[dict[str, Any]] = []
+    for run in runs:
+        if run["cluster"] not in nodes:
+            merged.append(dict(run))
+            continue
+        node_run = dict(run) | {
+            "scope": "node",
+            "namespace": None,
+            "pod_name": None,
+            "pod_uid": None,
+            "node": nodes[run["cluster"]],
+        }
+        last = merged[-1] if merged else None
+        if last is not None and last["cluster"] == run["cluster"] and last["scope"] == "node":
+            last["last_seen"] = max(last["last_seen"], run["last_seen"])
+            last["observations"] += run["observations"]
+        else:
+            merged.append(node_run | {"born": None, "died": None})
+    return merged
 
 
 def _holder(run: Mapping[str, Any], lifecycle: list[tuple[str, int]], followed: bool) -> Holder:

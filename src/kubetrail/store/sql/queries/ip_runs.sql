@@ -1,7 +1,8 @@
 -- Who held an IP: every observation of the IP with its holder, grouped into runs of the same
 -- holder in time order (gaps-and-islands). $ip: the address; $cluster: a cluster or NULL (all).
 -- Observations: inventory snapshots (pods not on the host network, services, nodes), Hubble
--- flow endpoints, Tetragon connections and pod bodies in audit events. API calls with a bound
+-- flow endpoints, Tetragon connections, kubelets' API calls (their node's address) and pod
+-- bodies in audit events. API calls with a bound
 -- token are not observations: a token can be used from anywhere (that is what `ask actor`
 -- checks), so its source IP says nothing reliable about who held the address.
 WITH obs AS (
@@ -27,6 +28,10 @@ WITH obs AS (
     SELECT cluster, 'pod', namespace, pod_name, NULL, node, NULL, "time", NULL, NULL
     FROM events WHERE src_ip = $ip AND pod_name IS NOT NULL AND source = 'tetragon'
 
+    UNION ALL
+    -- A kubelet calls the API server from its node's address.
+    SELECT cluster, 'node', NULL, NULL, NULL, split_part(actor, ':', 3), NULL, "time", NULL, NULL
+    FROM events WHERE source = 'k8s_audit' AND actor LIKE 'system:node:%' AND source_ips[1] = $ip
     UNION ALL
     SELECT cluster, 'pod', namespace, pod_name, pod_uid, node, NULL, "time", NULL, NULL
     FROM events WHERE source = 'k8s_audit' AND resource = 'pods' AND pod_name IS NOT NULL
