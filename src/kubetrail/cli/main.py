@@ -140,13 +140,31 @@ def _run_ingest(store: DuckDBStore, files: list[str], options: Options) -> Summa
         return ingest(store, files, options, progress)
 
 
+MAX_FILE_ROWS = 20
+
+
 def _render_ingest(summary: Summary, fmt: str) -> None:
     doc = summary.as_json()
     if fmt == "json":
         emit_json(doc)
         return
-    rows = [[f["path"], f["source"], f["ingested"], f["quarantined"]] for f in doc["files"]]
-    table("ingested files", ["path", "source", "ingested", "quarantined"], rows)
+    files = doc["files"]
+    if len(files) <= MAX_FILE_ROWS:
+        table(
+            "ingested files",
+            ["path", "source", "ingested", "quarantined"],
+            [[f["path"], f["source"], f["ingested"], f["quarantined"]] for f in files],
+        )
+    else:  # many inputs: one row per source (`-o json` lists every file)
+        per: dict[str, list[int]] = {}
+        for f in files:
+            totals = per.setdefault(f["source"] or "(none)", [0, 0, 0])
+            totals[0], totals[1], totals[2] = totals[0] + 1, totals[1] + f["ingested"], totals[2] + f["quarantined"]
+        table(
+            f"ingested {len(files)} files",
+            ["source", "files", "ingested", "quarantined"],
+            [[k, *v] for k, v in sorted(per.items())],
+        )
     by_source = ", ".join(f"{k}={v}" for k, v in doc["ingested"].items()) or "nothing new"
     click.echo(
         f"ingested: {by_source}; duplicates {doc['duplicates']}, conflicts {doc['conflicts']}, "
