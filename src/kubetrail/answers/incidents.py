@@ -19,6 +19,7 @@ from kubetrail.answers.trace import trace
 from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
 from kubetrail.correlate.api_rules import Baseline, CallFacts, findings, pod_spec
 from kubetrail.correlate.incidents import SEVERITIES, Incident, Signal, group, significant
+from kubetrail.correlate.runtime_rules import MINING_PORTS, judge
 from kubetrail.correlate.token import Call, attribute, foreign_ip
 from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
 from kubetrail.identity.workloads import workload_key
@@ -47,7 +48,8 @@ class Query:
 def incidents(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
     gaps: list[str] = []
     signals = [
-        *_runtime(store, q, skew_ns, gaps), *_api_calls(store, q), *_stolen_tokens(store, q, skew_ns),
+        *_runtime(store, q, skew_ns, gaps), *_runtime_rules(store, q, skew_ns), *_api_calls(store, q),
+        *_stolen_tokens(store, q, skew_ns),
         *_processes(store, q), *_egress(store, q),
     ]  # fmt: skip
     found = [i for i in significant(group(signals)) if _touches(i, q)]
@@ -84,6 +86,22 @@ def _runtime(store: Store, q: Query, skew_ns: int, gaps: list[str]) -> Iterator[
             pod=f"{a['namespace']}/{a['pod_name']}", initiator=initiator["user"] if initiator else None,
         )  # fmt: skip
     gaps.extend(f"{n} routine alerts left out: {rule!r} on {workload}" for (_, workload, rule), n in sorted(routine.items()))
+
+
+def _runtime_rules(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
+    rows = store.query(
+        "runtime_rule_events", since=q.window.since, until=q.window.until, cluster=q.cluster, ports=list(MINING_PORTS)
+    )
+    for e in rows:
+        finding = judge(e)
+        if finding is None:
+            continue
+        initiator = trace(store, e["id"], skew_ns)["initiator"]
+        yield Signal(
+            e["id"], e["time"], e["cluster"], e["source"], e["kind"], f"{e['summary']}: {finding.reason}", finding.severity,
+            finding.techniques, pod=f"{e['namespace']}/{e['pod_name']}", initiator=initiator["user"] if initiator else None,
+            destination=e["dst_ip"],
+        )  # fmt: skip
 
 
 def _rule_key(alert: Mapping[str, Any]) -> tuple[str, str, str]:
