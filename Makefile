@@ -13,14 +13,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# The tour: a simulated cluster's background from every source, the real corpora, and the
-# hand-made attack stories of tests/fixtures/stories (the simulator plays none yet), then what
-# kubetrail makes of them.
+# The tour: a simulated cluster from every source with the attack stories it plays, the real
+# corpora, and the hand-made stories of tests/fixtures/stories, then what kubetrail makes of them.
 DEMO_AT := 2026-11-28T12:00:00Z
 demo: $(STAMP)
 	rm -rf demo.duckdb demo.duckdb.wal demo-sim
-	$(BIN)/kubetrail simulate --out demo-sim --events 30000 -o table
-	$(BIN)/kubetrail ingest $(CORPORA) demo-sim --db demo.duckdb -o table
+	$(BIN)/kubetrail simulate --out demo-sim --cluster sim --events 30000 -o table
+	$(BIN)/kubetrail ingest demo-sim --cluster sim --db demo.duckdb -o table
+	$(BIN)/kubetrail ingest $(CORPORA) --db demo.duckdb -o table
 	$(BIN)/kubetrail ingest tests/fixtures/stories --cluster shop-prod --db demo.duckdb -o table
 	$(BIN)/kubetrail incidents --db demo.duckdb --at $(DEMO_AT) --since 24h -o table
 	$(BIN)/kubetrail ask processes --unexpected --db demo.duckdb --at $(DEMO_AT) --since 4h -o table

@@ -43,9 +43,14 @@ def test_the_id_comes_from_the_earliest_signal_so_it_survives_growth() -> None:
     assert first == grown
 
 
-def test_low_signals_need_a_second_source_to_be_an_incident() -> None:
+def test_low_signals_are_an_incident_only_with_a_person_tied_across_sources() -> None:
     assert significant(group([sig("a", 0, pod="ns/p", severity="low")])) == []
     repeated = group([sig(str(i), i, pod="ns/p", severity="low") for i in range(5)])
     assert significant(repeated) == []
-    corroborated = group([sig("a", 0, pod="ns/p", severity="low"), sig("b", 1, pod="ns/p", severity="low", source="tetragon")])
-    assert len(significant(corroborated)) == 1
+    two_sources = [sig("a", 0, pod="ns/p", severity="low"), sig("b", 1, pod="ns/p", severity="low", source="tetragon")]
+    assert significant(group(two_sources)) == []  # an operator's routine, seen by two sensors
+    person = [
+        sig("a", 0, pod="ns/p", severity="low", initiator="sam"),
+        sig("b", 1, pod="ns/p", severity="low", source="tetragon"),
+    ]
+    assert [i.severity for i in significant(group(person))] == ["medium"]

@@ -39,8 +39,10 @@ def test_cli(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "kubetrail", "simulate", "--out", str(tmp_path / "s"), "--events", "500", "-o", "json"]
     out = subprocess.run(cmd, capture_output=True, check=False)
     assert out.returncode == 0, out.stderr
-    files = json.loads(out.stdout)["files"]
-    assert set(files) == {o.file for o in OUTPUTS} and files["audit.log"] == 175
+    doc = json.loads(out.stdout)
+    files = doc["files"]
+    assert doc["cluster"] == "sim" and {o.file for o in OUTPUTS} < set(files) and files["audit.log"] == 175
+    assert ".ground-truth.json" in files  # the stories are played unless --no-stories
     bad = subprocess.run(
         [sys.executable, "-m", "kubetrail", "simulate", "--out", str(tmp_path / "s"), "--hours", "0"],
         capture_output=True,

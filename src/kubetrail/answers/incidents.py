@@ -26,9 +26,10 @@ from kubetrail.identity.workloads import workload_key
 from kubetrail.store import Store
 from kubetrail.timeutil import format_ns, parse_rfc3339
 
+# Falco's priorities: Notice is "normal but significant", Warning and up are suspicious.
 _PRIORITY: Final = {
     "emergency": "critical", "alert": "critical", "critical": "critical", "error": "high", "warning": "high",
-    "notice": "medium", "informational": "low", "info": "low", "debug": "low",
+    "notice": "low", "informational": "low", "info": "low", "debug": "low",
 }  # fmt: skip
 _TECHNIQUE: Final = re.compile(r"^T\d{4}(\.\d{3})?$")
 _NO_BASELINE: Final = Baseline(False)

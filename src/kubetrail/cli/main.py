@@ -590,20 +590,27 @@ def timeline_cmd(
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same files.")
 @click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True, help="Period simulated.")
 @click.option("--events", type=click.IntRange(min=0), default=50_000, show_default=True, help="Events to write, over all files.")
+@click.option("--cluster", default="sim", show_default=True, help="The cluster's name (ingest with the same --cluster).")
+@click.option(
+    "--stories/--no-stories",
+    default=True,
+    show_default=True,
+    help="Play the attack stories (ground truth in .ground-truth.json).",
+)
 @click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default=None, help="Output format.")
-def simulate_cmd(out: str, seed: int, hours: float, events: int, fmt: str | None) -> None:
+def simulate_cmd(out: str, seed: int, hours: float, events: int, cluster: str, stories: bool, fmt: str | None) -> None:
     """Write a simulated cluster's telemetry in the producers' real formats (seeded, deterministic).
 
     \b
     Example:
-      kubetrail simulate --out ./sim --events 100000 && kubetrail ingest ./sim
+      kubetrail simulate --out ./sim --events 100000 && kubetrail ingest ./sim --cluster sim
     """
     fmt = fmt or default_format()
-    written = simulate(Path(out), seed=seed, hours=hours, events=events)
+    written = simulate(Path(out), seed=seed, hours=hours, events=events, stories=stories, cluster_name=cluster)
     if fmt == "json":
-        emit_json({"out": out, "files": written})
+        emit_json({"out": out, "cluster": cluster, "files": written})
     else:
-        table(f"simulated into {out}", ["file", "events"], [[name, n] for name, n in written.items()])
+        table(f"simulated cluster {cluster!r} into {out}", ["file", "events"], [[name, n] for name, n in written.items()])
 
 
 @cli.command("status")

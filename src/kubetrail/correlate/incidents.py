@@ -81,7 +81,7 @@ def group(signals: Iterable[Signal], link_ns: int = LINK_NS) -> list[Incident]:
 
 
 def significant(incidents: Sequence[Incident]) -> list[Incident]:
-    """Incidents worth a responder's time: a signal of medium severity or more, or low signals that
-    two sources corroborate. Routine low signals of one kind (an operator re-watching Secrets, an
-    SRE's diagnostic exec) stay out, however often they repeat."""
-    return [i for i in incidents if SEVERITIES.index(i.severity) >= 1 or len({s.source for s in i.signals}) >= 2]
+    """Incidents worth a responder's time: medium severity or more, counting the raise for a
+    person tied to them across two sources. Low signals alone stay out, however often they repeat
+    (an operator re-watching Secrets while Falco notes it contacts the API server)."""
+    return [i for i in incidents if SEVERITIES.index(i.severity) >= 1]
