@@ -87,3 +87,15 @@ def test_show_validates_for_every_kind_of_corpus_event(corpora: Path, tmp_path: 
         out = kubetrail("show", event_id, "-o", "json", db=db)
         assert out.returncode == 0, out.stderr
         jsonschema.validate(json.loads(out.stdout), SHOW_SCHEMA)
+
+
+def test_demo_tells_the_stories_and_answers_the_five_questions(tmp_path: Path) -> None:
+    out = run_cli(
+        "demo", "--out", str(tmp_path / "sim"), "--db", str(tmp_path / "demo.duckdb"), "--events", "6000", "--hours", "2"
+    )
+    assert out.returncode == 0, out.stderr
+    text = out.stdout.decode()
+    assert "quarantined 0" in text and "[CRITICAL]" in text and "[HIGH]" in text
+    for question in ("read secrets", "run a process it should not", "what was suspicious", "talked to the outside", "caused"):
+        assert question in text, question
+    assert "initiated by alice@example.com via kubectl-exec (ancestry)" in text

@@ -13,6 +13,7 @@ from typing import Any
 from kubetrail.answers.baseline import DEFAULT_BASELINE_NS, enough_history
 from kubetrail.answers.trace import trace
 from kubetrail.answers.window import DEFAULT_LIMIT, MAX_EVIDENCE, Window, envelope
+from kubetrail.correlate.runtime_rules import judge
 from kubetrail.identity.ips import DEFAULT_SKEW_NS
 from kubetrail.identity.workloads import workload_key
 from kubetrail.store import Store
@@ -80,6 +81,9 @@ def _baselines(store: Store, q: Query) -> dict[tuple[str, str], _Baseline]:
 
 def _reasons(run: Mapping[str, Any], workload: str, baseline: _Baseline | None) -> list[str]:
     reasons = [f"runtime rule fired: {rule}" for rule in sorted(run["rules"] or [])]
+    own = judge({"kind": "process_exec", "binary": run["binary"]}) if run["execs"] else None
+    if own is not None:
+        reasons.append(own.reason)
     if baseline is not None and run["binary"] not in baseline.binaries:
         reasons.append(f"not run by {workload} in its baseline")
     return reasons

@@ -613,6 +613,26 @@ def simulate_cmd(out: str, seed: int, hours: float, events: int, cluster: str, s
         table(f"simulated cluster {cluster!r} into {out}", ["file", "events"], [[name, n] for name, n in written.items()])
 
 
+@cli.command("demo")
+@click.option(
+    "--out", default="demo-sim", show_default=True, type=click.Path(file_okay=False), help="Folder for the simulated files."
+)
+@click.option("--db", "db", default="demo.duckdb", show_default=True, help="Store to create (replaced).")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True)
+@click.option("--events", type=click.IntRange(min=0), default=40_000, show_default=True)
+def demo_cmd(out: str, db: str, seed: int, hours: float, events: int) -> None:
+    """The 60-second tour: a simulated cluster with attack stories, ingested, correlated, answered.
+
+    \b
+    Example:
+      kubetrail demo --events 100000
+    """
+    from kubetrail.cli import demo
+
+    demo.render(demo.run(Path(out), Path(db), seed=seed, hours=hours, events=events))
+
+
 @cli.command("status")
 @click.option("--cluster", default=None, help="Only this cluster.")
 @common

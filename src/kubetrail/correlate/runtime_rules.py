@@ -19,8 +19,11 @@ class Finding:
     techniques: tuple[str, ...]
 
 
+_WRITABLE: Final = ("/tmp/", "/dev/shm/", "/var/tmp/")
+
+
 def judge(event: Mapping[str, Any]) -> Finding | None:
-    if event["kind"] == "process_exec" and event["binary"]:
+    if event["kind"] == "process_exec" and event["binary"] and event["binary"].startswith(_WRITABLE):
         where = event["binary"].rsplit("/", 1)[0]
         return Finding(f"ran {event['binary']} from world-writable {where}", "high", ("T1204", "T1059"))
     if event["kind"] == "network_flow" and event["dst_port"] in MINING_PORTS:
