@@ -139,6 +139,17 @@ def _sorted_times(rng: random.Random, start: int, end: int, count: int) -> list[
 # ---- Hubble --------------------------------------------------------------------------------
 
 
+def endpoint(pod: Pod, cluster_name: str, identity: int, endpoint_id: int) -> Json:
+    """A pod's Hubble endpoint as `hubble observe` prints it."""
+    w = pod.workload
+    app = "k8s:k8s-app=kube-dns" if w.key == _DNS else f"k8s:app={w.name}"
+    labels = sorted((app, f"k8s:io.cilium.k8s.policy.cluster={cluster_name}",
+                     f"k8s:io.cilium.k8s.policy.serviceaccount={w.service_account.name}",
+                     f"k8s:io.kubernetes.pod.namespace={pod.namespace}"))  # fmt: skip
+    return {"ID": endpoint_id, "identity": identity, "namespace": pod.namespace, "labels": labels, "pod_name": pod.name,
+            "workloads": [{"name": w.name, "kind": w.kind}]}  # fmt: skip
+
+
 def write_hubble(path: Path | str, *, cluster: Cluster, events: int, seed: int) -> int:
     """Write `events` Hubble flow lines (`hubble observe -o jsonpb`) about `cluster` to `path`.
 
@@ -279,15 +290,10 @@ class _Hubble:
         """The pod's Hubble endpoint: made once per pod, shared by all its flows."""
         if (made := self.endpoints.get(pod.uid)) is not None:
             return made
-        w = pod.workload
-        app = "k8s:k8s-app=kube-dns" if w.key == _DNS else f"k8s:app={w.name}"
-        labels = sorted((app, f"k8s:io.cilium.k8s.policy.cluster={self.cluster.name}",
-                         f"k8s:io.cilium.k8s.policy.serviceaccount={w.service_account.name}",
-                         f"k8s:io.kubernetes.pod.namespace={pod.namespace}"))  # fmt: skip
-        endpoint: Json = {"ID": self.rng.randrange(1, 4096), "identity": self.identities[w.key], "namespace": pod.namespace,
-                          "labels": labels, "pod_name": pod.name, "workloads": [{"name": w.name, "kind": w.kind}]}  # fmt: skip
-        self.endpoints[pod.uid] = endpoint
-        return endpoint
+        made = self.endpoints[pod.uid] = endpoint(
+            pod, self.cluster.name, self.identities[pod.workload.key], self.rng.randrange(1, 4096)
+        )
+        return made
 
 
 def _cumulative(weights: list[float]) -> list[float]:

@@ -30,6 +30,7 @@ import orjson
 
 from kubetrail.simulate.audit import _FORBID, PODS, SECRETS, _go_escape, _human, _pod_client, _timestamp, _Who
 from kubetrail.simulate.cluster import DAY, MINUTE, NS, Cluster, Pod, uuid4
+from kubetrail.simulate.network import endpoint
 from kubetrail.simulate.runtime import _clock, _image_ref, _labels, _rfc3339, _second
 
 Json = dict[str, Any]
@@ -395,15 +396,10 @@ class _Stories:
     def _endpoint(self, pod: Pod) -> Json:
         if (made := self.endpoints.get(pod.uid)) is not None:
             return made
-        w = pod.workload
-        app = "k8s:k8s-app=kube-dns" if w.key == _DNS else f"k8s:app={w.name}"
-        labels = sorted((app, f"k8s:io.cilium.k8s.policy.cluster={self.cluster.name}",
-                         f"k8s:io.cilium.k8s.policy.serviceaccount={w.service_account.name}",
-                         f"k8s:io.kubernetes.pod.namespace={pod.namespace}"))  # fmt: skip
-        endpoint: Json = {"ID": self.rng.randrange(1, 4096), "identity": self.identities[w.key], "namespace": pod.namespace,
-                          "labels": labels, "pod_name": pod.name, "workloads": [{"name": w.name, "kind": w.kind}]}  # fmt: skip
-        self.endpoints[pod.uid] = endpoint
-        return endpoint
+        made = self.endpoints[pod.uid] = endpoint(
+            pod, self.cluster.name, self.identities[pod.workload.key], self.rng.randrange(1, 4096)
+        )
+        return made
 
     def _flow(self, t: int, observer: Pod, src: Json, dst: Json, src_ip: str, dst_ip: str, l4: Json, kind: str,
               event_type: Json, reply: bool, point: str | None, l7: Json | None, summary: str) -> None:  # fmt: skip
