@@ -19,13 +19,11 @@ Two kinds of traffic are merged:
 
 from __future__ import annotations
 
-import heapq
 import random
-import time
 from bisect import bisect
 from collections import defaultdict, deque
 from collections.abc import Callable
-from functools import lru_cache, partial
+from functools import partial
 from itertools import accumulate
 from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
@@ -33,6 +31,7 @@ from urllib.parse import urlencode
 
 import orjson
 
+from kubetrail.simulate.clock import TimeOrdered, Times, second
 from kubetrail.simulate.cluster import (
     K8S_COMMIT,
     K8S_VERSION,
@@ -186,9 +185,8 @@ class _Writer:
         self.cluster, self.rng, self.out = cluster, rng, out
         self.live = _Live(cluster.pods)
         self.actors = _Actors(cluster, rng)
-        self.pending: list[tuple[int, int, bytes]] = []  # (stageTimestamp, order, line) of open requests
+        self.order = TimeOrdered()  # lines by stageTimestamp (open requests end later)
         self.ready: list[bytes] = []  # lines due, not yet written
-        self.made = 0
         self.rv_base = rng.randrange(10**6, 10**8)
         self.uids: dict[str, str] = {}
         self.leases: dict[tuple[str, str], tuple[str, str]] = {}  # (namespace, name) -> (request URI, uid)
@@ -197,10 +195,10 @@ class _Writer:
     def run(self, events: int) -> int:
         due = _lifecycle(self)[:events]
         mix = _Mix(_background(self))
-        times = _Times(self.rng, self.cluster.start_ns, self.cluster.end_ns, events - len(due))
+        times = Times(self.rng, self.cluster.start_ns, self.cluster.end_ns, events - len(due))
         i = 0
-        while i < len(due) or times.left:
-            if times.left and (i == len(due) or times.peek() < due[i].t):
+        while i < len(due) or times.left > 0:
+            if times.left > 0 and (i == len(due) or times.peek() < due[i].t):
                 t = times.take((stream := mix.pick(self.rng, times.left)).lines)
                 self.now(t)
                 stream.act(self, t)
@@ -209,7 +207,7 @@ class _Writer:
                 due[i].act(self, due[i].t)
                 i += 1
         self.flush(None)
-        return self.made
+        return self.order.made
 
     def now(self, t: int) -> None:
         """Move the clock to `t`: pods start and end, and lines finished by then are written."""
@@ -218,9 +216,8 @@ class _Writer:
 
     def flush(self, until: int | None) -> None:
         """Write the lines whose stage ended by `until` (all of them when None)."""
-        pending, ready = self.pending, self.ready
-        while pending and (until is None or pending[0][0] <= until):
-            ready.append(heapq.heappop(pending)[2])
+        ready = self.ready
+        ready.extend(self.order.due(until))
         if len(ready) >= 4096 or until is None:
             self.out.write(b"".join(ready))
             ready.clear()
@@ -244,8 +241,7 @@ class _Writer:
     def emit(self, event: Json, stage: str, at: int, annotations: dict[str, str]) -> None:
         event["stage"], event["stageTimestamp"], event["annotations"] = stage, _timestamp(at), annotations
         line = orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
-        heapq.heappush(self.pending, (at, self.made, _go_escape(line)))
-        self.made += 1
+        self.order.push(at, _go_escape(line))
 
     def rv(self, t: int) -> str:
         """The cluster's resourceVersion at `t`: it grows with every write to etcd."""
@@ -303,42 +299,12 @@ def _go_escape(line: bytes) -> bytes:
 
 def _timestamp(ns: int) -> str:
     """metav1.MicroTime: RFC 3339, UTC, six fractional digits."""
-    return "%s.%06dZ" % (_second(ns // NS), ns % NS // 1000)  # noqa: UP031 (faster than an f-string here)
-
-
-@lru_cache(maxsize=1 << 14)
-def _second(secs: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    return "%s.%06dZ" % (second(ns // NS), ns % NS // 1000)  # noqa: UP031 (faster than an f-string here)
 
 
 def _whole_seconds(ns: int) -> str:
     """metav1.Time, as in creationTimestamp."""
-    return f"{_second(ns // NS)}Z"
-
-
-class _Times:
-    """`count` sorted uniform times in [start, end), drawn one by one (no list of them is kept)."""
-
-    def __init__(self, rng: random.Random, start: int, end: int, count: int) -> None:
-        self.rng, self.start, self.span = rng, start, end - start
-        self.left, self.x, self.next = max(count, 0), 0.0, start
-        if self.left:
-            self._draw()
-
-    def peek(self) -> int:
-        return self.next
-
-    def take(self, lines: int) -> int:
-        """The next time, for a request of `lines` lines; each line uses one of the `count`."""
-        t, self.left = self.next, self.left - lines
-        if self.left:
-            self._draw()
-        return t
-
-    def _draw(self) -> None:
-        # the minimum of `left` uniforms on [x, 1): order statistics drawn in sequence
-        self.x = 1.0 - (1.0 - self.x) * (1.0 - self.rng.random()) ** (1.0 / self.left)
-        self.next = self.start + min(int(self.x * self.span), self.span - 1)
+    return f"{second(ns // NS)}Z"
 
 
 # ---- who asks ------------------------------------------------------------------------------

@@ -16,15 +16,13 @@ Both stream their lines in time order, built from per-pod templates and dumped w
 
 from __future__ import annotations
 
-import heapq
 import random
-import time
-from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
 
 import orjson
 
+from kubetrail.simulate.clock import TimeOrdered, rfc3339_ns
 from kubetrail.simulate.cluster import NS, Cluster, Pod, Service, uuid4
 
 Json = dict[str, Any]
@@ -121,16 +119,6 @@ class _Live:
 # ---- time --------------------------------------------------------------------------------
 
 
-def _rfc3339_nano(ns: int) -> str:
-    """Hubble's timestamps: RFC 3339, UTC, nine fractional digits."""
-    return "%s.%09dZ" % (_second(ns // NS), ns % NS)  # noqa: UP031 (faster than an f-string here)
-
-
-@lru_cache(maxsize=1 << 14)
-def _second(secs: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
-
-
 def _sorted_times(rng: random.Random, start: int, end: int, count: int) -> list[int]:
     span = end - start
     return sorted(start + int(rng.random() * span) for _ in range(count))
@@ -148,6 +136,24 @@ def endpoint(pod: Pod, cluster_name: str, identity: int, endpoint_id: int) -> Js
                      f"k8s:io.kubernetes.pod.namespace={pod.namespace}"))  # fmt: skip
     return {"ID": endpoint_id, "identity": identity, "namespace": pod.namespace, "labels": labels, "pod_name": pod.name,
             "workloads": [{"name": w.name, "kind": w.kind}]}  # fmt: skip
+
+
+def flow_record(
+    t: int, cluster: str, observer: Pod, uuid: str, src: Json, dst: Json, src_ip: str, dst_ip: str, l4: Json, kind: str,
+    event_type: Json, reply: bool, point: str | None, l7: Json | None, summary: str,
+) -> Json:  # fmt: skip
+    """One `hubble observe -o jsonpb` line, as seen on the observer pod's node."""
+    stamp, node = rfc3339_ns(t), f"{cluster}/{observer.node.name}"
+    flow: Json = {"time": stamp, "uuid": uuid, "verdict": "FORWARDED",
+                  "IP": {"source": src_ip, "destination": dst_ip, "ipVersion": "IPv4"}, "l4": l4,
+                  "source": src, "destination": dst, "Type": kind, "node_name": node}  # fmt: skip
+    if l7 is not None:
+        flow["l7"] = l7
+    flow["event_type"], flow["traffic_direction"] = event_type, "EGRESS"
+    if point is not None:
+        flow["trace_observation_point"] = point
+    flow["is_reply"], flow["Summary"] = reply, summary
+    return {"flow": flow, "node_name": node, "time": stamp}
 
 
 def write_hubble(path: Path | str, *, cluster: Cluster, events: int, seed: int) -> int:
@@ -172,8 +178,7 @@ class _Hubble:
         self.world_ips = {e.name: self._world_ips(e.prefix) for e in _EXTERNALS}
         self.talk_weights = _cumulative([t.weight for t in _TALKS])
         self.external_weights = _cumulative([e.weight for e in _EXTERNALS])
-        self.pending: list[tuple[int, int, bytes]] = []
-        self.made = 0
+        self.order = TimeOrdered()
 
     def _world_ips(self, prefix: str) -> list[str]:
         rng = self.rng
@@ -191,16 +196,16 @@ class _Hubble:
         written, chunk = 0, []
         for lookup, t in zip(plan, times, strict=True):
             self.live.advance(t)
-            while self.pending and self.pending[0][0] <= t and written < events:
-                chunk.append(heapq.heappop(self.pending)[2])
-                written += 1
+            due = self.order.due(t, events - written)
+            chunk += due
+            written += len(due)
             if len(chunk) >= 4096:
                 self.out.write(b"".join(chunk))
                 chunk.clear()
             self._exchange(t, lookup)
-        while self.pending and written < events:
-            chunk.append(heapq.heappop(self.pending)[2])
-            written += 1
+        due = self.order.due(None, events - written)
+        chunk += due
+        written += len(due)
         self.out.write(b"".join(chunk))
         return written
 
@@ -272,19 +277,10 @@ class _Hubble:
 
     def _emit(self, t: int, observer: Pod, src: Json, dst: Json, src_ip: str, dst_ip: str, l4: Json, kind: str,
               event_type: Json, reply: bool, point: str | None, l7: Json | None, summary: str) -> None:  # fmt: skip
-        stamp, node = _rfc3339_nano(t), f"{self.cluster.name}/{observer.node.name}"
-        flow: Json = {"time": stamp, "uuid": uuid4(self.rng), "verdict": "FORWARDED",
-                      "IP": {"source": src_ip, "destination": dst_ip, "ipVersion": "IPv4"}, "l4": l4,
-                      "source": src, "destination": dst, "Type": kind, "node_name": node}  # fmt: skip
-        if l7 is not None:
-            flow["l7"] = l7
-        flow["event_type"], flow["traffic_direction"] = event_type, "EGRESS"
-        if point is not None:
-            flow["trace_observation_point"] = point
-        flow["is_reply"], flow["Summary"] = reply, summary
-        line = orjson.dumps({"flow": flow, "node_name": node, "time": stamp}, option=orjson.OPT_APPEND_NEWLINE)
-        heapq.heappush(self.pending, (t, self.made, line))
-        self.made += 1
+        record = flow_record(t, self.cluster.name, observer, uuid4(self.rng), src, dst, src_ip, dst_ip, l4, kind,
+                             event_type, reply, point, l7, summary)  # fmt: skip
+        line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+        self.order.push(t, line)
 
     def _endpoint(self, pod: Pod) -> Json:
         """The pod's Hubble endpoint: made once per pod, shared by all its flows."""

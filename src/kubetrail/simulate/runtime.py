@@ -19,18 +19,16 @@ cluster and seed. Lines are made from per-process templates (dicts built once) a
 from __future__ import annotations
 
 import hashlib
-import heapq
 import random
-import time
 from base64 import b64encode
 from bisect import bisect
-from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
 
 import orjson
 
+from kubetrail.simulate.clock import TimeOrdered, Times, rfc3339_ns, second
 from kubetrail.simulate.cluster import DAY, MINUTE, NS, Cluster, Container, Node, Pod
 
 Json = dict[str, Any]
@@ -106,39 +104,9 @@ _API_SERVER: Final = "10.96.0.1"
 # ---- shared --------------------------------------------------------------------------------
 
 
-def _rfc3339(ns: int) -> str:
-    """Nanosecond RFC 3339 in UTC, as Go's protojson and Falco write times."""
-    return "%s.%09dZ" % (_second(ns // NS), ns % NS)  # noqa: UP031 (faster than an f-string here)
-
-
 def _clock(ns: int) -> str:
     """Falco's default output prefix time: HH:MM:SS.nnnnnnnnn."""
-    return "%s.%09d" % (_second(ns // NS)[11:], ns % NS)  # noqa: UP031
-
-
-@lru_cache(maxsize=1 << 14)
-def _second(secs: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
-
-
-class _Times:
-    """`count` sorted uniform times in [start, end), drawn one by one (as the audit writer does)."""
-
-    def __init__(self, rng: random.Random, start: int, end: int, count: int) -> None:
-        self.rng, self.start, self.span = rng, start, end - start
-        self.left, self.x, self.next = max(count, 0), 0.0, start
-        if self.left:
-            self._draw()
-
-    def take(self, lines: int) -> int:
-        t, self.left = self.next, self.left - lines
-        if self.left > 0:
-            self._draw()
-        return t
-
-    def _draw(self) -> None:
-        self.x = 1.0 - (1.0 - self.x) * (1.0 - self.rng.random()) ** (1.0 / self.left)
-        self.next = self.start + min(int(self.x * self.span), self.span - 1)
+    return "%s.%09d" % (second(ns // NS)[11:], ns % NS)  # noqa: UP031
 
 
 def _image_ref(image: str) -> str:
@@ -213,9 +181,8 @@ class _Tetragon:
         self.cluster, self.rng, self.out = cluster, rng, out
         self.boot = {n.name: cluster.start_ns - int(rng.uniform(3, 40) * DAY) for n in cluster.nodes}
         self.pids = {n.name: rng.randrange(2000, 9000) for n in cluster.nodes}
-        self.pending: list[tuple[int, int, bytes]] = []
+        self.order = TimeOrdered()
         self.ready: list[bytes] = []
-        self.made = 0
         self.reported = cluster.start_ns + int(rng.uniform(1, 3) * NS)
         self.running: list[_Proc] = []  # main processes alive, in exec order
         self.busy: list[_Proc] = []  # those of them with periodic children
@@ -226,7 +193,7 @@ class _Tetragon:
     def run(self, events: int) -> int:
         due = self._lifecycle()[:events]
         # the background starts once Tetragon has reported what already runs
-        times = _Times(self.rng, self.reported + NS, self.cluster.end_ns, events - len(due))
+        times = Times(self.rng, self.reported + NS, self.cluster.end_ns, events - len(due))
         i = 0
         while i < len(due) or times.left > 0:
             if times.left > 0 and (i == len(due) or times.next < due[i].t):
@@ -238,24 +205,22 @@ class _Tetragon:
                 self._flush(item.t)
                 self._main(item)
         self._flush(None)
-        return self.made
+        return self.order.made
 
     # -- the clock and the output
 
     def _emit(self, t: int, line: bytes) -> None:
-        heapq.heappush(self.pending, (t, self.made, line))
-        self.made += 1
+        self.order.push(t, line)
 
     def _flush(self, until: int | None) -> None:
-        pending, ready = self.pending, self.ready
-        while pending and (until is None or pending[0][0] <= until):
-            ready.append(heapq.heappop(pending)[2])
+        ready = self.ready
+        ready.extend(self.order.due(until))
         if len(ready) >= 4096 or until is None:
             self.out.write(b"".join(ready))
             ready.clear()
 
     def _line(self, etype: str, body: Json, node: str, t: int) -> bytes:
-        return orjson.dumps({etype: body, "node_name": node, "time": _rfc3339(t)}, option=_DUMPS_OPTION)
+        return orjson.dumps({etype: body, "node_name": node, "time": rfc3339_ns(t)}, option=_DUMPS_OPTION)
 
     def _exec_id(self, node: Node, t: int, pid: int) -> str:
         return b64encode(f"{node.name}:{t - self.boot[node.name]}:{pid}".encode()).decode()
@@ -304,7 +269,7 @@ class _Tetragon:
             "binary": _SHIM,
             "arguments": f"-namespace k8s.io -id {pod.uid} -address /run/containerd/containerd.sock",
             "flags": "execve clone",
-            "start_time": _rfc3339(t),
+            "start_time": rfc3339_ns(t),
             "auid": _AUID_UNSET,
             "parent_exec_id": self.containerd[node.name],
             "tid": pid,
@@ -321,7 +286,7 @@ class _Tetragon:
                 "id": f"containerd://{container.container_id}",
                 "name": container.name,
                 "image": {"id": _image_ref(container.image), "name": container.image},
-                "start_time": f"{_second(t // NS)}Z",
+                "start_time": f"{second(t // NS)}Z",
                 "pid": 1,
             },
             "pod_labels": _labels(pod),
@@ -336,7 +301,7 @@ class _Tetragon:
             "binary": cmd.binary,
             "arguments": cmd.arguments,
             "flags": "procFS auid rootcwd" if procfs else "execve rootcwd clone",
-            "start_time": _rfc3339(t),
+            "start_time": rfc3339_ns(t),
             "auid": _AUID_UNSET,
             "pod": pod_block,
             "docker": container.container_id[:31],
@@ -364,7 +329,7 @@ class _Tetragon:
 
     # -- the background: children and connections
 
-    def _activity(self, times: _Times) -> None:
+    def _activity(self, times: Times) -> None:
         """Some main process runs a child (2 or 3 lines) or makes a connection (1 line)."""
         rng, left = self.rng, times.left
         if self.busy and left >= 2 and rng.random() < 0.92:
@@ -394,7 +359,7 @@ class _Tetragon:
             "binary": cmd.binary,
             "arguments": cmd.arguments,
             "flags": "execve rootcwd clone",
-            "start_time": _rfc3339(t),
+            "start_time": rfc3339_ns(t),
             "auid": _AUID_UNSET,
             "pod": pod_block,
             "docker": proc.block["docker"],
@@ -487,7 +452,7 @@ class _Falco:
     def run(self, events: int) -> int:
         lines: list[bytes] = []
         due = self._metrics_times()[:events]
-        times = _Times(self.rng, self.cluster.start_ns, self.cluster.end_ns, events - len(due))
+        times = Times(self.rng, self.cluster.start_ns, self.cluster.end_ns, events - len(due))
         i = 0
         while i < len(due) or times.left > 0:
             if times.left > 0 and (i == len(due) or times.next < due[i][0]):
@@ -544,7 +509,7 @@ class _Falco:
             "priority": "Informational",
             "rule": "Falco internal: metrics snapshot",
             "source": "internal",
-            "time": _rfc3339(t),
+            "time": rfc3339_ns(t),
         }
         return orjson.dumps(record, option=_DUMPS_OPTION)
 
@@ -606,6 +571,6 @@ class _Falco:
             "rule": rule.name,
             "source": "syscall",
             "tags": list(rule.tags),
-            "time": _rfc3339(t),
+            "time": rfc3339_ns(t),
         }
         return orjson.dumps(record, option=_DUMPS_OPTION)

@@ -29,9 +29,10 @@ from urllib.parse import urlencode
 import orjson
 
 from kubetrail.simulate.audit import _FORBID, PODS, SECRETS, _go_escape, _human, _pod_client, _timestamp, _Who
+from kubetrail.simulate.clock import rfc3339_ns, second
 from kubetrail.simulate.cluster import DAY, MINUTE, NS, Cluster, Pod, uuid4
-from kubetrail.simulate.network import endpoint
-from kubetrail.simulate.runtime import _clock, _image_ref, _labels, _rfc3339, _second
+from kubetrail.simulate.network import endpoint, flow_record
+from kubetrail.simulate.runtime import _clock, _image_ref, _labels
 
 Json = dict[str, Any]
 
@@ -167,8 +168,8 @@ class _Stories:
         self.stories.append(
             {
                 "name": "exec-miner",
-                "start": _rfc3339(falco_t),
-                "end": _rfc3339(connect_t + 50_000),
+                "start": rfc3339_ns(falco_t),
+                "end": rfc3339_ns(connect_t + 50_000),
                 "pod": f"{pod.namespace}/{pod.name}",
                 "user": user.username,
                 "expected": {
@@ -218,8 +219,8 @@ class _Stories:
         self.stories.append(
             {
                 "name": "stolen-token",
-                "start": _rfc3339(t0),
-                "end": _rfc3339(t),
+                "start": rfc3339_ns(t0),
+                "end": rfc3339_ns(t),
                 "pod": f"{victim.namespace}/{victim.name}",
                 "user": username,
                 "expected": {
@@ -252,8 +253,8 @@ class _Stories:
         self.benign.append(
             {
                 "name": "sre-exec-cat",
-                "start": _rfc3339(t0),
-                "end": _rfc3339(t0 + lasts),
+                "start": rfc3339_ns(t0),
+                "end": rfc3339_ns(t0 + lasts),
                 "pod": f"{pod.namespace}/{pod.name}",
                 "user": user.username,
                 "expected": {"incident_max_severity": "medium"},
@@ -300,7 +301,7 @@ class _Stories:
             "arguments": f"--root /run/containerd/runc/k8s.io exec --process /tmp/runc-process{self.rng.randrange(10**8, 10**9)} "
             f"--detach --pid-file /run/containerd/io.containerd.runtime.v2.task/k8s.io/{container_id}/exec.pid {container_id}",
             "flags": "execve clone",
-            "start_time": _rfc3339(t),
+            "start_time": rfc3339_ns(t),
             "auid": _AUID_UNSET,
             "parent_exec_id": self.shims[pod.uid],
             "tid": pid,
@@ -318,7 +319,7 @@ class _Stories:
                 "id": f"containerd://{container.container_id}",
                 "name": container.name,
                 "image": {"id": _image_ref(container.image), "name": container.image},
-                "start_time": f"{_second(started // NS)}Z",
+                "start_time": f"{second(started // NS)}Z",
                 "pid": self.rng.randrange(20, 400),
             },
             "pod_labels": _labels(pod),
@@ -333,7 +334,7 @@ class _Stories:
             "binary": binary,
             "arguments": arguments,
             "flags": "execve clone",
-            "start_time": _rfc3339(t),
+            "start_time": rfc3339_ns(t),
             "auid": _AUID_UNSET,
             "pod": pod_block,
             "docker": container.container_id[:31],
@@ -353,7 +354,7 @@ class _Stories:
         self._tetragon("process_kprobe", body, pod, t)
 
     def _tetragon(self, etype: str, body: Json, pod: Pod, t: int) -> None:
-        self._add("story-tetragon.jsonl", t, {etype: body, "node_name": pod.node.name, "time": _rfc3339(t)})
+        self._add("story-tetragon.jsonl", t, {etype: body, "node_name": pod.node.name, "time": rfc3339_ns(t)})
 
     # -- Falco
 
@@ -387,7 +388,7 @@ class _Stories:
         }
         record: Json = {"hostname": pod.node.name, "output": output, "priority": "Notice",
                         "rule": "Terminal shell in container", "source": "syscall", "tags": list(_SHELL_TAGS),
-                        "time": _rfc3339(t), "output_fields": fields}  # fmt: skip
+                        "time": rfc3339_ns(t), "output_fields": fields}  # fmt: skip
         self._add("story-falco.json", t, record)
         return short
 
@@ -403,17 +404,9 @@ class _Stories:
 
     def _flow(self, t: int, observer: Pod, src: Json, dst: Json, src_ip: str, dst_ip: str, l4: Json, kind: str,
               event_type: Json, reply: bool, point: str | None, l7: Json | None, summary: str) -> None:  # fmt: skip
-        stamp, node = _rfc3339(t), f"{self.cluster.name}/{observer.node.name}"
-        flow: Json = {"time": stamp, "uuid": uuid4(self.rng), "verdict": "FORWARDED",
-                      "IP": {"source": src_ip, "destination": dst_ip, "ipVersion": "IPv4"}, "l4": l4,
-                      "source": src, "destination": dst, "Type": kind, "node_name": node}  # fmt: skip
-        if l7 is not None:
-            flow["l7"] = l7
-        flow["event_type"], flow["traffic_direction"] = event_type, "EGRESS"
-        if point is not None:
-            flow["trace_observation_point"] = point
-        flow["is_reply"], flow["Summary"] = reply, summary
-        self._add("story-hubble.json", t, {"flow": flow, "node_name": node, "time": stamp})
+        record = flow_record(t, self.cluster.name, observer, uuid4(self.rng), src, dst, src_ip, dst_ip, l4, kind,
+                             event_type, reply, point, l7, summary)  # fmt: skip
+        self._add("story-hubble.json", t, record)
 
     def _dns(self, t: int, client: Pod, dns: Pod, name: str, ip: str) -> None:
         """A query for `name` and its answer `ip`, the answer at `t`."""
