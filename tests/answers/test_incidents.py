@@ -101,3 +101,14 @@ def test_a_simulated_clusters_background_is_not_an_incident(tmp_path: Path) -> N
     assert summary.quarantined == 0 and len(summary.ingested) == 5
     assert doc["rows"] == [], [r["title"] for r in doc["rows"]]
     assert any("routine alerts left out" in g for g in doc["gaps"])
+
+
+def test_a_steady_channel_to_the_outside_is_a_high_incident(tmp_path: Path) -> None:
+    # The beacon story: one pod reaches 198.51.100.40 every ~10 min (each connection seen as two
+    # flows), 203.0.113.80 at irregular times, and redis every 5 min. No baseline exists, so only
+    # the rhythm speaks: the steady external channel is an incident; the irregular external
+    # traffic and the steady internal probe are not.
+    (row,) = ask(tmp_path / "k.duckdb", STORIES / "beacon")["rows"]
+    assert (row["severity"], row["techniques"], row["destinations"]) == ("high", ["T1029", "T1041"], ["198.51.100.40"])
+    assert row["pods"] == ["payments/payments-worker-5f7b9c4d6-q8r2t"]
+    assert "7 times, every 10.0 min" in row["steps"][0]["summary"]

@@ -22,6 +22,14 @@ def test_signals_sharing_a_pod_or_actor_within_the_window_are_one_incident() -> 
     assert sorted(sorted(s.id for s in i.signals) for i in incidents) == [["a", "b", "c"], ["d"]]
 
 
+def test_an_api_call_that_created_a_pod_links_with_what_ran_in_that_pod() -> None:
+    created = sig("create", 0, source="k8s_audit", actor="system:serviceaccount:ci:deployer", pod="ci/runner-1", target="ci/x")
+    escape = sig("nsenter", 30, source="tetragon", pod="ci/x")
+    unrelated = sig("other", 40, source="tetragon", pod="ci/y")
+    incidents = sorted(group([created, escape, unrelated]), key=lambda i: len(i.signals))
+    assert [sorted(s.id for s in i.signals) for i in incidents] == [["other"], ["create", "nsenter"]]
+
+
 def test_signals_far_apart_are_separate_incidents() -> None:
     assert len(group([sig("a", 0, pod="ns/p"), sig("b", 2 * 3600, pod="ns/p")])) == 2
 

@@ -1,6 +1,7 @@
 """`kubetrail incidents`: the window's suspicious signals joined into incidents, most severe
 first. Signals: runtime alerts, processes a workload never runs, API calls the rules flag (made
-by people or by non-controller accounts), and new external destinations."""
+by people or by non-controller accounts), new external destinations, and external destinations
+contacted at a steady rhythm (a beacon or a scheduled transfer, which needs no baseline)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ from kubetrail.correlate.incidents import SEVERITIES, Incident, Signal, group, s
 from kubetrail.correlate.runtime_rules import MINING_PORTS, judge
 from kubetrail.correlate.token import Call, attribute, foreign_ip
 from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
+from kubetrail.identity.scope import DEFAULT_INTERNAL, place
 from kubetrail.identity.workloads import workload_key
 from kubetrail.store import Store
-from kubetrail.timeutil import format_ns, parse_rfc3339
+from kubetrail.timeutil import NS, format_ns, parse_rfc3339
 
 # Falco's priorities: Notice is "normal but significant", Warning and up are suspicious.
 _PRIORITY: Final = {
@@ -34,6 +36,12 @@ _PRIORITY: Final = {
 _TECHNIQUE: Final = re.compile(r"^T\d{4}(\.\d{3})?$")
 _NO_BASELINE: Final = Baseline(False)
 ROUTINE_IN_WINDOW: Final = 10  # the same rule on the same workload this often in one window is its routine
+# A steady channel: this many connections or more, over at least this long, their gaps varying by
+# at most this share of their mean. Traffic that follows users or queues is far more irregular.
+STEADY_CONNECTIONS: Final = 6
+STEADY_SPAN_NS: Final = 30 * 60 * NS
+STEADY_MAX_CV: Final = 0.25
+BURST_NS: Final = 2 * NS  # flows this close together are one connection
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,7 @@ def incidents(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[st
     signals = [
         *_runtime(store, q, skew_ns, gaps), *_runtime_rules(store, q, skew_ns), *_api_calls(store, q),
         *_stolen_tokens(store, q, skew_ns),
-        *_processes(store, q), *_egress(store, q),
+        *_processes(store, q), *_egress(store, q), *_steady_egress(store, q, skew_ns),
     ]  # fmt: skip
     found = [i for i in significant(group(signals)) if _touches(i, q)]
     found.sort(key=lambda i: (-SEVERITIES.index(i.severity), min(s.time for s in i.signals), i.id))
@@ -59,7 +67,7 @@ def incidents(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[st
 
 
 def _touches(incident: Incident, q: Query) -> bool:
-    pods = {s.pod for s in incident.signals if s.pod}
+    pods = {p for s in incident.signals for p in (s.pod, s.target) if p}
     if q.pod is not None and q.pod not in pods:
         return False
     return q.namespace is None or any(p.startswith(q.namespace + "/") for p in pods)
@@ -116,11 +124,12 @@ def _api_calls(store: Store, q: Query) -> Iterator[Signal]:
             continue
         sa_namespace = (c["service_account"] or "").split("/")[0]
         pod = f"{sa_namespace}/{c['token_pod_name']}" if c["token_pod_name"] and sa_namespace else None
+        made = c["resource"] == "pods" and c["subresource"] is None and c["verb"] == "create" and c["name"]
         yield Signal(
             c["id"], c["time"], c["cluster"], "k8s_audit", "api_call", f"{c['summary']}: {'; '.join(w for _, w in hits)}",
             max((rule.severity for rule, _ in hits), key=SEVERITIES.index),
             tuple(t for rule, _ in hits for t in rule.techniques),
-            pod=pod, actor=c["actor"], initiator=c["impersonated_by"],
+            pod=pod, actor=c["actor"], initiator=c["impersonated_by"], target=f"{c['namespace']}/{c['name']}" if made else None,
         )  # fmt: skip
 
 
@@ -172,6 +181,26 @@ def _egress(store: Store, q: Query) -> Iterator[Signal]:
         )  # fmt: skip
 
 
+def _steady_egress(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
+    """External destinations a pod reached again and again at a steady rhythm."""
+    resolver = IpResolver(store, skew_ns)
+    rows = store.query(
+        "steady_egress", since=q.window.since, until=q.window.until, cluster=q.cluster, burst=BURST_NS,
+        min_connections=STEADY_CONNECTIONS, min_span=STEADY_SPAN_NS, max_cv=STEADY_MAX_CV,
+    )  # fmt: skip
+    for r in rows:
+        if not place(r["dst_ip"], resolver.at(r["cluster"], r["dst_ip"], r["last"]), [], DEFAULT_INTERNAL).external:
+            continue
+        pod = f"{r['namespace']}/{r['pod_name']}"
+        names = f" ({', '.join(r['names'])})" if r["names"] else ""
+        every = round(r["mean_gap"] / (60 * NS), 1)
+        yield Signal(
+            r["ids"][-1], r["last"], r["cluster"], r["source"], r["kind"],
+            f"{pod} connected to external {r['dst_ip']}:{r['port']}{names} {r['connections']} times, every {every} min: "
+            "a steady channel out", "high", ("T1029", "T1041"), pod=pod, destination=r["dst_ip"],
+        )  # fmt: skip
+
+
 def _row(incident: Incident) -> dict[str, Any]:
     signals = sorted(incident.signals, key=lambda s: (s.time, s.id))
     top = max(signals, key=lambda s: SEVERITIES.index(s.severity))
@@ -183,7 +212,7 @@ def _row(incident: Incident) -> dict[str, Any]:
         "start": format_ns(signals[0].time),
         "end": format_ns(signals[-1].time),
         "clusters": sorted({s.cluster for s in signals}),
-        "pods": sorted({s.pod for s in signals if s.pod}),
+        "pods": sorted({p for s in signals for p in (s.pod, s.target) if p}),
         "actors": sorted({a for s in signals for a in (s.actor, s.initiator) if a}),
         "destinations": sorted({s.destination for s in signals if s.destination}),
         "techniques": sorted({t for s in signals for t in s.techniques}),

@@ -34,9 +34,10 @@ class Signal:
     actor: str | None = None
     initiator: str | None = None  # the user who started it, when attribution found one
     destination: str | None = None
+    target: str | None = None  # a pod the evidence acted on ("namespace/name"): the one an API call created
 
     def entities(self) -> set[str]:
-        named = (("pod", self.pod), ("actor", self.actor), ("actor", self.initiator))
+        named = (("pod", self.pod), ("pod", self.target), ("actor", self.actor), ("actor", self.initiator))
         return {f"{self.cluster}|{kind}:{value}" for kind, value in named if value}
 
 
