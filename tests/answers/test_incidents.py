@@ -112,3 +112,13 @@ def test_a_steady_channel_to_the_outside_is_a_high_incident(tmp_path: Path) -> N
     assert (row["severity"], row["techniques"], row["destinations"]) == ("high", ["T1029", "T1041"], ["198.51.100.40"])
     assert row["pods"] == ["payments/payments-worker-5f7b9c4d6-q8r2t"]
     assert "7 times, every 10.0 min" in row["steps"][0]["summary"]
+
+
+def test_a_shell_an_http_request_spawned_names_the_request_and_its_end_user(tmp_path: Path) -> None:
+    (row,) = ask(tmp_path / "k.duckdb", STORIES / "http-exploit")["rows"]
+    # `sh -c "curl … | sh"` is a piped download (high), tied to the request's end user through the
+    # span covering it; every signal is Tetragon's, so nothing raises it further.
+    assert (row["severity"], row["actors"]) == ("high", ["mallory@example.net"])
+    assert {"T1105", "T1059.004"} <= set(row["techniques"])
+    shell = next(s for s in row["steps"] if "piped a download into a shell" in s["summary"])
+    assert "during request /api/upload, trace 0af7651916cd43dd8448eb211c80319c" in shell["summary"]

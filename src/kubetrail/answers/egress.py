@@ -11,6 +11,7 @@ from typing import Any
 
 from kubetrail.answers.baseline import DEFAULT_BASELINE_NS, enough_history
 from kubetrail.answers.window import DEFAULT_LIMIT, MAX_EVIDENCE, Window, envelope
+from kubetrail.identity.dns import DnsNames
 from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
 from kubetrail.identity.scope import DEFAULT_INTERNAL, Network, place
 from kubetrail.identity.workloads import workload_key
@@ -35,7 +36,7 @@ class Query:
 
 def egress(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
     resolver = IpResolver(store, skew_ns)
-    names = _names(store, q.cluster, q.window.until)
+    names = DnsNames(store, q.cluster, q.window.until)
     baselines = _baselines(store, q, names)
     gaps: list[str] = []
     keyed = []
@@ -60,9 +61,7 @@ class _Baseline:
         return enough_history(self.first, self.last, self.flows)
 
 
-def _baselines(
-    store: Store, q: Query, names: Mapping[tuple[str, str], list[tuple[str, int]]]
-) -> dict[tuple[str, str], _Baseline]:
+def _baselines(store: Store, q: Query, names: DnsNames) -> dict[tuple[str, str], _Baseline]:
     since = q.window.since - q.baseline_ns
     out: dict[tuple[str, str], _Baseline] = {}
     for flow in store.query("egress_flows", since=since, until=q.window.since, cluster=q.cluster, namespace=q.namespace):
@@ -70,25 +69,12 @@ def _baselines(
         b = out.setdefault(key, _Baseline(flow["first"], flow["last"]))
         b.first, b.last, b.flows = min(b.first, flow["first"]), max(b.last, flow["last"]), b.flows + flow["flows"]
         b.destinations.add((flow["dst_ip"], flow["port"]))
-        b.names.update(_known_names(flow, names, q.window.since))
+        b.names.update(names.of(flow["cluster"], flow["dst_ip"], q.window.since, flow["names"]))
     return out
-
-
-def _names(store: Store, cluster: str | None, until: int) -> dict[tuple[str, str], list[tuple[str, int]]]:
-    out: dict[tuple[str, str], list[tuple[str, int]]] = {}
-    for r in store.query("dns_names", cluster=cluster, until=until):
-        out.setdefault((r["cluster"], r["ip"]), []).append((r["name"], r["first"]))
-    return out
-
-
-def _known_names(flow: Mapping[str, Any], names: Mapping[tuple[str, str], list[tuple[str, int]]], until: int) -> list[str]:
-    """Names the sensor gave the destination, and names DNS answers gave its address before `until`."""
-    answered = [n for n, first in names.get((flow["cluster"], flow["dst_ip"]), []) if first <= until]
-    return sorted(set(flow["names"] or []) | set(answered))
 
 
 def _row(
-    flow: Mapping[str, Any], resolver: IpResolver, names: Mapping[tuple[str, str], list[tuple[str, int]]],
+    flow: Mapping[str, Any], resolver: IpResolver, names: DnsNames,
     baselines: Mapping[tuple[str, str], _Baseline], q: Query, gaps: list[str],
 ) -> dict[str, Any] | None:  # fmt: skip
     pod = f"{flow['namespace']}/{flow['pod_name']}"
@@ -99,7 +85,7 @@ def _row(
     if holder is None and where.scope in ("private", "unknown"):
         gaps.append(f"{flow['dst_ip']} had no known holder when {pod} connected to it")
     workload = workload_key(flow["namespace"], flow["pod_name"], flow["workload"])
-    dest_names = _known_names(flow, names, flow["last"])
+    dest_names = names.of(flow["cluster"], flow["dst_ip"], flow["last"], flow["names"])
     baseline = baselines.get((flow["cluster"], workload))
     new = _is_new(flow, dest_names, baseline)
     if baseline is None or not baseline.learned:

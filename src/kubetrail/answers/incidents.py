@@ -22,6 +22,7 @@ from kubetrail.correlate.api_rules import Baseline, CallFacts, findings, pod_spe
 from kubetrail.correlate.incidents import SEVERITIES, Incident, Signal, group, significant
 from kubetrail.correlate.runtime_rules import MINING_PORTS, judge
 from kubetrail.correlate.token import Call, attribute, foreign_ip
+from kubetrail.identity.dns import DnsNames
 from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
 from kubetrail.identity.scope import DEFAULT_INTERNAL, place
 from kubetrail.identity.workloads import workload_key
@@ -88,7 +89,7 @@ def _runtime(store: Store, q: Query, skew_ns: int, gaps: list[str]) -> Iterator[
             routine[key] += 1
             continue
         initiator = trace(store, a["id"], skew_ns)["initiator"]
-        what = f"{a['rule']} ({a['priority']})" if a["rule"] else a["summary"] or "runtime alert"
+        what = (f"{a['rule']} ({a['priority']})" if a["rule"] else a["summary"] or "runtime alert") + _during(initiator)
         yield Signal(
             a["id"], a["time"], a["cluster"], a["source"], a["kind"], what, severity,
             tuple(t for t in a["tags"] or () if _TECHNIQUE.match(t)),
@@ -106,11 +107,20 @@ def _runtime_rules(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
         if finding is None:
             continue
         initiator = trace(store, e["id"], skew_ns)["initiator"]
+        what = f"{e['summary']}: {finding.reason}{_during(initiator)}"
         yield Signal(
-            e["id"], e["time"], e["cluster"], e["source"], e["kind"], f"{e['summary']}: {finding.reason}", finding.severity,
+            e["id"], e["time"], e["cluster"], e["source"], e["kind"], what, finding.severity,
             finding.techniques, pod=f"{e['namespace']}/{e['pod_name']}", initiator=initiator["user"] if initiator else None,
             destination=e["dst_ip"],
         )  # fmt: skip
+
+
+def _during(initiator: Mapping[str, Any] | None) -> str:
+    """The request an event happened during, when that is how it was attributed (an exec session
+    is a step of its own)."""
+    if initiator is None or initiator["type"] != "http-request":
+        return ""
+    return f" (during request {initiator['route'] or '?'}, trace {initiator['trace_id']})"
 
 
 def _rule_key(alert: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -183,7 +193,7 @@ def _egress(store: Store, q: Query) -> Iterator[Signal]:
 
 def _steady_egress(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
     """External destinations a pod reached again and again at a steady rhythm."""
-    resolver = IpResolver(store, skew_ns)
+    resolver, names = IpResolver(store, skew_ns), DnsNames(store, q.cluster, q.window.until)
     rows = store.query(
         "steady_egress", since=q.window.since, until=q.window.until, cluster=q.cluster, burst=BURST_NS,
         min_connections=STEADY_CONNECTIONS, min_span=STEADY_SPAN_NS, max_cv=STEADY_MAX_CV,
@@ -192,11 +202,12 @@ def _steady_egress(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
         if not place(r["dst_ip"], resolver.at(r["cluster"], r["dst_ip"], r["last"]), [], DEFAULT_INTERNAL).external:
             continue
         pod = f"{r['namespace']}/{r['pod_name']}"
-        names = f" ({', '.join(r['names'])})" if r["names"] else ""
+        named = names.of(r["cluster"], r["dst_ip"], r["last"], r["names"])
+        names_text = f" ({', '.join(named)})" if named else ""
         every = round(r["mean_gap"] / (60 * NS), 1)
         yield Signal(
             r["ids"][-1], r["last"], r["cluster"], r["source"], r["kind"],
-            f"{pod} connected to external {r['dst_ip']}:{r['port']}{names} {r['connections']} times, every {every} min: "
+            f"{pod} connected to external {r['dst_ip']}:{r['port']}{names_text} {r['connections']} times, every {every} min: "
             "a steady channel out", "high", ("T1029", "T1041"), pod=pod, destination=r["dst_ip"],
         )  # fmt: skip
 

@@ -79,7 +79,8 @@ def render(tour: Tour) -> None:
     for row in tour.incidents:
         click.secho(f"\n[{row['severity'].upper()}] {row['title']}", bold=True)
         click.echo(
-            f"  techniques {', '.join(row['techniques'])}; pods {', '.join(row['pods'])}; actors {', '.join(row['actors'])}"
+            f"  techniques {', '.join(row['techniques'])}; pods {', '.join(row['pods'])}; "
+            f"actors {', '.join(row['actors']) or '(none known)'}"
         )
         for step in row["steps"]:
             click.echo(f"  {step['time'][11:23]}  {step['source']:<9} {step['summary'][:150]}")
