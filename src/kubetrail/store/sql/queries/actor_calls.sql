@@ -1,22 +1,26 @@
 -- Every API call of one user or service account in a window (the stages of one request are one
--- call; its ids are listed), impersonated calls included: made as $actor, or by $actor as someone.
--- $max_rows: the first rows in time order that a page needs.
-SELECT cluster, coalesce(audit_id, any_value(id)) AS call,
-    epoch_ns(min("time")) AS "time",
-    arg_max(actor, stage_time) AS actor, arg_max(impersonated_by, stage_time) AS impersonated_by,
-    arg_max(service_account, stage_time) AS service_account,
-    arg_max(verb, stage_time) AS verb, arg_max(resource, stage_time) AS resource,
-    arg_max(subresource, stage_time) AS subresource, arg_max(namespace, stage_time) AS namespace,
-    arg_max(object_name, stage_time) AS name, max(code) AS code,
-    arg_max(source_ips, stage_time) AS source_ips, arg_max(user_agent, stage_time) AS user_agent,
-    arg_max(token_pod_name, stage_time) AS token_pod_name, arg_max(token_pod_uid, stage_time) AS token_pod_uid,
-    arg_max(extra, stage_time) AS extra,
-    list(id ORDER BY stage_time DESC NULLS LAST, id) AS ids
-FROM events
-WHERE source = 'k8s_audit' AND (actor = $actor OR impersonated_by = $actor)
-    AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
-    AND ($cluster IS NULL OR cluster = $cluster)
-    AND ($namespace IS NULL OR namespace = $namespace)
-GROUP BY cluster, audit_id, CASE WHEN audit_id IS NULL THEN id END
-ORDER BY "time", call
-LIMIT $max_rows
+-- call; its ids are listed, latest stage first), impersonated calls included: made as $actor, or
+-- by $actor as someone. $max_rows: the first calls in time order that a page needs.
+-- Two steps, for speed: the calls are found and grouped on narrow columns, then only the calls
+-- of the page read their wide columns, from their latest stage.
+WITH hits AS (
+    SELECT cluster, audit_id, id, "time", stage_time, code
+    FROM events
+    WHERE source = 'k8s_audit' AND (actor = $actor OR impersonated_by = $actor)
+        AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
+        AND ($cluster IS NULL OR cluster = $cluster)
+        AND ($namespace IS NULL OR namespace = $namespace)
+), calls AS (
+    SELECT cluster, coalesce(audit_id, any_value(id)) AS call, min("time") AS first_time, max(code) AS code,
+        list(id ORDER BY stage_time DESC NULLS LAST, id) AS ids
+    FROM hits
+    GROUP BY cluster, audit_id, CASE WHEN audit_id IS NULL THEN id END
+    ORDER BY first_time, call
+    LIMIT $max_rows
+)
+SELECT c.cluster, c.call, epoch_ns(c.first_time) AS "time", e.actor, e.impersonated_by, e.service_account, e.verb, e.resource,
+    e.subresource, e.namespace, e.object_name AS name, c.code, e.source_ips, e.user_agent, e.token_pod_name,
+    e.token_pod_uid, e.extra, c.ids
+FROM calls c JOIN events e ON e.id = c.ids[1]
+WHERE e."time" >= make_timestamp_ns($since) AND e."time" < make_timestamp_ns($until)
+ORDER BY c.first_time, c.call
