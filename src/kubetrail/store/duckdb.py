@@ -166,6 +166,7 @@ class DuckDBStore:
             new = new.set_column(0, "id", ids)
             con.register("_new", new)
             con.execute(f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM _new")
+            con.execute("INSERT INTO ip_runs SELECT * FROM ip_runs_of('_new')")  # who held which IP (0002)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
