@@ -1,10 +1,13 @@
-"""IP intervals from runs of observations (pure logic)."""
+"""IP intervals from runs of observations (pure logic), and reading them from the store."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from kubetrail.identity.ips import build_history, holder_at
+from kubetrail.identity.ips import IpResolver, build_history, holder_at, ip_histories, ip_history
+from kubetrail.store.duckdb import DuckDBStore
+from tests.answers.conftest import story_store
 
 S = 10**9
 
@@ -70,3 +73,21 @@ def test_a_nodes_address_seen_on_host_network_pods_stays_the_nodes() -> None:
     (holder,) = build_history(runs, [])
     assert (holder.scope, holder.pod, holder.node) == ("node", None, "ip-10-0-1-5")
     assert (holder.start, holder.end, holder.observations) == (100 * S, None, 3)
+
+
+def test_many_addresses_read_at_once_have_the_histories_each_has_alone(tmp_path: Path) -> None:
+    # The ip-reuse story (pods replaced, their addresses handed on) and the secrets story, every
+    # address they hold: one read for all of them gives what one read per address gives.
+    store = DuckDBStore(story_store(tmp_path / "k.duckdb", "ip-reuse", "secrets"))
+    try:
+        ips = [ip for (ip,) in store.con.execute("SELECT DISTINCT ip FROM ip_runs ORDER BY ip").fetchall()]
+        assert len(ips) >= 3
+        together = ip_histories(store, ips)
+        assert together == {ip: ip_history(store, ip) for ip in ips}
+        assert any(len(history) >= 2 for history in together.values())  # a reused address among them
+        resolver = IpResolver(store)
+        resolver.prefetch(("shop-prod", ip) for ip in ips)
+        assert resolver._histories == {("shop-prod", ip): ip_history(store, ip, "shop-prod") for ip in ips}
+        assert any(resolver._histories.values())
+    finally:
+        store.close()

@@ -40,7 +40,9 @@ def egress(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, 
     baselines = _baselines(store, q, names)
     gaps: list[str] = []
     keyed = []
-    for flow in store.query("egress_flows", since=q.window.since, until=q.window.until, cluster=q.cluster, namespace=q.namespace):
+    flows = store.query("egress_flows", since=q.window.since, until=q.window.until, cluster=q.cluster, namespace=q.namespace)
+    resolver.prefetch((f["cluster"], ip) for f in flows for ip in (f["dst_ip"], f["src_ip"]) if ip)
+    for flow in flows:
         row = _row(flow, resolver, names, baselines, q, gaps)
         if row is not None and _wanted(row, q):
             keyed.append(((not row["new"], -flow["last"], row["pod"], row["destination_ip"], row["port"] or 0), row))

@@ -146,7 +146,9 @@ def _api_calls(store: Store, q: Query) -> Iterator[Signal]:
 def _stolen_tokens(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
     """A pod's bound token used from an address another pod held: checked once per (token, address)."""
     resolver = IpResolver(store, skew_ns)
-    for t in store.query("token_sources", since=q.window.since, until=q.window.until, cluster=q.cluster):
+    uses = store.query("token_sources", since=q.window.since, until=q.window.until, cluster=q.cluster)
+    resolver.prefetch((t["cluster"], t["source_ip"]) for t in uses if t["source_ip"])
+    for t in uses:
         use = attribute(
             Call(t["cluster"], t["time"], t["service_account"], t["token_pod_name"], t["token_pod_uid"], t["source_ip"]),
             resolver.at,

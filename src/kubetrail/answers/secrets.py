@@ -30,6 +30,7 @@ class Query:
 def secrets(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
     calls = store.query("secret_calls", since=q.window.since, until=q.window.until, cluster=q.cluster, namespace=q.namespace)
     resolver = IpResolver(store, skew_ns)
+    resolver.prefetch((c["cluster"], c["source_ip"]) for c in calls if c["source_ip"])
     groups: dict[tuple[str, str, str | None, str | None], _Group] = {}
     unresolved: dict[str, set[str]] = {}
     for call in calls:

@@ -36,10 +36,25 @@ class Holder:
 
 
 def ip_history(store: Store, ip: str, cluster: str | None = None) -> list[Holder]:
-    runs = store.query("ip_runs", ip=ip, cluster=cluster)
+    return ip_histories(store, [ip], cluster).get(ip, [])
+
+
+def ip_histories(store: Store, ips: Iterable[str], cluster: str | None = None) -> dict[str, list[Holder]]:
+    """The histories of many addresses, read with two queries."""
+    runs = store.query("ip_runs", ips=sorted(set(ips)), cluster=cluster)
     names = sorted({f"{r['namespace']}/{r['pod_name']}" for r in runs if r["scope"] == "pod" and r["pod_name"]})
-    lifecycle = store.query("pod_lifecycle", names=names) if names else []
-    return build_history(runs, lifecycle)
+    lifecycle: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in store.query("pod_lifecycle", names=names) if names else []:
+        lifecycle.setdefault((row["namespace"], row["pod_name"]), []).append(row)
+    by_ip: dict[str, list[dict[str, Any]]] = {}
+    for r in runs:
+        by_ip.setdefault(r["ip"], []).append(r)
+    return {
+        ip: build_history(
+            held, [row for name in {(r["namespace"], r["pod_name"]) for r in held} for row in lifecycle.get(name, [])]
+        )
+        for ip, held in by_ip.items()
+    }
 
 
 def build_history(runs: Sequence[Mapping[str, Any]], lifecycle: Iterable[Mapping[str, Any]]) -> list[Holder]:
@@ -48,11 +63,11 @@ def build_history(runs: Sequence[Mapping[str, Any]], lifecycle: Iterable[Mapping
     events: dict[tuple[str, str, str], list[tuple[str, int]]] = {}
     for row in lifecycle:
         events.setdefault((row["cluster"], row["namespace"], row["pod_name"]), []).append((row["verb"], row["at"]))
-    holders = []
-    for i, run in enumerate(runs):
-        later = any(r["cluster"] == run["cluster"] for r in runs[i + 1 :])
-        holders.append(_holder(run, events.get((run["cluster"], run["namespace"], run["pod_name"]), []), later))
-    return holders
+    final = {run["cluster"]: i for i, run in enumerate(runs)}  # each cluster's last run
+    return [
+        _holder(run, events.get((run["cluster"], run["namespace"], run["pod_name"]), []), i < final[run["cluster"]])
+        for i, run in enumerate(runs)
+    ]
 
 
 def _host_network_as_node(runs: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
@@ -111,6 +126,16 @@ class IpResolver:
     def __init__(self, store: Store, skew_ns: int = DEFAULT_SKEW_NS) -> None:
         self.store, self.skew_ns = store, skew_ns
         self._histories: dict[tuple[str, str], list[Holder]] = {}
+
+    def prefetch(self, addresses: Iterable[tuple[str, str]]) -> None:
+        """Read the histories of many (cluster, IP) pairs at once, before asking about them one by one."""
+        wanted: dict[str, set[str]] = {}
+        for cluster, ip in addresses:
+            if (cluster, ip) not in self._histories:
+                wanted.setdefault(cluster, set()).add(ip)
+        for cluster, ips in wanted.items():
+            found = ip_histories(self.store, ips, cluster)
+            self._histories.update({(cluster, ip): found.get(ip, []) for ip in ips})
 
     def at(self, cluster: str, ip: str, time_ns: int) -> Holder | None:
         key = (cluster, ip)
