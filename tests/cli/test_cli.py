@@ -95,7 +95,12 @@ def test_demo_tells_the_stories_and_answers_the_five_questions(tmp_path: Path) -
     )
     assert out.returncode == 0, out.stderr
     text = out.stdout.decode()
-    assert "quarantined 0" in text and "[CRITICAL]" in text and "[HIGH]" in text
+    assert "quarantined 0" in text
+    # The five attack stories, each a high or critical incident with its initiator where it has one.
+    titles = [line for line in text.splitlines() if line.startswith(("[CRITICAL]", "[HIGH]"))]
+    assert len(titles) == 5, titles
+    for who in ("alice@example.com:", "customer-", "system:serviceaccount:ci:deployer:", "a steady channel out"):
+        assert any(who in t for t in titles), who
     for question in ("read secrets", "run a process it should not", "what was suspicious", "talked to the outside", "caused"):
         assert question in text, question
     assert "initiated by alice@example.com via kubectl-exec (ancestry)" in text

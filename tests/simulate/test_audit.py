@@ -1,10 +1,11 @@
-"""simulate: the cluster model and the audit log written from it, checked against itself and
-against the real audit events of the corpora."""
+"""simulate: the cluster model and the audit log written from it (and the webhook backend's
+copy of it), checked against itself and against the real audit events of the corpora."""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,8 @@ from uuid import UUID
 import orjson
 import pytest
 
-from kubetrail.simulate.audit import write_audit_log
-from kubetrail.simulate.cluster import ALPHABET, Cluster, Pod, build_cluster
+from kubetrail.simulate.audit import write_audit, write_audit_log
+from kubetrail.simulate.cluster import ALPHABET, NS, Cluster, Pod, build_cluster
 from kubetrail.sources import Context, detect
 from kubetrail.sources.k8s_audit import SOURCE
 from kubetrail.timeutil import parse_rfc3339 as ns
@@ -49,6 +50,8 @@ DOCUMENTED = {
 
 MICRO_TIME = re.compile(r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
 BOUND_POD_UID = "authentication.kubernetes.io/pod-uid"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+WEBHOOK_EVENTS = 6000
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +69,15 @@ def log(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def events(log: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in log.read_bytes().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def webhook(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, tuple[int, int]]:
+    """A log and the webhook file of the same events: (log, webhook, events in each)."""
+    folder = tmp_path_factory.mktemp("webhook")
+    log, bodies = folder / "audit.log", folder / "audit-webhook.json"
+    counts = write_audit(log, bodies, cluster=cluster, events=WEBHOOK_EVENTS, seed=5)
+    return log, bodies, counts
 
 
 def key_paths(value: Any, prefix: str = "", into: set[str] | None = None) -> set[str]:
@@ -103,6 +115,18 @@ def real_events(corpora: Path) -> list[dict[str, Any]]:
 
 def by_uid(cluster: Cluster) -> dict[str, Pod]:
     return {p.uid: p for p in cluster.pods}
+
+
+def without_drift(cluster: Cluster) -> Cluster:
+    """The same cluster with every node's clock right: its sensors print true time."""
+    nodes = {n.name: replace(n, clock_offset_ns=0) for n in cluster.nodes}
+    pods = tuple(replace(p, node=nodes[p.node.name]) for p in cluster.pods)
+    return replace(cluster, nodes=tuple(nodes.values()), pods=pods)
+
+
+def offsets(cluster: Cluster) -> dict[str, int]:
+    """Each node's clock offset, by node name."""
+    return {n.name: n.clock_offset_ns for n in cluster.nodes}
 
 
 def ip_holders(cluster: Cluster) -> dict[str, list[Pod]]:
@@ -145,6 +169,16 @@ def test_no_two_live_pods_share_an_ip_except_on_the_host_network(cluster: Cluste
     for ip, pods in holders.items():
         for before, after in pairwise(pods):
             assert before.end_ns is not None and before.end_ns <= after.start_ns, f"{ip}: {before.name} and {after.name}"
+
+
+def test_each_node_has_its_own_clock_offset_under_a_second(cluster: Cluster) -> None:
+    found = [n.clock_offset_ns for n in cluster.nodes]
+    assert all(0 < abs(o) < NS for o in found) and len(set(found)) == len(found)
+    assert max(found) - min(found) < 2 * NS  # any two nodes within kubetrail's default --skew
+    assert [n.stamp(START) - START for n in cluster.nodes] == found
+    # drawn from the seed alone: the same for any period, another seed's are others
+    assert [n.clock_offset_ns for n in build_cluster(11, START, 1).nodes] == found
+    assert [n.clock_offset_ns for n in build_cluster(12, START, 1).nodes] != found
 
 
 def test_host_network_pods_share_their_nodes_ip(cluster: Cluster) -> None:
@@ -198,6 +232,53 @@ def test_fields_come_in_the_order_of_the_go_struct(events: list[dict[str, Any]])
 def test_lines_are_in_stage_timestamp_order_like_the_log_backend(events: list[dict[str, Any]]) -> None:
     stamps = [e["stageTimestamp"] for e in events]
     assert stamps == sorted(stamps)
+
+
+# ---- the webhook backend's copy --------------------------------------------------------------
+
+
+def test_the_webhook_changes_nothing_in_the_log(
+    cluster: Cluster, webhook: tuple[Path, Path, tuple[int, int]], tmp_path: Path
+) -> None:
+    log, _, (in_log, _) = webhook
+    write_audit_log(tmp_path / "alone.log", cluster=cluster, events=WEBHOOK_EVENTS, seed=5)
+    assert log.read_bytes() == (tmp_path / "alone.log").read_bytes()
+    assert in_log == WEBHOOK_EVENTS
+
+
+def test_webhook_bodies_are_the_logs_events_in_batches_a_few_stored_twice(
+    webhook: tuple[Path, Path, tuple[int, int]],
+) -> None:
+    log, bodies, (_, in_webhook) = webhook
+    events, lines = log.read_bytes().splitlines(), bodies.read_bytes().splitlines()
+    head = b'{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":['
+    twice, done, items = 0, 0, 0
+    for before, line in zip([b"", *lines], lines, strict=False):
+        doc = orjson.loads(line)
+        items += len(doc["items"])
+        if line == before:  # sent again, verbatim, right after
+            twice += 1
+            continue
+        stages = [ns(e["stageTimestamp"]) for e in doc["items"]]
+        assert 1 <= len(stages) <= 400 and stages[-1] - stages[0] < 30 * NS
+        # each item is the log's line, byte for byte, in the log's order
+        assert line == head + b",".join(events[done : done + len(stages)]) + b"]}"
+        done += len(stages)
+    assert done == len(events) and items == in_webhook
+    assert 0 < twice < len(lines) // 10
+
+
+def test_webhook_bodies_are_event_lists_as_the_k8s_audit_source_reads_them(
+    webhook: tuple[Path, Path, tuple[int, int]],
+) -> None:
+    _, bodies, _ = webhook
+    (real,) = load_values(FIXTURES / "k8s_audit/webhook-eventlist.json")
+    for line in bodies.read_bytes().splitlines()[:50]:
+        doc = orjson.loads(line)
+        assert list(doc) == list(real) and (doc["kind"], doc["apiVersion"]) == (real["kind"], real["apiVersion"])
+        assert detect(doc) is SOURCE
+        ids = [e.id for e in SOURCE.normalize(doc, Context())]
+        assert ids == [e.id for item in doc["items"] for e in SOURCE.normalize(item, Context())]
 
 
 def test_times_are_micro_times_within_the_period(cluster: Cluster, events: list[dict[str, Any]]) -> None:

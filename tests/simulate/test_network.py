@@ -1,9 +1,11 @@
 """simulate.network: Hubble flows and OTLP traces written from the cluster model, checked against
-the model and against the real Hubble and OpenTelemetry records of the corpora."""
+the model and against the real Hubble and OpenTelemetry records of the corpora; the flows with
+the mess of a Relay export: each node's clock, lines a little late, a few flows twice."""
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +13,13 @@ import orjson
 import pytest
 
 from kubetrail.ingest.pipeline import Options, ingest
+from kubetrail.simulate.clock import MAX_LATE_NS
 from kubetrail.simulate.cluster import Cluster, Pod, build_cluster
 from kubetrail.simulate.network import write_hubble, write_otlp
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import parse_rfc3339 as ns
 from tests.conftest import load_values
-from tests.simulate.test_audit import key_paths
+from tests.simulate.test_audit import key_paths, offsets, without_drift
 
 START = ns("2026-03-02T08:00:00Z")
 HOURS = 12.0
@@ -67,6 +70,13 @@ def flows(flows_file: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
+def in_time(flows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The flows once each, by the time printed (a request and its reply share a node's clock)."""
+    once = {f["flow"]["uuid"]: f for f in flows}
+    return sorted(once.values(), key=lambda f: ns(f["time"]))
+
+
+@pytest.fixture(scope="module")
 def traces(traces_file: Path) -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in traces_file.read_bytes().splitlines()]
 
@@ -93,6 +103,29 @@ def pod_at(named: dict[tuple[str, str], list[Pod]], namespace: str, name: str, t
     alive = [p for p in named[namespace, name] if p.alive(t)]
     assert len(alive) == 1, f"{namespace}/{name} is not alive at {t}"
     return alive[0]
+
+
+def late_lines(times: list[int]) -> int:
+    """How many lines come after one stamped later; none by more than `MAX_LATE_NS`."""
+    latest, late = times[0], 0
+    for t in times:
+        assert t >= latest - MAX_LATE_NS, (t, latest)
+        late += t < latest
+        latest = max(latest, t)
+    return late
+
+
+def observer_offset(cluster: Cluster, record: dict[str, Any]) -> int:
+    """The clock offset of the node that observed a flow (node_name: cluster/node)."""
+    return offsets(cluster)[record["node_name"].partition("/")[2]]
+
+
+def repeated(lines: list[bytes]) -> list[list[bytes]]:
+    """The lines of each flow uuid delivered more than once."""
+    by_uuid: dict[str, list[bytes]] = defaultdict(list)
+    for line in lines:
+        by_uuid[orjson.loads(line)["flow"]["uuid"]].append(line)
+    return [same for same in by_uuid.values() if len(same) > 1]
 
 
 def spans(document: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -137,12 +170,36 @@ def test_every_otlp_key_path_is_one_real_otlp_requests_have(corpora: Path, trace
     assert keys <= SEMCONV_KEYS
 
 
-def test_flows_are_in_time_order_with_a_uuid_each(cluster: Cluster, flows: list[dict[str, Any]]) -> None:
-    stamps = [f["time"] for f in flows]
-    assert stamps == sorted(stamps)
+def test_flows_arrive_nearly_in_time_order_with_a_uuid_each(cluster: Cluster, flows: list[dict[str, Any]]) -> None:
+    late = late_lines([ns(f["time"]) for f in flows])
+    assert 0 < late < len(flows) * 0.06
     assert all(f["flow"]["time"] == f["time"] and UUID4.match(f["flow"]["uuid"]) for f in flows)
-    assert len({f["flow"]["uuid"] for f in flows}) == len(flows)
+    assert len({f["flow"]["uuid"] for f in flows}) > len(flows) * 0.97
     assert all(f["node_name"].startswith(f"{cluster.name}/") for f in flows)
+
+
+def test_a_few_flows_are_delivered_twice_byte_for_byte(flows_file: Path) -> None:
+    lines = flows_file.read_bytes().splitlines()
+    twice = repeated(lines)
+    assert 0 < len(twice) < len(lines) * 0.03
+    assert all(len(same) == 2 and same[0] == same[1] for same in twice)
+
+
+def test_flows_are_stamped_by_the_clock_of_the_node_that_observed_them(cluster: Cluster, tmp_path: Path) -> None:
+    # the same flows from a cluster whose clocks are right carry the true times
+    write_hubble(tmp_path / "skewed", cluster=cluster, events=4000, seed=3)
+    write_hubble(tmp_path / "true", cluster=without_drift(cluster), events=4000, seed=3)
+    true = {f["flow"]["uuid"]: f for f in map(orjson.loads, (tmp_path / "true").read_bytes().splitlines())}
+    checked, seen = 0, set()
+    for record in map(orjson.loads, (tmp_path / "skewed").read_bytes().splitlines()):
+        flow, twin = record["flow"], true.get(record["flow"]["uuid"])
+        if twin is None:  # the last few lines: delivered in another order, cut elsewhere
+            continue
+        seen.add(observer_offset(cluster, record))
+        assert ns(record["time"]) - ns(twin["time"]) == observer_offset(cluster, record)
+        assert flow == twin["flow"] | {"time": record["time"]}
+        checked += 1
+    assert checked > 3900 and len(seen) > 1
 
 
 def test_the_traffic_mix_has_connections_lookups_and_the_outside_world(flows: list[dict[str, Any]]) -> None:
@@ -161,7 +218,7 @@ def test_the_traffic_mix_has_connections_lookups_and_the_outside_world(flows: li
 def test_every_flow_endpoint_is_a_pod_alive_then_with_its_ip_of_then(cluster: Cluster, flows: list[dict[str, Any]]) -> None:
     named, checked = pods_by_name(cluster), 0
     for record in flows:
-        flow, t = record["flow"], ns(record["time"])
+        flow, t = record["flow"], ns(record["time"]) - observer_offset(cluster, record)  # true time
         for side in ("source", "destination"):
             endpoint = flow[side]
             if "pod_name" in endpoint:
@@ -173,10 +230,15 @@ def test_every_flow_endpoint_is_a_pod_alive_then_with_its_ip_of_then(cluster: Cl
     assert checked > FLOWS
 
 
-def test_a_reply_swaps_the_endpoints_of_its_request(flows: list[dict[str, Any]]) -> None:
+def test_flows_fall_within_the_period_in_true_time(cluster: Cluster, flows: list[dict[str, Any]]) -> None:
+    true = [ns(f["time"]) - observer_offset(cluster, f) for f in flows]
+    assert cluster.start_ns <= min(true) and max(true) < cluster.end_ns
+
+
+def test_a_reply_swaps_the_endpoints_of_its_request(in_time: list[dict[str, Any]]) -> None:
     requests: dict[tuple[str, int, str, int], dict[str, Any]] = {}
     replies = 0
-    for record in flows:
+    for record in in_time:
         flow = record["flow"]
         (l4,) = flow["l4"].values()
         key = (flow["IP"]["source"], l4["source_port"], flow["IP"]["destination"], l4["destination_port"])
@@ -194,9 +256,9 @@ def test_a_reply_swaps_the_endpoints_of_its_request(flows: list[dict[str, Any]])
     assert replies > FLOWS // 3
 
 
-def test_connections_go_to_the_addresses_dns_answered(flows: list[dict[str, Any]]) -> None:
+def test_connections_go_to_the_addresses_dns_answered(in_time: list[dict[str, Any]]) -> None:
     answered: set[str] = set()
-    for record in flows:
+    for record in in_time:
         flow = record["flow"]
         if "l7" in flow and flow["is_reply"]:
             answered.update(flow["l7"]["dns"]["ips"])
@@ -212,14 +274,17 @@ def test_every_span_is_in_a_pod_alive_at_its_start(cluster: Cluster, traces: lis
         assert [s["kind"] for _, s in found] == [2, 3, 2]
         assert len({s["traceId"] for _, s in found}) == 1
         assert found[1][1]["parentSpanId"] == found[0][1]["spanId"] and found[2][1]["parentSpanId"] == found[1][1]["spanId"]
+        true_starts = []
         for resource, span in found:
             res = attrs(resource["attributes"])
             pod = by_uid[res["k8s.pod.uid"]]
             start, end = int(span["startTimeUnixNano"]), int(span["endTimeUnixNano"])
-            assert pod.alive(start) and start <= end
+            true_starts.append(start - pod.node.clock_offset_ns)  # each span on its node's clock
+            assert pod.alive(true_starts[-1]) and start <= end
             assert (res["k8s.pod.name"], res["k8s.node.name"]) == (pod.name, pod.node.name)
             assert res["container.id"] == pod.containers[0].container_id
             assert re.fullmatch(r"[0-9a-f]{32}", span["traceId"]) and re.fullmatch(r"[0-9a-f]{16}", span["spanId"])
+        assert true_starts == sorted(true_starts)  # the request, its call, the call served
         web = attrs(found[0][1]["attributes"])
         api = attrs(found[2][1]["attributes"])
         web_pod = by_uid[attrs(found[0][0]["attributes"])["k8s.pod.uid"]]
@@ -229,14 +294,31 @@ def test_every_span_is_in_a_pod_alive_at_its_start(cluster: Cluster, traces: lis
     assert 0 < users < len(traces)
 
 
+def test_spans_are_stamped_by_the_clock_of_their_pods_node(cluster: Cluster, tmp_path: Path) -> None:
+    write_otlp(tmp_path / "skewed", cluster=cluster, requests=500, seed=3)
+    write_otlp(tmp_path / "true", cluster=without_drift(cluster), requests=500, seed=3)
+    skewed, true = ((tmp_path / name).read_bytes().splitlines() for name in ("skewed", "true"))
+    seen = set()
+    for line, twin in zip(skewed, true, strict=True):
+        for (resource, span), (_, true_span) in zip(spans(orjson.loads(line)), spans(orjson.loads(twin)), strict=True):
+            offset = offsets(cluster)[attrs(resource["attributes"])["k8s.node.name"]]
+            seen.add(offset)
+            for key in ("startTimeUnixNano", "endTimeUnixNano"):
+                assert int(span[key]) - int(true_span[key]) == offset
+    assert len(seen) > 1
+
+
 # ---- ingest --------------------------------------------------------------------------------------
 
 
-def test_both_files_ingest_with_nothing_quarantined(flows_file: Path, traces_file: Path, tmp_path: Path) -> None:
+def test_both_files_ingest_with_nothing_quarantined_and_repeats_as_duplicates(
+    flows_file: Path, traces_file: Path, tmp_path: Path
+) -> None:
     store = DuckDBStore(tmp_path / "store.duckdb")
     try:
         summary = ingest(store, [str(flows_file), str(traces_file)], Options())
     finally:
         store.close()
-    assert summary.quarantined == 0
-    assert sum(summary.ingested.values()) == FLOWS + 3 * REQUESTS
+    twice = len(repeated(flows_file.read_bytes().splitlines()))
+    assert summary.quarantined == 0 and summary.conflicts == 0 and summary.duplicates == twice > 0
+    assert summary.ingested == {"hubble": FLOWS - twice, "otel": 3 * REQUESTS}

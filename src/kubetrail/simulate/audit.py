@@ -5,7 +5,13 @@ escaped as Go's JSON encoder escapes them, the lines in the order the backend wr
 by `stageTimestamp` (a watch, a log stream or an exec writes `ResponseStarted` when it starts and
 `ResponseComplete` when it ends). The audit policy imitated omits `RequestReceived`, logs pod
 creations and bindings at RequestResponse and everything else at Metadata, so no Secret's data is
-ever written.
+ever written. Its clock is the reference: the model's times are printed as they are.
+
+The webhook backend, when asked for (`write_audit`), gets the same events: its POST bodies, one
+`EventList` per line as a collector stores them, each the events of up to 30 s (at most 400, the
+backend's batch defaults) in the log's order, the same bytes per event as in the log. A few
+bodies are stored twice, verbatim: the collector kept the body but answered too late, and the
+API server sent it again. So every event of the webhook file is one of the log's.
 
 Two kinds of traffic are merged:
 - the model's lifecycle at its own times: a rollout (the CI bot patches a workload, the deployment
@@ -57,6 +63,10 @@ _CREATED: Final[Json] = {"metadata": {}, "code": 201}
 _SWITCHED: Final[Json] = {"metadata": {}, "code": 101}  # exec: the connection was upgraded
 _WATCH_SECONDS: Final = (300, 600)  # client-go asks for a random timeout in [5, 10) minutes
 _RESOURCE_VERSIONS_PER_S: Final = 25  # etcd writes per second: how fast resourceVersion grows
+_BATCH_MAX: Final = 400  # --audit-webhook-batch-max-size
+_BATCH_WAIT_NS: Final = 30 * NS  # --audit-webhook-batch-max-wait
+_RESENT: Final = 0.03  # of webhook batches, those the collector stores twice
+_EVENT_LIST: Final = b'{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":['
 
 
 # ---- API resources -----------------------------------------------------------------------
@@ -175,14 +185,52 @@ def write_audit_log(path: Path | str, *, cluster: Cluster, events: int, seed: in
     if events < 0:
         raise ValueError(f"events must be zero or more, not {events}")
     with open(path, "wb", buffering=1 << 20) as out:
-        return _Writer(cluster, random.Random(seed), out).run(events)
+        return _Writer(cluster, random.Random(seed), out, None).run(events)
+
+
+def write_audit(log: Path | str, webhook: Path | str, *, cluster: Cluster, events: int, seed: int) -> tuple[int, int]:
+    """Write the log as `write_audit_log` does, and the same events as the webhook backend's
+    `EventList` bodies to `webhook`; returns the events in each file (the webhook's repeats
+    counted)."""
+    if events < 0:
+        raise ValueError(f"events must be zero or more, not {events}")
+    with open(log, "wb", buffering=1 << 20) as out, open(webhook, "wb", buffering=1 << 20) as bodies:
+        sink = _Webhook(bodies, random.Random(f"kubetrail-delivery:audit-webhook:{seed}"))
+        return _Writer(cluster, random.Random(seed), out, sink).run(events), sink.events
+
+
+class _Webhook:
+    """The webhook backend's batches, written one `EventList` per line; some written twice."""
+
+    def __init__(self, out: IO[bytes], rng: random.Random) -> None:
+        self.out, self.rng = out, rng
+        self.items: list[bytes] = []
+        self.opened = 0  # when the batch being filled got its first event
+        self.events = 0
+
+    def add(self, t: int, line: bytes) -> None:
+        """The event of `line`, its stage done at `t` (events come in the log's order)."""
+        if self.items and (len(self.items) == _BATCH_MAX or t >= self.opened + _BATCH_WAIT_NS):
+            self.send()
+        if not self.items:
+            self.opened = t
+        self.items.append(line.rstrip(b"\n"))
+
+    def send(self) -> None:
+        if not self.items:
+            return
+        body = b"".join((_EVENT_LIST, b",".join(self.items), b"]}\n"))
+        copies = 2 if self.rng.random() < _RESENT else 1
+        self.out.write(body * copies)
+        self.events += copies * len(self.items)
+        self.items.clear()
 
 
 class _Writer:
     """Merges the lifecycle and the background mix in time order and writes their lines."""
 
-    def __init__(self, cluster: Cluster, rng: random.Random, out: IO[bytes]) -> None:
-        self.cluster, self.rng, self.out = cluster, rng, out
+    def __init__(self, cluster: Cluster, rng: random.Random, out: IO[bytes], webhook: _Webhook | None) -> None:
+        self.cluster, self.rng, self.out, self.webhook = cluster, rng, out, webhook
         self.live = _Live(cluster.pods)
         self.actors = _Actors(cluster, rng)
         self.order = TimeOrdered()  # lines by stageTimestamp (open requests end later)
@@ -216,11 +264,18 @@ class _Writer:
 
     def flush(self, until: int | None) -> None:
         """Write the lines whose stage ended by `until` (all of them when None)."""
-        ready = self.ready
-        ready.extend(self.order.due(until))
+        ready, webhook = self.ready, self.webhook
+        if webhook is None:
+            ready.extend(self.order.due(until))
+        else:
+            for t, line in self.order.due_timed(until):
+                ready.append(line)
+                webhook.add(t, line)
         if len(ready) >= 4096 or until is None:
             self.out.write(b"".join(ready))
             ready.clear()
+        if until is None and webhook is not None:
+            webhook.send()
 
     def call(self, t: int, who: _Who, verb: str, uri: str, ref: dict[str, str], *, status: Json = _OK,
              annotations: dict[str, str] | None = None, level: str = "Metadata",

@@ -1,5 +1,6 @@
 """What every writer of the simulator needs about time: fast timestamps, sorted random times
-drawn one by one, and lines made out of order released in time order."""
+drawn one by one, lines made out of order released in time order, and the order in which an
+export that merges several nodes' sensors delivers their lines (`Delivery`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,13 @@ import heapq
 import random
 import time
 from functools import lru_cache
+from typing import Final
 
-from kubetrail.simulate.cluster import NS
+from kubetrail.simulate.cluster import MAX_CLOCK_OFFSET_NS, NS
+
+MS: Final = 1_000_000
+LATE_SHARE: Final = 0.03  # of a merged export's lines, those delivered late
+MAX_LATE_NS: Final = 300 * MS  # by at most this much
 
 
 @lru_cache(maxsize=1 << 14)
@@ -68,3 +74,44 @@ class TimeOrdered:
         while heap and (until is None or heap[0][0] <= until) and (limit is None or len(out) < limit):
             out.append(heapq.heappop(heap)[2])
         return out
+
+    def due_timed(self, until: int | None) -> list[tuple[int, bytes]]:
+        """Like `due`, each line with its time."""
+        heap, out = self._heap, list[tuple[int, bytes]]()
+        while heap and (until is None or heap[0][0] <= until):
+            t, _, line = heapq.heappop(heap)
+            out.append((t, line))
+        return out
+
+
+class Delivery:
+    """The lines of an export merged from several nodes' sensors, in the order it delivers them:
+    by the time printed on them (each node's clock), except that a share `late` of them arrive up
+    to `MAX_LATE_NS` late, and a share `twice` arrive a second time, the same bytes, up to
+    `MAX_LATE_NS` after their time. So a line's printed time is never more than `MAX_LATE_NS`
+    before one delivered earlier. `rng` draws only the delivery, so it changes no line.
+    """
+
+    def __init__(self, rng: random.Random, *, late: float = LATE_SHARE, twice: float = 0.0) -> None:
+        self.rng, self.late, self.twice = rng, late, twice
+        self.order = TimeOrdered()
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    @property
+    def made(self) -> int:
+        """Lines pushed, those delivered twice counted twice."""
+        return self.order.made
+
+    def push(self, stamp: int, line: bytes) -> None:
+        """A line whose printed time is `stamp`, made at a true time within a node's clock offset of it."""
+        rng = self.rng
+        self.order.push(stamp + int(rng.random() * MAX_LATE_NS) if rng.random() < self.late else stamp, line)
+        if self.twice and rng.random() < self.twice:
+            self.order.push(stamp + int(rng.random() * MAX_LATE_NS), line)
+
+    def due(self, until: int | None, limit: int | None = None) -> list[bytes]:
+        """The lines delivered by true time `until` (all when None), at most `limit` of them: a line
+        made from `until` on is stamped after every one of them, whatever its node's clock."""
+        return self.order.due(None if until is None else until - MAX_CLOCK_OFFSET_NS, limit)

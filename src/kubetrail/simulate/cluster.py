@@ -5,6 +5,11 @@ from one seed agree on who was who when: each pod's name, uid, node, IP, contain
 service-account tokens, and the interval `[start_ns, end_ns)` in which it held them. Pods die
 and are replaced (rollouts, evictions); a node hands a freed pod IP to a later pod, as IPAM does.
 
+Every time in the model is true time, which the API server's clock (the audit log's) reads
+exactly. Each node's clock is off by a constant `clock_offset_ns` (within ±1 s, under
+kubetrail's default 2 s `--skew`), and the sensors on that node (Tetragon, Falco, Hubble) print
+`node.stamp(t)` for what happened there at `t`.
+
 The model holds identity only. What each workload does (API calls, processes, connections) is
 the business of the writer that emits it.
 """
@@ -25,6 +30,7 @@ K8S_VERSION: Final = "v1.30.4"
 K8S_COMMIT: Final = "a51b3b7"  # the short git commit client-go puts in user agents
 ALPHABET: Final = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand: no vowels, no 0/1/3
 TOKEN_REFRESH_NS: Final = 2886 * NS  # the kubelet renews a 3607 s projected token at 80 % of its life
+MAX_CLOCK_OFFSET_NS: Final = NS  # a node's clock is off by less than this, either way
 
 Kind = Literal["Deployment", "DaemonSet", "StatefulSet"]
 MountKind = Literal["secret", "configmap"]
@@ -36,6 +42,11 @@ class Node:
     uid: str
     ip: str
     index: int  # N of the node's pod range 10.244.N.0/24
+    clock_offset_ns: int = 0  # what the node's clock reads minus true time; |offset| < MAX_CLOCK_OFFSET_NS
+
+    def stamp(self, t: int) -> int:
+        """The time the node's sensors print for true time `t`."""
+        return t + self.clock_offset_ns
 
     @property
     def username(self) -> str:
@@ -268,7 +279,7 @@ def build_cluster(seed: int, start_ns: int, hours: float) -> Cluster:
     rng = random.Random(seed)
     period = (start_ns, start_ns + int(hours * HOUR))
     region = rng.choice(_REGIONS)
-    nodes = _nodes(rng, region, 6)
+    nodes = _nodes(rng, random.Random(f"kubetrail-clocks:{seed}"), region, 6)
     control_plane_ip = _free_ip(rng, {n.ip for n in nodes}, subnet=0)
     workloads = tuple(_workload(rng, spec) for spec in _CATALOG)
     planners = [_Planner(rng, w, nodes, period) for w in workloads]
@@ -303,13 +314,16 @@ def random_name(rng: random.Random, n: int) -> str:
     return "".join(rng.choices(ALPHABET, k=n))
 
 
-def _nodes(rng: random.Random, region: str, count: int) -> tuple[Node, ...]:
+def _nodes(rng: random.Random, clocks: random.Random, region: str, count: int) -> tuple[Node, ...]:
+    """The nodes; their clock offsets come from `clocks`, so the rest of the model does not
+    depend on them."""
     domain = "ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"
     used: set[str] = set()
     for index in range(count):
         used.add(_free_ip(rng, used, subnet=1 + index % 3))
     ips = sorted(used, key=lambda ip: tuple(map(int, ip.split("."))))
-    return tuple(Node(f"ip-{ip.replace('.', '-')}.{domain}", uuid4(rng), ip, i) for i, ip in enumerate(ips))
+    offsets = [clocks.randrange(1 - MAX_CLOCK_OFFSET_NS, MAX_CLOCK_OFFSET_NS) for _ in ips]
+    return tuple(Node(f"ip-{ip.replace('.', '-')}.{domain}", uuid4(rng), ip, i, offsets[i]) for i, ip in enumerate(ips))
 
 
 def _free_ip(rng: random.Random, used: set[str], subnet: int) -> str:

@@ -6,12 +6,18 @@ Prometheus scraping the apps, Grafana querying Prometheus), each connection as i
 (TCP SYN) and its reply (SYN-ACK); lookups through kube-dns as L7 DNS flows, for in-cluster
 service names and for the few external names the apps are expected to reach (an object store, a
 package mirror, a payment provider, an ACME server), followed by the connection to the answered
-address. Every endpoint is a pod alive at the flow's time, with the IP it held then.
+address. Every endpoint is a pod alive when the flow happened, with the IP it held then.
 
 `write_otlp` writes OTLP/JSON `ExportTraceServiceRequest` documents, one trace per line: an HTTP
-request served by a frontend pod, its client call and the server span of the API pod it calls.
+request served by a frontend pod, its client call and the server span of the API pod it calls,
+each span stamped by the clock of its pod's node (the SDK reads the host's clock), so an API
+span on another node may seem to start before the call that caused it.
 
-Both stream their lines in time order, built from per-pod templates and dumped with orjson.
+Flows are as Hubble Relay exports them from all nodes: each stamped by the clock of the node that
+observed it (the client's: `node.stamp`, off by its `clock_offset_ns`), merged by that time with a
+few lines up to 300 ms late, and about 1 % of them delivered twice, the same uuid and bytes
+(`clock.Delivery`). Traces are written in the order their requests came. Both are built from
+per-pod templates and dumped with orjson.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import IO, Any, Final, NamedTuple
 
 import orjson
 
-from kubetrail.simulate.clock import TimeOrdered, rfc3339_ns
+from kubetrail.simulate.clock import Delivery, rfc3339_ns
 from kubetrail.simulate.cluster import NS, Cluster, Pod, Service, uuid4
 
 Json = dict[str, Any]
@@ -82,6 +88,7 @@ _DNS: Final = "kube-system/coredns"
 _CONNECT_ONLY: Final = 0.6  # a connection whose name the client had cached: no lookup first
 _EXTERNAL_SHARE: Final = 0.12  # of lookups, those of an external name
 _HOLD: Final = 100 * MS  # an exchange's pods are alive this long after it starts: all its flows fall within
+_TWICE: Final = 0.01  # of flows, those Relay delivers twice (the same uuid and bytes)
 
 
 # ---- who is alive ------------------------------------------------------------------------
@@ -142,7 +149,8 @@ def flow_record(
     t: int, cluster: str, observer: Pod, uuid: str, src: Json, dst: Json, src_ip: str, dst_ip: str, l4: Json, kind: str,
     event_type: Json, reply: bool, point: str | None, l7: Json | None, summary: str,
 ) -> Json:  # fmt: skip
-    """One `hubble observe -o jsonpb` line, as seen on the observer pod's node."""
+    """One `hubble observe -o jsonpb` line, as seen on the observer pod's node; `t` is the time
+    printed, as that node's clock reads it (`observer.node.stamp` of the true time)."""
     stamp, node = rfc3339_ns(t), f"{cluster}/{observer.node.name}"
     flow: Json = {"time": stamp, "uuid": uuid, "verdict": "FORWARDED",
                   "IP": {"source": src_ip, "destination": dst_ip, "ipVersion": "IPv4"}, "l4": l4,
@@ -164,11 +172,12 @@ def write_hubble(path: Path | str, *, cluster: Cluster, events: int, seed: int) 
     if events < 0:
         raise ValueError(f"events must be zero or more, not {events}")
     with open(path, "wb", buffering=1 << 20) as out:
-        return _Hubble(cluster, random.Random(seed), out).run(events)
+        delivery = Delivery(random.Random(f"kubetrail-delivery:hubble:{seed}"), twice=_TWICE)
+        return _Hubble(cluster, random.Random(seed), delivery, out).run(events)
 
 
 class _Hubble:
-    def __init__(self, cluster: Cluster, rng: random.Random, out: IO[bytes]) -> None:
+    def __init__(self, cluster: Cluster, rng: random.Random, delivery: Delivery, out: IO[bytes]) -> None:
         self.cluster, self.rng, self.out = cluster, rng, out
         self.live = _Live(cluster.pods)
         self.services = {s.workload.key: s for s in cluster.services if s.workload is not None}
@@ -178,7 +187,7 @@ class _Hubble:
         self.world_ips = {e.name: self._world_ips(e.prefix) for e in _EXTERNALS}
         self.talk_weights = _cumulative([t.weight for t in _TALKS])
         self.external_weights = _cumulative([e.weight for e in _EXTERNALS])
-        self.order = TimeOrdered()
+        self.order = delivery
 
     def _world_ips(self, prefix: str) -> list[str]:
         rng = self.rng
@@ -277,10 +286,10 @@ class _Hubble:
 
     def _emit(self, t: int, observer: Pod, src: Json, dst: Json, src_ip: str, dst_ip: str, l4: Json, kind: str,
               event_type: Json, reply: bool, point: str | None, l7: Json | None, summary: str) -> None:  # fmt: skip
-        record = flow_record(t, self.cluster.name, observer, uuid4(self.rng), src, dst, src_ip, dst_ip, l4, kind,
+        stamp = observer.node.stamp(t)  # the observer's node stamps the flow
+        record = flow_record(stamp, self.cluster.name, observer, uuid4(self.rng), src, dst, src_ip, dst_ip, l4, kind,
                              event_type, reply, point, l7, summary)  # fmt: skip
-        line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
-        self.order.push(t, line)
+        self.order.push(stamp, orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
 
     def _endpoint(self, pod: Pod) -> Json:
         """The pod's Hubble endpoint: made once per pod, shared by all its flows."""
@@ -414,12 +423,13 @@ class _Otlp:
         api_attrs = [_s("http.request.method", route.api_method), _s("http.route", route.api_route),
                      _s("url.path", api_path), _s("url.scheme", "http"), _i("http.response.status_code", code),
                      _s("client.address", web.ip)]  # fmt: skip
+        here, there = web.node.stamp, api.node.stamp  # each SDK reads its node's clock
         web_spans = [
-            _span(trace_id, web_id, None, f"{route.method} {route.route}", SERVER, t, end, server_attrs),
-            _span(trace_id, client_id, web_id, route.api_method, CLIENT, call, call_end, client_attrs),
+            _span(trace_id, web_id, None, f"{route.method} {route.route}", SERVER, here(t), here(end), server_attrs),
+            _span(trace_id, client_id, web_id, route.api_method, CLIENT, here(call), here(call_end), client_attrs),
         ]
-        api_spans = [_span(trace_id, api_id, client_id, f"{route.api_method} {route.api_route}", SERVER, served,
-                           api_end, api_attrs)]  # fmt: skip
+        api_spans = [_span(trace_id, api_id, client_id, f"{route.api_method} {route.api_route}", SERVER, there(served),
+                           there(api_end), api_attrs)]  # fmt: skip
         return {"resourceSpans": [self._resource(web, web_spans), self._resource(api, api_spans)]}
 
     def _resource(self, pod: Pod, spans: list[Json]) -> Json:

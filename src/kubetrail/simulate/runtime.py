@@ -12,8 +12,12 @@ Falco (`write_falco`): benign alerts real clusters raise all day (a log agent re
 sensitive file, operators contacting the API server), and each node's metrics snapshot every 5
 minutes.
 
-Both write exactly the requested number of lines, in time order, the same bytes for the same
-cluster and seed. Lines are made from per-process templates (dicts built once) and orjson.
+Both write exactly the requested number of lines, the same bytes for the same cluster and seed.
+Every time a line prints (its event time, a process's start_time, a container's, Falco's start
+and boot times) is read on the clock of the node it comes from, off by `node.clock_offset_ns`;
+only exec ids, made of the kernel's time since boot, do not carry it. Each file merges all
+nodes' lines by the time printed, a few of them up to 300 ms late (`clock.Delivery`). Lines are
+made from per-process templates (dicts built once) and orjson.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import IO, Any, Final, NamedTuple
 
 import orjson
 
-from kubetrail.simulate.clock import TimeOrdered, Times, rfc3339_ns, second
+from kubetrail.simulate.clock import Delivery, Times, rfc3339_ns, second
 from kubetrail.simulate.cluster import DAY, MINUTE, NS, Cluster, Container, Node, Pod
 
 Json = dict[str, Any]
@@ -152,7 +156,8 @@ def write_tetragon(path: Path | str, *, cluster: Cluster, events: int, seed: int
     if events < 0:
         raise ValueError(f"events must be zero or more, not {events}")
     with open(path, "wb", buffering=1 << 20) as out:
-        return _Tetragon(cluster, random.Random(seed), out).run(events)
+        delivery = Delivery(random.Random(f"kubetrail-delivery:tetragon:{seed}"))
+        return _Tetragon(cluster, random.Random(seed), delivery, out).run(events)
 
 
 class _Proc:
@@ -177,11 +182,11 @@ class _Due(NamedTuple):
 
 
 class _Tetragon:
-    def __init__(self, cluster: Cluster, rng: random.Random, out: IO[bytes]) -> None:
+    def __init__(self, cluster: Cluster, rng: random.Random, delivery: Delivery, out: IO[bytes]) -> None:
         self.cluster, self.rng, self.out = cluster, rng, out
         self.boot = {n.name: cluster.start_ns - int(rng.uniform(3, 40) * DAY) for n in cluster.nodes}
         self.pids = {n.name: rng.randrange(2000, 9000) for n in cluster.nodes}
-        self.order = TimeOrdered()
+        self.order = delivery
         self.ready: list[bytes] = []
         self.reported = cluster.start_ns + int(rng.uniform(1, 3) * NS)
         self.running: list[_Proc] = []  # main processes alive, in exec order
@@ -209,8 +214,11 @@ class _Tetragon:
 
     # -- the clock and the output
 
-    def _emit(self, t: int, line: bytes) -> None:
-        self.order.push(t, line)
+    def _emit(self, etype: str, body: Json, node: Node, t: int) -> None:
+        """A line about what happened on `node` at true time `t`, stamped by the node's clock."""
+        stamp = node.stamp(t)
+        line = orjson.dumps({etype: body, "node_name": node.name, "time": rfc3339_ns(stamp)}, option=_DUMPS_OPTION)
+        self.order.push(stamp, line)
 
     def _flush(self, until: int | None) -> None:
         ready = self.ready
@@ -219,10 +227,8 @@ class _Tetragon:
             self.out.write(b"".join(ready))
             ready.clear()
 
-    def _line(self, etype: str, body: Json, node: str, t: int) -> bytes:
-        return orjson.dumps({etype: body, "node_name": node, "time": rfc3339_ns(t)}, option=_DUMPS_OPTION)
-
     def _exec_id(self, node: Node, t: int, pid: int) -> str:
+        """From the kernel's monotonic time since boot: a node's clock offset does not enter it."""
         return b64encode(f"{node.name}:{t - self.boot[node.name]}:{pid}".encode()).decode()
 
     def _pid(self, node: Node) -> int:
@@ -269,7 +275,7 @@ class _Tetragon:
             "binary": _SHIM,
             "arguments": f"-namespace k8s.io -id {pod.uid} -address /run/containerd/containerd.sock",
             "flags": "execve clone",
-            "start_time": rfc3339_ns(t),
+            "start_time": rfc3339_ns(node.stamp(t)),
             "auid": _AUID_UNSET,
             "parent_exec_id": self.containerd[node.name],
             "tid": pid,
@@ -286,7 +292,7 @@ class _Tetragon:
                 "id": f"containerd://{container.container_id}",
                 "name": container.name,
                 "image": {"id": _image_ref(container.image), "name": container.image},
-                "start_time": f"{second(t // NS)}Z",
+                "start_time": f"{second(node.stamp(t) // NS)}Z",
                 "pid": 1,
             },
             "pod_labels": _labels(pod),
@@ -301,7 +307,7 @@ class _Tetragon:
             "binary": cmd.binary,
             "arguments": cmd.arguments,
             "flags": "procFS auid rootcwd" if procfs else "execve rootcwd clone",
-            "start_time": rfc3339_ns(t),
+            "start_time": rfc3339_ns(node.stamp(t)),
             "auid": _AUID_UNSET,
             "pod": pod_block,
             "docker": container.container_id[:31],
@@ -318,14 +324,12 @@ class _Tetragon:
             self.running.remove(proc)
             if proc.children:
                 self.busy.remove(proc)
-            body: Json = {"process": proc.block, "parent": proc.shim}
-            self._emit(item.t, self._line("process_exit", body, proc.node.name, item.t))
+            self._emit("process_exit", {"process": proc.block, "parent": proc.shim}, proc.node, item.t)
         else:
             self.running.append(proc)
             if proc.children:
                 self.busy.append(proc)
-            body = {"process": proc.block, "parent": proc.shim}
-            self._emit(item.t, self._line("process_exec", body, proc.node.name, item.t))
+            self._emit("process_exec", {"process": proc.block, "parent": proc.shim}, proc.node, item.t)
 
     # -- the background: children and connections
 
@@ -359,7 +363,7 @@ class _Tetragon:
             "binary": cmd.binary,
             "arguments": cmd.arguments,
             "flags": "execve rootcwd clone",
-            "start_time": rfc3339_ns(t),
+            "start_time": rfc3339_ns(node.stamp(t)),
             "auid": _AUID_UNSET,
             "pod": pod_block,
             "docker": proc.block["docker"],
@@ -368,12 +372,11 @@ class _Tetragon:
         }
         stop = proc.stop if proc.stop is not None else self.cluster.end_ns
         end = max(t + 2, min(t + int(rng.uniform(2, 400) * MS), stop - 1))
-        name = node.name
-        self._emit(t, self._line("process_exec", {"process": block, "parent": proc.block}, name, t))
+        self._emit("process_exec", {"process": block, "parent": proc.block}, node, t)
         if connects:
             self._connect(proc, block, proc.block, t + 1 + (end - t) // 3, cmd)
         exit_block = {k: v for k, v in block.items() if k != "tid"}
-        self._emit(end, self._line("process_exit", {"process": exit_block, "parent": proc.block}, name, end))
+        self._emit("process_exit", {"process": exit_block, "parent": proc.block}, node, end)
 
     def _connect(self, proc: _Proc, block: Json, parent: Json, t: int, cmd: _Cmd | None = None) -> None:
         rng = self.rng
@@ -402,7 +405,7 @@ class _Tetragon:
             "action": "KPROBE_ACTION_POST",
             "policy_name": _POLICY,
         }
-        self._emit(t, self._line("process_kprobe", body, proc.node.name, t))
+        self._emit("process_kprobe", body, proc.node, t)
 
 
 # ---- Falco ---------------------------------------------------------------------------------
@@ -413,7 +416,8 @@ def write_falco(path: Path | str, *, cluster: Cluster, events: int, seed: int) -
     if events < 0:
         raise ValueError(f"events must be zero or more, not {events}")
     with open(path, "wb", buffering=1 << 20) as out:
-        return _Falco(cluster, random.Random(seed), out).run(events)
+        delivery = Delivery(random.Random(f"kubetrail-delivery:falco:{seed}"))
+        return _Falco(cluster, random.Random(seed), delivery, out).run(events)
 
 
 class _Rule(NamedTuple):
@@ -437,8 +441,9 @@ _SENSITIVE: Final = ("/etc/shadow", "/etc/pam.d/common-session", "/etc/sudoers")
 
 
 class _Falco:
-    def __init__(self, cluster: Cluster, rng: random.Random, out: IO[bytes]) -> None:
-        self.cluster, self.rng, self.out = cluster, rng, out
+    def __init__(self, cluster: Cluster, rng: random.Random, delivery: Delivery, out: IO[bytes]) -> None:
+        self.cluster, self.rng, self.out, self.order = cluster, rng, out, delivery
+        self.nodes = {n.name: n for n in cluster.nodes}
         self.lives = _Lives(cluster.pods)
         self.bounds = list(accumulate(r.rate for r in _RULES))
         self.mains = {c: _MAINS.get(c, _Cmd(f"/{c}", "")) for w in cluster.workloads for c, _ in w.images}
@@ -458,15 +463,16 @@ class _Falco:
             if times.left > 0 and (i == len(due) or times.next < due[i][0]):
                 t = times.take(1)
                 self.lives.advance(t)
-                lines.append(self._alert(t))
+                self._alert(t)
             else:
                 t, node = due[i]
                 i += 1
-                lines.append(self._snapshot(t, node))
+                self._snapshot(t, self.nodes[node])
+            lines += self.order.due(t)
             if len(lines) >= 4096:
                 self.out.write(b"".join(lines))
                 lines.clear()
-        self.out.write(b"".join(lines))
+        self.out.write(b"".join(lines + self.order.due(None)))
         return events
 
     def _metrics_times(self) -> list[tuple[int, str]]:
@@ -480,22 +486,23 @@ class _Falco:
         due.sort()
         return due
 
-    def _snapshot(self, t: int, node: str) -> bytes:
-        host, rng = self.host[node], self.rng
+    def _snapshot(self, t: int, node: Node) -> None:
+        """Each time is true time; the node's clock stamps them."""
+        host, rng, stamp = self.host[node.name], self.rng, node.stamp(t)
         n_evts = int((t - host["start"]) / NS * host["rate"])
         if rng.random() < 0.05:
             host["drops"] += rng.randrange(1, 5000)
         fields = {
-            "evt.hostname": node,
+            "evt.hostname": node.name,
             "evt.source": "syscall",
-            "evt.time": t,
+            "evt.time": stamp,
             "falco.duration_sec": (t - host["start"]) // NS,
-            "falco.host_boot_ts": host["boot"] // NS * NS,
+            "falco.host_boot_ts": node.stamp(host["boot"]) // NS * NS,
             "falco.host_num_cpus": host["cpus"],
             "falco.kernel_release": _KERNEL,
             "falco.num_evts": n_evts // 50,
             "falco.outputs_queue_num_drops": 0,
-            "falco.start_ts": host["start"],
+            "falco.start_ts": node.stamp(host["start"]),
             "falco.version": _FALCO_VERSION,
             "scap.engine_name": "modern_bpf",
             "scap.n_drops": host["drops"],
@@ -503,17 +510,17 @@ class _Falco:
             "scap.n_evts": n_evts,
         }
         record = {
-            "hostname": node,
+            "hostname": node.name,
             "output": "Falco metrics snapshot",
             "output_fields": fields,
             "priority": "Informational",
             "rule": "Falco internal: metrics snapshot",
             "source": "internal",
-            "time": rfc3339_ns(t),
+            "time": rfc3339_ns(stamp),
         }
-        return orjson.dumps(record, option=_DUMPS_OPTION)
+        self.order.push(stamp, orjson.dumps(record, option=_DUMPS_OPTION))
 
-    def _alert(self, t: int) -> bytes:
+    def _alert(self, t: int) -> None:
         rng = self.rng
         rule = _RULES[bisect(self.bounds, rng.random() * self.bounds[-1])]
         pods = [p for key in rule.workloads for p in self.lives.of.get(key, ())]
@@ -522,6 +529,7 @@ class _Falco:
             pods = [p for key in rule.workloads for p in self.lives.of.get(key, ())]
             pods = pods or [p for alive in self.lives.of.values() for p in alive]
         pod = rng.choice(pods)
+        stamp = pod.node.stamp(t)  # the time as the pod's node reads it
         container = pod.containers[0]
         main = self.mains[container.name]
         name = main.binary.rpartition("/")[2][:15]  # proc.name: the kernel's comm, 15 characters
@@ -532,7 +540,7 @@ class _Falco:
             "container.image.repository": repo,
             "container.image.tag": tag,
             "container.name": container.name,
-            "evt.time": t,
+            "evt.time": stamp,
             "evt.type": "openat" if rule is _RULES[0] else "connect",
         }
         if rule is _RULES[0]:
@@ -557,7 +565,7 @@ class _Falco:
             "user.uid": main.uid,
         }
         output = (
-            f"{_clock(t)}: {rule.priority} {what} ({detail} evt_type={fields['evt.type']} user={user} "
+            f"{_clock(stamp)}: {rule.priority} {what} ({detail} evt_type={fields['evt.type']} user={user} "
             f"user_uid={main.uid} user_loginuid=-1 process={name} proc_exepath={main.binary} parent=containerd-shim "
             f"command={fields['proc.cmdline']} terminal=0 container_id={fields['container.id']} "
             f"container_name={container.name} container_image_repository={repo} container_image_tag={tag} "
@@ -571,6 +579,6 @@ class _Falco:
             "rule": rule.name,
             "source": "syscall",
             "tags": list(rule.tags),
-            "time": rfc3339_ns(t),
+            "time": rfc3339_ns(stamp),
         }
-        return orjson.dumps(record, option=_DUMPS_OPTION)
+        self.order.push(stamp, orjson.dumps(record, option=_DUMPS_OPTION))
