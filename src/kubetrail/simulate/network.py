@@ -433,25 +433,31 @@ class _Otlp:
         return {"resourceSpans": [self._resource(web, web_spans), self._resource(api, api_spans)]}
 
     def _resource(self, pod: Pod, spans: list[Json]) -> Json:
-        return {"resource": self._resource_of(pod), "scopeSpans": [{"scope": _SCOPES[pod.workload.key], "spans": spans}]}
+        if (made := self.resources.get(pod.uid)) is None:
+            made = self.resources[pod.uid] = otlp_resource(pod)
+        return resource_spans(pod, made, spans)
 
-    def _resource_of(self, pod: Pod) -> Json:
-        if (made := self.resources.get(pod.uid)) is not None:
-            return made
-        w = pod.workload
-        made = self.resources[pod.uid] = {
-            "attributes": [
-                _s("service.name", w.name),
-                _s("service.namespace", w.namespace),
-                _s("k8s.namespace.name", pod.namespace),
-                _s("k8s.pod.name", pod.name),
-                _s("k8s.pod.uid", pod.uid),
-                _s("k8s.node.name", pod.node.name),
-                _s("k8s.deployment.name", w.name),
-                _s("container.id", pod.containers[0].container_id),
-            ]
-        }
-        return made
+
+def otlp_resource(pod: Pod) -> Json:
+    """The OTel resource of a pod's service: its service, k8s and container attributes."""
+    w = pod.workload
+    return {
+        "attributes": [
+            _s("service.name", w.name),
+            _s("service.namespace", w.namespace),
+            _s("k8s.namespace.name", pod.namespace),
+            _s("k8s.pod.name", pod.name),
+            _s("k8s.pod.uid", pod.uid),
+            _s("k8s.node.name", pod.node.name),
+            _s("k8s.deployment.name", w.name),
+            _s("container.id", pod.containers[0].container_id),
+        ]
+    }
+
+
+def resource_spans(pod: Pod, resource: Json, spans: list[Json]) -> Json:
+    """One ResourceSpans: the spans of a pod's service under its instrumentation scope."""
+    return {"resource": resource, "scopeSpans": [{"scope": _SCOPES[pod.workload.key], "spans": spans}]}
 
 
 def _span(trace_id: str, span_id: str, parent: str | None, name: str, kind: int, start: int, end: int,

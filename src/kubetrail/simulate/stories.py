@@ -54,7 +54,7 @@ from kubetrail.simulate.audit import (
 )
 from kubetrail.simulate.clock import rfc3339_ns, second
 from kubetrail.simulate.cluster import DAY, MINUTE, NS, Cluster, Node, Pod, random_name, uuid4
-from kubetrail.simulate.network import _SCOPES, SERVER, _i, _s, _span, endpoint, flow_record
+from kubetrail.simulate.network import SERVER, _i, _s, _span, endpoint, flow_record, otlp_resource, resource_spans
 from kubetrail.simulate.runtime import _MAINS, _clock, _Cmd, _image_ref, _labels
 
 Json = dict[str, Any]
@@ -335,8 +335,7 @@ class _Stories:
                       _s("user_agent.original", "python-requests/2.32.3"), _s("enduser.id", end_user)]  # fmt: skip
         span = _span(trace_id, span_id, None, f"{method} {route}", SERVER, where.node.stamp(t0), where.node.stamp(span_end),
                      attributes)  # fmt: skip
-        spans = {"resource": _otlp_resource(pod), "scopeSpans": [{"scope": _SCOPES[pod.workload.key], "spans": [span]}]}
-        self._add(OTLP, where.node.stamp(t0), {"resourceSpans": [spans]})
+        self._add(OTLP, where.node.stamp(t0), {"resourceSpans": [resource_spans(pod, otlp_resource(pod), [span])]})
         self._story("http-exploit", t0, span_end, f"{pod.namespace}/{pod.name}", end_user, "high",
                     ["T1105", "T1059.004", "T1552.007"], [],
                     {"trace_id": trace_id, "route": route, "download_ip": drop_ip, "service_account": username})  # fmt: skip
@@ -679,14 +678,6 @@ def _privileged_bodies(
     response: Json = {"kind": "Pod", "apiVersion": "v1", "metadata": meta, "spec": stored,
                       "status": {"phase": "Pending", "qosClass": "BestEffort"}}  # fmt: skip
     return request, response
-
-
-def _otlp_resource(pod: Pod) -> Json:
-    w = pod.workload
-    return {"attributes": [_s("service.name", w.name), _s("service.namespace", w.namespace),
-                           _s("k8s.namespace.name", pod.namespace), _s("k8s.pod.name", pod.name), _s("k8s.pod.uid", pod.uid),
-                           _s("k8s.node.name", pod.node.name), _s("k8s.deployment.name", w.name),
-                           _s("container.id", pod.containers[0].container_id)]}  # fmt: skip
 
 
 def _app(pod: Pod) -> bool:
