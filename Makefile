@@ -38,10 +38,12 @@ docs: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
+# The benchmark suite at 1M and 10M simulated events (inputs and stores cached under bench/data/).
+# `make bench BENCH_ARGS="--events 100000"` for a quick run; add --record to keep the result in
+# bench/RESULTS.md.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python -m bench.ingest
-	$(BIN)/python -m bench.answers
-	$(BIN)/python -m bench.correlate
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo.duckdb demo.duckdb.wal demo-sim

@@ -5,33 +5,30 @@ of the same file in one process).
     python -m bench.ingest [--events 1000000] [--seed 7] [--workers 0] [--record]
 
 Prints a table of events/s, the ratio to the parsing limit and peak memory (RSS summed over the
-ingest process and its workers, sampled every 20 ms); `--record` appends it to bench/RESULTS.md.
+ingest process and its workers, sampled every 50 ms); `--record` appends it to bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import orjson
 
 from bench.audit_types import AuditEvent
+from bench.inputs import DATA
+from bench.measure import PeakRss, decode_rate
+from bench.report import machine, record
 from kubetrail.simulate.audit import write_audit_log
 from kubetrail.simulate.cluster import build_cluster
 
-HERE = Path(__file__).resolve().parent
-DATA = HERE / "data"
 START_NS = 1_764_324_000 * 10**9  # 2025-11-28T10:00:00Z
 
 
@@ -47,45 +44,11 @@ def audit_file(events: int, seed: int) -> Path:
     return path
 
 
-def decode_rate(path: Path, decode: Callable[[bytes], object]) -> float:
-    """Lines/s of `decode` over the file's lines, one process."""
-    start = time.perf_counter()
-    n = 0
-    with open(path, "rb") as f:
-        for line in f:
-            decode(line)
-            n += 1
-    return n / (time.perf_counter() - start)
-
-
 @dataclass
 class Run:
     seconds: float
     peak_rss: int
-    summary: dict[str, object]
-
-
-def _tree_rss(root: int) -> int:
-    """RSS in bytes of `root` and all its descendants (from /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            statm = Path(f"/proc/{entry}/statm").read_text().split()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = int(statm[1]) * os.sysconf("SC_PAGE_SIZE")
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo.extend(children.get(pid, []))
-    return total
+    summary: dict[str, Any]
 
 
 def ingest_run(path: Path, workers: int) -> Run:
@@ -94,39 +57,12 @@ def ingest_run(path: Path, workers: int) -> Run:
         if workers:
             cmd += ["--workers", str(workers)]
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
-        peak = 0
-        done = threading.Event()
-
-        def sample() -> None:
-            nonlocal peak
-            while not done.is_set():
-                peak = max(peak, _tree_rss(proc.pid))
-                time.sleep(0.02)
-
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        out, _ = proc.communicate()
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE) as proc, PeakRss(proc.pid) as peak:
+            out, _ = proc.communicate()
         seconds = time.perf_counter() - start
-        done.set()
-        sampler.join()
         if proc.returncode != 0:
             raise SystemExit(f"ingest failed ({proc.returncode})")
-        return Run(seconds, peak, orjson.loads(out))
-
-
-def record(lines: list[str]) -> None:
-    """Put a run's table at the top of bench/RESULTS.md, older runs below."""
-    results = HERE / "RESULTS.md"
-    head = "# Benchmark results\n\nNewest first. Each run measures its baselines in the same run.\n\n"
-    old = results.read_text().removeprefix(head) if results.exists() else ""
-    results.write_text(head + "\n".join(lines) + "\n" + old)
-
-
-def machine() -> str:
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    versions = ", ".join(f"{p} {version(p)}" for p in ("duckdb", "msgspec", "orjson", "pyarrow"))
-    return f"{platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB; Python {platform.python_version()}; {versions}"
+        return Run(seconds, peak.take(), orjson.loads(out))
 
 
 def main() -> None:
@@ -145,7 +81,7 @@ def main() -> None:
     limit = decode_rate(path, msgspec.json.Decoder(AuditEvent).decode)
     generic = decode_rate(path, orjson.loads)
     run = ingest_run(path, args.workers)
-    stored = sum(run.summary["ingested"].values())  # type: ignore[attr-defined]
+    stored = sum(run.summary["ingested"].values())
     rate = lines / run.seconds
     rows = [
         ("parsing limit: msgspec.json.Decoder(AuditEvent), 1 process", f"{limit:,.0f}", "1.00", ""),
