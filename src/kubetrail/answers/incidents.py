@@ -14,8 +14,8 @@ from typing import Any, Final
 from kubetrail.answers.baseline import DEFAULT_BASELINE_NS
 from kubetrail.answers.egress import Query as EgressQuery
 from kubetrail.answers.egress import egress
+from kubetrail.answers.processes import NOT_IN_BASELINE, processes
 from kubetrail.answers.processes import Query as ProcessesQuery
-from kubetrail.answers.processes import processes
 from kubetrail.answers.trace import trace
 from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
 from kubetrail.correlate.api_rules import Baseline, CallFacts, findings, pod_spec
@@ -169,9 +169,9 @@ def _facts(c: Mapping[str, Any]) -> CallFacts:
 
 def _processes(store: Store, q: Query) -> Iterator[Signal]:
     """Processes the workload never ran in its baseline (rule hits come as runtime alerts)."""
-    doc = processes(store, ProcessesQuery(q.window, cluster=q.cluster, unexpected=True, limit=10_000))
+    doc = processes(store, ProcessesQuery(q.window, cluster=q.cluster, unexpected=True, limit=10_000, trace_rule_hits=False))
     for r in doc["rows"]:
-        if not any(reason.startswith("not run by") for reason in r["reasons"]):
+        if not any(reason.startswith(NOT_IN_BASELINE) for reason in r["reasons"]):
             continue
         initiator = r["initiator"]
         exec_by_person = initiator is not None and initiator["type"] == "kubectl-exec"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from kubetrail.answers.baseline import DEFAULT_BASELINE_NS, enough_history
 from kubetrail.answers.trace import trace
@@ -18,6 +18,8 @@ from kubetrail.identity.ips import DEFAULT_SKEW_NS
 from kubetrail.identity.workloads import workload_key
 from kubetrail.store import Store
 from kubetrail.timeutil import format_ns
+
+NOT_IN_BASELINE: Final = "not run by"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,9 @@ class Query:
     baseline_ns: int = DEFAULT_BASELINE_NS
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
+    # Trace the initiator of processes unexpected only because a rule fired on them. `incidents`
+    # leaves them out: it traces the rule hits themselves.
+    trace_rule_hits: bool = True
 
 
 @dataclass
@@ -61,7 +66,8 @@ def processes(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[st
         reasons = _reasons(run, workload, baseline if learned else None)
         if q.unexpected and not reasons:
             continue
-        initiator = _initiator(store, run, skew_ns) if reasons else None
+        novel = learned and any(r.startswith(NOT_IN_BASELINE) for r in reasons)
+        initiator = _initiator(store, run, skew_ns) if reasons and (q.trace_rule_hits or novel) else None
         keyed.append(((not reasons, -run["last"]), _row(run, learned, reasons, initiator)))
     rows = [row for _, row in sorted(keyed, key=lambda kr: kr[0])]
     return envelope(q.window, rows, sorted(gaps), q.limit, q.cursor)
@@ -85,7 +91,7 @@ def _reasons(run: Mapping[str, Any], workload: str, baseline: _Baseline | None) 
     if own is not None:
         reasons.append(own.reason)
     if baseline is not None and run["binary"] not in baseline.binaries:
-        reasons.append(f"not run by {workload} in its baseline")
+        reasons.append(f"{NOT_IN_BASELINE} {workload} in its baseline")
     return reasons
 
 
