@@ -14,7 +14,7 @@ from kubetrail.ingest.pipeline import Options, ingest
 from kubetrail.ingest.reader import expand_paths
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import parse_rfc3339
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, run_cli
 
 SCHEMA = json.loads((ROOT / "contract" / "incidents.schema.json").read_text())
 WINDOW = Window(parse_rfc3339("2026-11-28T00:00:00Z"), parse_rfc3339("2026-11-28T12:00:00Z"))
@@ -122,3 +122,19 @@ def test_a_shell_an_http_request_spawned_names_the_request_and_its_end_user(tmp_
     assert {"T1105", "T1059.004"} <= set(row["techniques"])
     shell = next(s for s in row["steps"] if "piped a download into a shell" in s["summary"])
     assert "during request /api/upload, trace 0af7651916cd43dd8448eb211c80319c" in shell["summary"]
+
+
+def test_on_a_terminal_an_incident_reads_as_a_story(tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    ask(db, STORIES / "processes", STORIES / "exec-session")
+    out = run_cli("incidents", "--at", "2026-11-28T12:00:00Z", "--since", "12h", "-o", "table", db=db)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.decode().splitlines()
+    assert lines[0].startswith("[CRITICAL] alice@example.com: ")
+    assert "  who: alice@example.com" in lines and "  pods: payments/api-7d9c6b5f8-x2k4j" in lines
+    attack = next(line for line in lines if line.startswith("  ATT&CK: "))
+    assert "T1609 Container Administration Command" in attack and "T1496 Resource Hijacking" in attack
+    assert lines[1].startswith("  2026-11-28 09:59:59 .. 10:01:31 UTC  id ")
+    steps = [line for line in lines[2:] if line[2:3].isdigit()]
+    assert steps and [s[:14] for s in steps] == sorted(s[:14] for s in steps)  # time order
+    assert any("tetragon" in s and "/tmp/xmrig" in s for s in steps)

@@ -10,6 +10,7 @@ import pytest
 from kubetrail.model import Event, catalog
 from kubetrail.store.batch import to_arrow
 from kubetrail.store.duckdb import SCHEMA_VERSION, DuckDBStore, StoreError
+from tests.answers.conftest import story_store
 
 
 def event(id_: str, verb: str = "get", **kw: object) -> Event:
@@ -55,6 +56,32 @@ def test_a_store_from_a_newer_kubetrail_is_refused(tmp_path: Path) -> None:
         con.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
     with pytest.raises(StoreError, match="newer than this kubetrail"):
         DuckDBStore(tmp_path / "s.duckdb")
+
+
+def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tmp_path: Path) -> None:
+    # A store as kubetrail's first schema left it: events only, no IP runs and no id index.
+    store = DuckDBStore(story_store(tmp_path / "s.duckdb", "ip-reuse"))
+    runs = store.con.execute("SELECT * FROM ip_runs ORDER BY ALL").fetchall()
+    assert runs
+    store.con.execute("DROP INDEX events_id; DROP TABLE ip_runs; DROP MACRO TABLE ip_runs_of")
+    store.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    store.close()
+    reader = DuckDBStore(tmp_path / "s.duckdb", read_only=True)
+    try:
+        assert reader.schema_version() == SCHEMA_VERSION
+        assert reader.con.execute("SELECT * FROM ip_runs ORDER BY ALL").fetchall() == runs  # backfilled as ingest writes them
+        with pytest.raises(duckdb.Error, match="read-only"):  # and open read-only again
+            reader.con.execute("CREATE TABLE t (a INTEGER)")
+    finally:
+        reader.close()
+
+
+def test_a_store_from_a_newer_kubetrail_is_refused_when_opened_to_read_too(tmp_path: Path) -> None:
+    DuckDBStore(tmp_path / "s.duckdb").close()
+    with duckdb.connect(str(tmp_path / "s.duckdb")) as con:
+        con.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="newer than this kubetrail"):
+        DuckDBStore(tmp_path / "s.duckdb", read_only=True)
 
 
 def test_a_store_held_by_another_process_is_a_clear_error(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from kubetrail.answers.secrets import Query as SecretsQuery
 from kubetrail.answers.secrets import secrets
 from kubetrail.answers.trace import trace
 from kubetrail.answers.window import Window
+from kubetrail.cli.output import incident_story
 from kubetrail.ingest.pipeline import Options, Summary, ingest
 from kubetrail.ingest.reader import expand_paths
 from kubetrail.simulate.run import simulate
@@ -77,13 +78,8 @@ def render(tour: Tour) -> None:
     click.echo(f"Ingested {counts}; quarantined {tour.summary.quarantined}.\n")
     click.secho(f"{len(tour.incidents)} incidents", bold=True)
     for row in tour.incidents:
-        click.secho(f"\n[{row['severity'].upper()}] {row['title']}", bold=True)
-        click.echo(
-            f"  techniques {', '.join(row['techniques'])}; pods {', '.join(row['pods'])}; "
-            f"actors {', '.join(row['actors']) or '(none known)'}"
-        )
-        for step in row["steps"]:
-            click.echo(f"  {step['time'][11:23]}  {step['source']:<9} {step['summary'][:150]}")
+        click.echo("")
+        incident_story(row)
     for question, answer in tour.answers.items():
         click.secho(f"\n{question}", bold=True)
         for line in _lines(answer):

@@ -29,7 +29,7 @@ from kubetrail.answers.timeline import timeline
 from kubetrail.answers.trace import UnknownEvent, trace
 from kubetrail.answers.who import who
 from kubetrail.answers.window import DEFAULT_LIMIT, Window, parse_duration, window
-from kubetrail.cli.output import EXIT_PROBLEM, EXIT_USAGE, default_format, emit_json, fail, stderr, table
+from kubetrail.cli.output import EXIT_PROBLEM, EXIT_USAGE, default_format, emit_json, fail, incident_story, stderr, table
 from kubetrail.identity.scope import DEFAULT_INTERNAL, networks
 from kubetrail.ingest.pipeline import Options, Summary, ingest
 from kubetrail.ingest.reader import expand_paths
@@ -518,13 +518,12 @@ def incidents_cmd(
         emit_json(doc)
         return
     for row in doc["rows"]:
-        click.echo(f"[{row['severity'].upper()}] {row['title']}  ({row['start']} .. {row['end']})")
-        click.echo(f"  id {row['id']}; techniques {', '.join(row['techniques']) or '-'}; pods {', '.join(row['pods']) or '-'}")
-        for step in row["steps"]:
-            click.echo(f"  {step['time']}  {step['source']:<9} {step['summary']}")
+        incident_story(row)
         click.echo("")
     if not doc["rows"]:
         click.echo("no incidents in the window")
+    for gap in doc["gaps"]:
+        click.echo(f"gap: {gap}")
 
 
 @cli.command("export")

@@ -9,8 +9,12 @@ from typing import Any, NoReturn
 import click
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from kubetrail.correlate.attack import named
+
+_SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "bold yellow", "low": "dim"}
 EXIT_PROBLEM = 1
 EXIT_USAGE = 2
 
@@ -44,3 +48,20 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     for row in rows:
         t.add_row(*("" if v is None else str(v) for v in row))
     Console(width=int(os.environ.get("COLUMNS", "0")) or None).print(t)
+
+
+def incident_story(row: dict[str, Any], console: Console | None = None) -> None:
+    """One incident as a story for people: what, when, who and where, the ATT&CK techniques by
+    name, then its steps in time order."""
+    out = console or Console(highlight=False, soft_wrap=True)  # long lines wrap in the terminal, not here
+    severity = row["severity"]
+    out.print(f"[{_SEVERITY_STYLE.get(severity, 'bold')}][{severity.upper()}][/] [bold]{escape(row['title'])}[/]")
+    day, start, end = row["start"][:10], row["start"][11:19], row["end"][11:19]
+    out.print(f"  {day} {start} .. {end} UTC  [dim]id {row['id']}[/]")
+    for label, values in (("who", row["actors"]), ("pods", row["pods"]), ("destinations", row["destinations"])):
+        if values:
+            out.print(f"  {label}: {escape(', '.join(values))}")
+    if row["techniques"]:
+        out.print(f"  ATT&CK: {escape('; '.join(named(t) for t in row['techniques']))}")
+    for step in row["steps"]:
+        out.print(f"  [dim]{step['time'][11:23]}[/]  {step['source']:<9} {escape(step['summary'])}")

@@ -76,6 +76,12 @@ class DuckDBStore:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         if not read_only:
             self._migrate()
+        elif self.schema_version() != SCHEMA_VERSION:
+            # Questions need the current schema: an older store is migrated first (a newer one is
+            # refused, with what to do), then opened read-only again.
+            self.con.close()
+            DuckDBStore(path, memory_limit=memory_limit).close()
+            self.con = duckdb.connect(self.path, read_only=True, config={"memory_limit": memory_limit})
 
     # -- schema ---------------------------------------------------------------------------
     def _one(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
