@@ -85,6 +85,7 @@ def test_many_addresses_read_at_once_have_the_histories_each_has_alone(tmp_path:
         together = ip_histories(store, ips)
         assert together == {ip: ip_history(store, ip) for ip in ips}
         assert any(len(history) >= 2 for history in together.values())  # a reused address among them
+        assert ip_histories(store, ["127.0.0.1", "::1", "0.0.0.0"]) == {}  # every pod's own, no one's
         resolver = IpResolver(store)
         resolver.prefetch(("shop-prod", ip) for ip in ips)
         assert resolver._histories == {("shop-prod", ip): ip_history(store, ip, "shop-prod") for ip in ips}

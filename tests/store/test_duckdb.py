@@ -124,6 +124,25 @@ def test_conflict_inside_one_batch_keeps_the_first_under_the_plain_id(tmp_path: 
     store.close()
 
 
+def test_each_batch_records_who_held_an_address_and_loopback_is_no_ones(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "s.duckdb")
+
+    def connect(id_: str, t: int, pod: str, src: str) -> Event:
+        return Event(id=id_, time=t * 10**9, source="tetragon", kind="network_flow", cluster="c", namespace="ns", pod_name=pod,
+                     src_ip=src, dst_ip="10.96.0.1", content_hash=id_)  # fmt: skip
+
+    store.write_events(to_arrow([connect("1", 100, "a", "10.244.1.5"), connect("2", 110, "a", "127.0.0.1")]))
+    store.write_events(to_arrow([connect("3", 200, "a", "10.244.1.5"), connect("4", 300, "b", "10.244.1.5")]))
+    rows = store.con.execute("SELECT ip, pod_name, epoch(first_seen), epoch(last_seen), observations FROM ip_runs ORDER BY ALL")
+    # One run per batch and holder (the query merges them: see tests/identity); 127.0.0.1 is every pod's own.
+    assert rows.fetchall() == [
+        ("10.244.1.5", "a", 100, 100, 1),
+        ("10.244.1.5", "a", 200, 200, 1),
+        ("10.244.1.5", "b", 300, 300, 1),
+    ]
+    store.close()
+
+
 def test_times_keep_nanoseconds(tmp_path: Path) -> None:
     store = DuckDBStore(tmp_path / "s.duckdb")
     store.write_events(to_arrow([event("a")]))

@@ -10,6 +10,7 @@ is never given the current holder of a reused IP.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -40,8 +41,12 @@ def ip_history(store: Store, ip: str, cluster: str | None = None) -> list[Holder
 
 
 def ip_histories(store: Store, ips: Iterable[str], cluster: str | None = None) -> dict[str, list[Holder]]:
-    """The histories of many addresses, read with two queries."""
-    runs = store.query("ip_runs", ips=sorted(set(ips)), cluster=cluster)
+    """The histories of many addresses, read with two queries. A loopback or unspecified address
+    has none: every pod has its own."""
+    wanted = sorted({ip for ip in ips if not _nobodys(ip)})
+    if not wanted:
+        return {}
+    runs = store.query("ip_runs", ips=wanted, cluster=cluster)
     names = sorted({f"{r['namespace']}/{r['pod_name']}" for r in runs if r["scope"] == "pod" and r["pod_name"]})
     lifecycle: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in store.query("pod_lifecycle", names=names) if names else []:
@@ -118,6 +123,14 @@ def holder_at(history: Iterable[Holder], at: int, skew_ns: int = DEFAULT_SKEW_NS
     exact = [h for h in near if h.start <= at and (h.end is None or at <= h.end)]
     pick = exact or near
     return max(pick, key=lambda h: h.start) if pick else None
+
+
+def _nobodys(ip: str) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 class IpResolver:

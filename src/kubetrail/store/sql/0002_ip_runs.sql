@@ -7,7 +7,7 @@
 -- flow endpoints, Tetragon connections, kubelets' API calls (their node's address) and pod
 -- bodies in audit events. API calls with a bound token are not observations: a token can be
 -- used from anywhere (that is what `ask actor` checks), so its source IP says nothing reliable
--- about who held the address.
+-- about who held the address. Loopback and unspecified addresses are no one's.
 CREATE TABLE ip_runs (
     cluster VARCHAR NOT NULL,
     ip VARCHAR NOT NULL,
@@ -59,7 +59,9 @@ WITH obs AS (
 ),
 keyed AS (
     SELECT *, scope || ':' || coalesce(namespace || '/' || pod_name, service, node, '?') AS holder
-    FROM obs WHERE ip IS NOT NULL
+    FROM obs
+    -- Every pod has its own loopback (health checks connect 127.0.0.1): no one holds it.
+    WHERE ip IS NOT NULL AND ip NOT LIKE '127.%' AND ip NOT IN ('::1', '0.0.0.0', '::')
 ),
 marked AS (
     SELECT *, CASE WHEN holder IS DISTINCT FROM lag(holder) OVER w THEN 1 ELSE 0 END AS new_run
