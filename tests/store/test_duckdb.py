@@ -59,17 +59,20 @@ def test_a_store_from_a_newer_kubetrail_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tmp_path: Path) -> None:
-    # A store as kubetrail's first schema left it: events only, no IP runs and no id index.
-    store = DuckDBStore(story_store(tmp_path / "s.duckdb", "ip-reuse"))
+    # A store as kubetrail's first schema left it: events only, no IP runs, no id index, no exec stages.
+    store = DuckDBStore(story_store(tmp_path / "s.duckdb", "ip-reuse", "exec-session"))
     runs = store.con.execute("SELECT * FROM ip_runs ORDER BY ALL").fetchall()
-    assert runs
+    stages = store.con.execute("SELECT * FROM exec_stages ORDER BY ALL").fetchall()
+    assert runs and stages
     store.con.execute("DROP INDEX events_id; DROP TABLE ip_runs; DROP MACRO TABLE ip_runs_of")
+    store.con.execute("DROP TABLE exec_stages; DROP MACRO TABLE exec_stages_of")
     store.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     store.close()
     reader = DuckDBStore(tmp_path / "s.duckdb", read_only=True)
     try:
         assert reader.schema_version() == SCHEMA_VERSION
         assert reader.con.execute("SELECT * FROM ip_runs ORDER BY ALL").fetchall() == runs  # backfilled as ingest writes them
+        assert reader.con.execute("SELECT * FROM exec_stages ORDER BY ALL").fetchall() == stages
         with pytest.raises(duckdb.Error, match="read-only"):  # and open read-only again
             reader.con.execute("CREATE TABLE t (a INTEGER)")
     finally:

@@ -173,6 +173,7 @@ class DuckDBStore:
             con.register("_new", new)
             con.execute(f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM _new")
             con.execute("INSERT INTO ip_runs SELECT * FROM ip_runs_of('_new')")  # who held which IP (0002)
+            con.execute("INSERT INTO exec_stages SELECT * FROM exec_stages_of('_new')")  # exec sessions (0004)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
