@@ -126,6 +126,25 @@ def _labels(pod: Pod) -> dict[str, str]:
     return {"app.kubernetes.io/name": pod.workload.name, "controller-revision-hash": f"{rev.owner_name}-{rev.template_hash}"}
 
 
+def tetragon_pod(pod: Pod, container: Container, started: int) -> Json:
+    """The pod block Tetragon prints for a process of `container` (started at true time `started`,
+    as its node's clock reads it); the container's pid is its main process's, 1."""
+    return {
+        "namespace": pod.namespace,
+        "name": pod.name,
+        "container": {
+            "id": f"containerd://{container.container_id}",
+            "name": container.name,
+            "image": {"id": _image_ref(container.image), "name": container.image},
+            "start_time": f"{second(pod.node.stamp(started) // NS)}Z",
+            "pid": 1,
+        },
+        "pod_labels": _labels(pod),
+        "workload": pod.workload.name,
+        "workload_kind": pod.workload.kind,
+    }
+
+
 class _Lives:
     """Pods alive at the current time, in a list per workload key (for Falco's picks)."""
 
@@ -282,23 +301,10 @@ class _Tetragon:
         }
 
     def _main_proc(self, pod: Pod, container: Container, t: int, shim: Json, procfs: bool, stop: int | None) -> _Proc:
-        w, node = pod.workload, pod.node
+        node = pod.node
         cmd = _MAINS.get(container.name, _Cmd(f"/{container.name}", ""))
         pid = self._pid(node)
-        pod_block: Json = {
-            "namespace": pod.namespace,
-            "name": pod.name,
-            "container": {
-                "id": f"containerd://{container.container_id}",
-                "name": container.name,
-                "image": {"id": _image_ref(container.image), "name": container.image},
-                "start_time": f"{second(node.stamp(t) // NS)}Z",
-                "pid": 1,
-            },
-            "pod_labels": _labels(pod),
-            "workload": w.name,
-            "workload_kind": w.kind,
-        }
+        pod_block = tetragon_pod(pod, container, t)
         block: Json = {
             "exec_id": self._exec_id(node, t, pid),
             "pid": pid,

@@ -55,7 +55,7 @@ from kubetrail.simulate.audit import (
 from kubetrail.simulate.clock import rfc3339_ns, second
 from kubetrail.simulate.cluster import DAY, MINUTE, NS, Cluster, Node, Pod, random_name, uuid4
 from kubetrail.simulate.network import SERVER, _i, _s, _span, endpoint, flow_record, otlp_resource, resource_spans
-from kubetrail.simulate.runtime import _MAINS, _clock, _Cmd, _image_ref, _labels
+from kubetrail.simulate.runtime import _MAINS, _clock, _Cmd, _image_ref, tetragon_pod
 
 Json = dict[str, Any]
 
@@ -470,21 +470,7 @@ class _Stories:
 
     def _where(self, pod: Pod) -> _Where:
         container = pod.containers[0]
-        started = max(pod.start_ns + NS, self.cluster.start_ns - DAY)
-        block: Json = {
-            "namespace": pod.namespace,
-            "name": pod.name,
-            "container": {
-                "id": f"containerd://{container.container_id}",
-                "name": container.name,
-                "image": {"id": _image_ref(container.image), "name": container.image},
-                "start_time": f"{second(pod.node.stamp(started) // NS)}Z",
-                "pid": 1,
-            },
-            "pod_labels": _labels(pod),
-            "workload": pod.workload.name,
-            "workload_kind": pod.workload.kind,
-        }
+        block = tetragon_pod(pod, container, max(pod.start_ns + NS, self.cluster.start_ns - DAY))
         return _Where(pod.node, block, container.container_id[:31], pod.ip, pod.uid, pod.start_ns)
 
     def _exec_id(self, node: Node, t: int, pid: int) -> str:
