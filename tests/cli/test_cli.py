@@ -95,7 +95,8 @@ def test_demo_tells_the_stories_and_answers_the_five_questions(tmp_path: Path) -
     )
     assert out.returncode == 0, out.stderr
     text = out.stdout.decode()
-    assert "quarantined 0" in text
+    assert "quarantined 0" in text and " 0 conflicts" in text
+    assert int(text.split(" records delivered twice")[0].rsplit(" ", 1)[1]) > 0  # the simulator's repeats, kept once
     # The five attack stories, each a high or critical incident with its initiator where it has one.
     titles = [line for line in text.splitlines() if line.startswith(("[CRITICAL]", "[HIGH]"))]
     assert len(titles) == 5, titles

@@ -75,7 +75,11 @@ def _answers(store: DuckDBStore, window: Window, found: list[dict[str, Any]]) ->
 
 def render(tour: Tour) -> None:
     counts = ", ".join(f"{k}={v}" for k, v in sorted(tour.summary.ingested.items()))
-    click.echo(f"Ingested {counts}; quarantined {tour.summary.quarantined}.\n")
+    summary = tour.summary
+    click.echo(
+        f"Ingested {counts}; {summary.duplicates} records delivered twice kept once, {summary.conflicts} conflicts, "
+        f"quarantined {summary.quarantined}.\n"
+    )
     click.secho(f"{len(tour.incidents)} incidents", bold=True)
     for row in tour.incidents:
         click.echo("")
