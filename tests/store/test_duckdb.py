@@ -59,12 +59,12 @@ def test_a_store_from_a_newer_kubetrail_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tmp_path: Path) -> None:
-    # A store as kubetrail's first schema left it: events only, no IP runs, no id index, no exec stages.
+    # A store as kubetrail's first schema left it: events only, no IP runs, no exec stages.
     store = DuckDBStore(story_store(tmp_path / "s.duckdb", "ip-reuse", "exec-session"))
     runs = store.con.execute("SELECT * FROM ip_runs ORDER BY ALL").fetchall()
     stages = store.con.execute("SELECT * FROM exec_stages ORDER BY ALL").fetchall()
     assert runs and stages
-    store.con.execute("DROP INDEX events_id; DROP TABLE ip_runs; DROP MACRO TABLE ip_runs_of")
+    store.con.execute("DROP TABLE ip_runs; DROP MACRO TABLE ip_runs_of")
     store.con.execute("DROP TABLE exec_stages; DROP MACRO TABLE exec_stages_of")
     store.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     store.close()
