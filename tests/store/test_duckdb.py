@@ -9,7 +9,7 @@ import pytest
 
 from kubetrail.model import Event, catalog
 from kubetrail.store.batch import to_arrow
-from kubetrail.store.duckdb import SCHEMA_VERSION, DuckDBStore, StoreError
+from kubetrail.store.duckdb import SCHEMA_VERSION, STORAGE_COLUMNS, DuckDBStore, StoreError
 from tests.answers.conftest import story_store
 
 
@@ -40,6 +40,7 @@ def test_migrated_events_table_matches_the_field_catalog(tmp_path: Path) -> None
     ).fetchall()
     store.close()
     expected = [(f.name, f.sql.replace(" NOT NULL", ""), "NO" if "NOT NULL" in f.sql else "YES") for f in catalog()]
+    expected += [(name, sql, "YES") for name, sql in STORAGE_COLUMNS]
     assert [(n, t.replace("JSON", "JSON"), nul) for n, t, nul in cols] == expected
 
 
@@ -59,13 +60,14 @@ def test_a_store_from_a_newer_kubetrail_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tmp_path: Path) -> None:
-    # A store as kubetrail's first schema left it: events only, no IP runs, no exec stages.
+    # A store as kubetrail's first schema left it: events only, no IP runs, no exec stages, no id keys.
     store = DuckDBStore(story_store(tmp_path / "s.duckdb", "ip-reuse", "exec-session"))
     runs = store.con.execute("SELECT * FROM ip_runs ORDER BY ALL").fetchall()
     stages = store.con.execute("SELECT * FROM exec_stages ORDER BY ALL").fetchall()
     assert runs and stages
     store.con.execute("DROP TABLE ip_runs; DROP MACRO TABLE ip_runs_of")
     store.con.execute("DROP TABLE exec_stages; DROP MACRO TABLE exec_stages_of")
+    store.con.execute("ALTER TABLE events DROP COLUMN id_key")
     store.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     store.close()
     reader = DuckDBStore(tmp_path / "s.duckdb", read_only=True)
@@ -73,6 +75,10 @@ def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tm
         assert reader.schema_version() == SCHEMA_VERSION
         assert reader.con.execute("SELECT * FROM ip_runs ORDER BY ALL").fetchall() == runs  # backfilled as ingest writes them
         assert reader.con.execute("SELECT * FROM exec_stages ORDER BY ALL").fetchall() == stages
+        unkeyed = reader.con.execute("SELECT count(*) FROM events WHERE id_key IS DISTINCT FROM md5_number_lower(id)")
+        assert unkeyed.fetchall() == [(0,)]
+        some = reader.con.execute("SELECT id FROM events LIMIT 1").fetchall()[0][0]
+        assert reader.get_event(some)["id"] == some  # type: ignore[index]
         with pytest.raises(duckdb.Error, match="read-only"):  # and open read-only again
             reader.con.execute("CREATE TABLE t (a INTEGER)")
     finally:
@@ -115,6 +121,7 @@ def test_write_events_counts_new_duplicates_and_conflicts(tmp_path: Path) -> Non
     assert (second.stored, second.duplicates, second.conflicts) == ({"k8s_audit": 2}, 1, 1)
     ids = [r[0] for r in store.con.execute("SELECT id FROM events ORDER BY id").fetchall()]
     assert ids == ["a", "a~h-watch", "b", "c"]
+    assert [store.get_event(i)["verb"] for i in ids] == ["get", "watch", "get", "get"]  # type: ignore[index]
     store.close()
 
 

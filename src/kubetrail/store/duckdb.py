@@ -39,9 +39,9 @@ SCHEMA_VERSION: Final = migrations()[-1][0]
 MEMORY_LIMIT: Final = "256MB"
 
 _COLUMNS: Final = ", ".join(f'"{c}"' for c in FIELD_NAMES)
-_COLUMNS_NEW_ID: Final = ", ".join(
-    "CASE WHEN _conflict THEN id || '~' || content_hash ELSE id END" if c == "id" else f'"{c}"' for c in FIELD_NAMES
-)
+# Columns the store keeps beside the event fields (not part of the catalog): see 0006.
+STORAGE_COLUMNS: Final = (("id_key", "UBIGINT"),)
+_ID_KEY: Final = "md5_number_lower"  # id -> id_key
 
 _SELECT_NS: Final = ", ".join(
     f'epoch_ns(e."{f.name}") AS "{f.name}"' if f.sql.startswith("TIMESTAMP") else f'e."{f.name}"' for f in catalog()
@@ -53,9 +53,10 @@ _SELECT_NS: Final = ", ".join(
 # read here; the wide batch goes straight from Arrow into the table.
 _CLASSIFY: Final = """
 WITH b AS (SELECT id, content_hash, _seq FROM _keys),
+candidates AS (SELECT id FROM b UNION ALL SELECT id || '~' || content_hash FROM b),
 hit AS (
     SELECT id, content_hash FROM events
-    WHERE id IN (SELECT id FROM b UNION ALL SELECT id || '~' || content_hash FROM b)
+    WHERE id_key IN (SELECT md5_number_lower(id) FROM candidates) AND id IN (SELECT id FROM candidates)
 )
 SELECT
     row_number() OVER (PARTITION BY id, content_hash ORDER BY _seq) > 1
@@ -84,7 +85,7 @@ class DuckDBStore:
             self.con = duckdb.connect(self.path, read_only=True, config={"memory_limit": memory_limit})
 
     # -- schema ---------------------------------------------------------------------------
-    def _one(self, sql: str, params: list[Any] | None = None) -> tuple[Any, ...] | None:
+    def _one(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> tuple[Any, ...] | None:
         """The first row of a query (results are always read to the end, as DuckDB requires)."""
         rows = self.con.execute(sql, params or []).fetchall()
         return rows[0] if rows else None
@@ -171,7 +172,7 @@ class DuckDBStore:
             ids = pc.if_else(new_conflict, pc.binary_join_element_wise(new["id"], new["content_hash"], "~"), new["id"])
             new = new.set_column(0, "id", ids)
             con.register("_new", new)
-            con.execute(f"INSERT INTO events ({_COLUMNS}) SELECT {_COLUMNS} FROM _new")
+            con.execute(f"INSERT INTO events ({_COLUMNS}, id_key) SELECT {_COLUMNS}, {_ID_KEY}(id) FROM _new")
             con.execute("INSERT INTO ip_runs SELECT * FROM ip_runs_of('_new')")  # who held which IP (0002)
             con.execute("INSERT INTO exec_stages SELECT * FROM exec_stages_of('_new')")  # exec sessions (0004)
             con.execute("COMMIT")
@@ -219,16 +220,18 @@ class DuckDBStore:
     # -- reads ----------------------------------------------------------------------------
     def get_event(self, event_id: str) -> dict[str, Any] | None:
         """Times come back as int ns (the contract formats them; datetimes would lose digits)."""
+        # Two steps: find the row on the narrow key (a wide scan for one row costs ~4x more),
+        # then read that row's columns.
+        hit = self._one("SELECT rowid FROM events WHERE id_key = md5_number_lower($id) AND id = $id", {"id": event_id})
+        if hit is None:
+            return None
         cur = self.con.execute(
             f"""SELECT {_SELECT_NS}, f.path AS provenance_path, f.sha256 AS provenance_sha256,
                epoch_ns(f.started_at) AS provenance_ingested_at
-               FROM events e LEFT JOIN files f USING (file_id) WHERE e.id = ?""",
-            [event_id],
+               FROM events e LEFT JOIN files f USING (file_id) WHERE e.rowid = $row""",
+            {"row": hit[0]},
         )
-        rows = cur.fetchall()
-        if not rows:
-            return None
-        row = rows[0]
+        row = cur.fetchall()[0]
         names = [d[0] for d in cur.description]
         return dict(zip(names, row, strict=True))
 
