@@ -60,14 +60,14 @@ def test_a_store_from_a_newer_kubetrail_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tmp_path: Path) -> None:
-    # A store as kubetrail's first schema left it: events only, no IP runs, no exec stages, no id keys.
+    # A store as kubetrail's first schema left it: events only, no IP runs, no exec stages, no keys.
     store = DuckDBStore(story_store(tmp_path / "s.duckdb", "ip-reuse", "exec-session"))
     runs = store.con.execute("SELECT * FROM ip_runs ORDER BY ALL").fetchall()
     stages = store.con.execute("SELECT * FROM exec_stages ORDER BY ALL").fetchall()
     assert runs and stages
     store.con.execute("DROP TABLE ip_runs; DROP MACRO TABLE ip_runs_of")
     store.con.execute("DROP TABLE exec_stages; DROP MACRO TABLE exec_stages_of")
-    store.con.execute("ALTER TABLE events DROP COLUMN id_key")
+    store.con.execute("ALTER TABLE events DROP COLUMN id_key; ALTER TABLE events DROP COLUMN exec_key")
     store.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     store.close()
     reader = DuckDBStore(tmp_path / "s.duckdb", read_only=True)
@@ -76,6 +76,8 @@ def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tm
         assert reader.con.execute("SELECT * FROM ip_runs ORDER BY ALL").fetchall() == runs  # backfilled as ingest writes them
         assert reader.con.execute("SELECT * FROM exec_stages ORDER BY ALL").fetchall() == stages
         unkeyed = reader.con.execute("SELECT count(*) FROM events WHERE id_key IS DISTINCT FROM md5_number_lower(id)")
+        assert unkeyed.fetchall() == [(0,)]
+        unkeyed = reader.con.execute("SELECT count(*) FROM events WHERE exec_key IS DISTINCT FROM md5_number_lower(exec_id)")
         assert unkeyed.fetchall() == [(0,)]
         some = reader.con.execute("SELECT id FROM events LIMIT 1").fetchall()[0][0]
         assert reader.get_event(some)["id"] == some  # type: ignore[index]

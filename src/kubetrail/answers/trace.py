@@ -122,7 +122,7 @@ def _by_request(store: Store, t: _Trace, chain: list[Proc], skew_ns: int) -> Non
             t.initiator = _request(span, span["trace_id"], span["span_id"], "time-window", [span["id"], proc.id])
             t.chain = [
                 _step(span),
-                *(_step(r) for p in chain[: i + 1][::-1] if p.id != e["id"] and (r := store.get_event(p.id))),
+                *_steps(store, [p.id for p in chain[: i + 1][::-1] if p.id != e["id"]]),
                 _step(e),
             ]
             t.gaps.append("runtime events carry no trace context: tied to the request whose server span covers the process start")
@@ -166,8 +166,13 @@ def _session(row: Mapping[str, Any]) -> Session:
 def _proc_steps(store: Store, chain: list[Proc], root: Proc, event_id: str) -> list[dict[str, Any]]:
     """Steps from the session's root process down to the event (the event itself excluded)."""
     procs = chain[: chain.index(root) + 1][::-1]
-    rows = [store.get_event(p.id) for p in procs if p.id != event_id]
-    return [_step(r) for r in rows if r is not None]
+    return _steps(store, [p.id for p in procs if p.id != event_id])
+
+
+def _steps(store: Store, ids: list[str]) -> list[dict[str, Any]]:
+    """The steps of these events, in the order given (one query for all of them)."""
+    rows = {r["id"]: r for r in store.query("event_steps", ids=ids)} if ids else {}
+    return [_step(rows[i]) for i in ids if i in rows]
 
 
 def _session_step(s: Session) -> dict[str, Any]:

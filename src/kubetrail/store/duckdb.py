@@ -39,9 +39,10 @@ SCHEMA_VERSION: Final = migrations()[-1][0]
 MEMORY_LIMIT: Final = "256MB"
 
 _COLUMNS: Final = ", ".join(f'"{c}"' for c in FIELD_NAMES)
-# Columns the store keeps beside the event fields (not part of the catalog): see 0006.
-STORAGE_COLUMNS: Final = (("id_key", "UBIGINT"),)
-_ID_KEY: Final = "md5_number_lower"  # id -> id_key
+# Columns the store keeps beside the event fields (not part of the catalog), as it writes them:
+# narrow keys to find events by id (0006) and processes by sensor process id (0007).
+STORAGE_COLUMNS: Final = (("id_key", "UBIGINT"), ("exec_key", "UBIGINT"))
+_STORAGE_VALUES: Final = "md5_number_lower(id), md5_number_lower(exec_id)"
 
 _SELECT_NS: Final = ", ".join(
     f'epoch_ns(e."{f.name}") AS "{f.name}"' if f.sql.startswith("TIMESTAMP") else f'e."{f.name}"' for f in catalog()
@@ -172,7 +173,7 @@ class DuckDBStore:
             ids = pc.if_else(new_conflict, pc.binary_join_element_wise(new["id"], new["content_hash"], "~"), new["id"])
             new = new.set_column(0, "id", ids)
             con.register("_new", new)
-            con.execute(f"INSERT INTO events ({_COLUMNS}, id_key) SELECT {_COLUMNS}, {_ID_KEY}(id) FROM _new")
+            con.execute(f"INSERT INTO events ({_COLUMNS}, id_key, exec_key) SELECT {_COLUMNS}, {_STORAGE_VALUES} FROM _new")
             con.execute("INSERT INTO ip_runs SELECT * FROM ip_runs_of('_new')")  # who held which IP (0002)
             con.execute("INSERT INTO exec_stages SELECT * FROM exec_stages_of('_new')")  # exec sessions (0004)
             con.execute("COMMIT")
