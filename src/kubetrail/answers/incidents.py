@@ -78,7 +78,9 @@ def _runtime(store: Store, q: Query, skew_ns: int, gaps: list[str]) -> Iterator[
     """Runtime alerts, less those routine for their workload: the same rule on the same workload in
     its baseline period, or firing again and again in the window (critical ones always count)."""
     alerts = store.query("runtime_alerts", since=q.window.since, until=q.window.until, cluster=q.cluster)
-    before = store.query("runtime_alerts", since=q.window.since - DEFAULT_BASELINE_NS, until=q.window.since, cluster=q.cluster)
+    before = store.query(
+        "runtime_alert_rules", since=q.window.since - DEFAULT_BASELINE_NS, until=q.window.since, cluster=q.cluster
+    )
     seen = Counter(_rule_key(a) for a in alerts)
     usual = {_rule_key(a) for a in before}
     routine = Counter[tuple[str, str, str]]()
