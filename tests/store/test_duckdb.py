@@ -60,13 +60,14 @@ def test_a_store_from_a_newer_kubetrail_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tmp_path: Path) -> None:
-    # A store as kubetrail's first schema left it: events only, no IP runs, no exec stages, no keys.
+    # A store as kubetrail's first schema left it: events only, no IP runs, no exec stages, no keys, no views.
     store = DuckDBStore(story_store(tmp_path / "s.duckdb", "ip-reuse", "exec-session"))
     runs = store.con.execute("SELECT * FROM ip_runs ORDER BY ALL").fetchall()
     stages = store.con.execute("SELECT * FROM exec_stages ORDER BY ALL").fetchall()
     assert runs and stages
     store.con.execute("DROP TABLE ip_runs; DROP MACRO TABLE ip_runs_of")
     store.con.execute("DROP TABLE exec_stages; DROP MACRO TABLE exec_stages_of")
+    store.con.execute("DROP VIEW opened_connections")
     store.con.execute("ALTER TABLE events DROP COLUMN id_key; ALTER TABLE events DROP COLUMN exec_key")
     store.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     store.close()

@@ -66,7 +66,7 @@ class _Baseline:
 def _baselines(store: Store, q: Query, names: DnsNames) -> dict[tuple[str, str], _Baseline]:
     since = q.window.since - q.baseline_ns
     out: dict[tuple[str, str], _Baseline] = {}
-    for flow in store.query("egress_flows", since=since, until=q.window.since, cluster=q.cluster, namespace=q.namespace):
+    for flow in store.query("egress_baseline", since=since, until=q.window.since, cluster=q.cluster, namespace=q.namespace):
         key = (flow["cluster"], workload_key(flow["namespace"], flow["pod_name"], flow["workload"]))
         b = out.setdefault(key, _Baseline(flow["first"], flow["last"]))
         b.first, b.last, b.flows = min(b.first, flow["first"]), max(b.last, flow["last"]), b.flows + flow["flows"]

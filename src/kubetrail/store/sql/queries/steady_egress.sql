@@ -3,18 +3,13 @@
 -- window, flows closer than $burst ns to the previous one counted as the same connection (Hubble
 -- reports several flows per connection), kept when there are at least $min_connections spread
 -- over at least $min_span ns with gaps whose standard deviation is at most $max_cv times their
--- mean. Only the side that opened a connection counts, as in egress_flows.sql.
+-- mean. Connections as every egress question counts them (the opened_connections view, 0008).
 -- $since/$until: ns; $cluster: filter or NULL.
 WITH opened AS (
-    SELECT id, cluster, source, kind, epoch_ns("time") AS t, dst_ip, dst_port, dst_names,
-        coalesce(src_namespace, namespace) AS namespace, coalesce(src_pod_name, pod_name) AS pod_name
-    FROM events
-    WHERE kind IN ('network_flow', 'http') AND dst_ip IS NOT NULL
-        AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
+    SELECT id, cluster, source, kind, epoch_ns("time") AS t, dst_ip, dst_port, dst_names, namespace, pod_name
+    FROM opened_connections
+    WHERE kind <> 'dns' AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
         AND ($cluster IS NULL OR cluster = $cluster)
-        AND ((source = 'hubble' AND src_pod_name IS NOT NULL AND NOT coalesce(is_reply, false)
-              AND coalesce(direction, 'EGRESS') = 'EGRESS')
-          OR (source = 'tetragon' AND pod_name IS NOT NULL AND direction = 'EGRESS'))
 ), stepped AS (
     SELECT *, t - lag(t) OVER (PARTITION BY cluster, source, namespace, pod_name, dst_ip, dst_port ORDER BY t, id) AS gap
     FROM opened
