@@ -51,12 +51,13 @@ def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
     store.close()
 
 
-def test_a_store_from_a_newer_kubetrail_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_store_from_a_newer_kubetrail_is_refused(tmp_path: Path, read_only: bool) -> None:
     DuckDBStore(tmp_path / "s.duckdb").close()
     with duckdb.connect(str(tmp_path / "s.duckdb")) as con:
         con.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
     with pytest.raises(StoreError, match="newer than this kubetrail"):
-        DuckDBStore(tmp_path / "s.duckdb")
+        DuckDBStore(tmp_path / "s.duckdb", read_only=read_only)
 
 
 def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tmp_path: Path) -> None:
@@ -86,14 +87,6 @@ def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tm
             reader.con.execute("CREATE TABLE t (a INTEGER)")
     finally:
         reader.close()
-
-
-def test_a_store_from_a_newer_kubetrail_is_refused_when_opened_to_read_too(tmp_path: Path) -> None:
-    DuckDBStore(tmp_path / "s.duckdb").close()
-    with duckdb.connect(str(tmp_path / "s.duckdb")) as con:
-        con.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
-    with pytest.raises(StoreError, match="newer than this kubetrail"):
-        DuckDBStore(tmp_path / "s.duckdb", read_only=True)
 
 
 def test_a_store_held_by_another_process_is_a_clear_error(tmp_path: Path) -> None:
