@@ -8,11 +8,13 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from kubetrail.ingest.pipeline import Options, Summary, ingest
 from kubetrail.ingest.reader import expand_paths
 from kubetrail.model import KINDS, SOURCES
+from kubetrail.store import WriteCounts
 from kubetrail.store.duckdb import DuckDBStore
 from tests.conftest import FIXTURES
 
@@ -183,3 +185,33 @@ def test_worker_processes_store_exactly_what_one_process_stores(tmp_path: Path) 
     assert query(tmp_path / "one.duckdb", sql) == query(tmp_path / "two.duckdb", sql)
     qsql = "SELECT line, reason FROM quarantine ORDER BY line"
     assert query(tmp_path / "one.duckdb", qsql) == query(tmp_path / "two.duckdb", qsql)
+
+
+class _CountingStore(DuckDBStore):
+    writes = 0
+
+    def write_events(self, batch: pa.Table) -> WriteCounts:
+        self.writes += 1
+        return super().write_events(batch)
+
+
+def test_small_inputs_are_written_together_and_each_keeps_its_own_counts(tmp_path: Path) -> None:
+    # The fixture stories: a directory of small files, two of them the same events again.
+    paths = sorted(expand_paths([str(FIXTURES / "stories"), str(FIXTURES / "stories" / "actor")]))
+    together = _CountingStore(tmp_path / "together.duckdb")
+    summary = ingest(together, paths, Options())
+    files = "SELECT path, ingested, duplicates, conflicts, records FROM files ORDER BY file_id"
+    rows = together.con.execute(files).fetchall()
+    stored = together.con.execute("SELECT count(*) FROM events").fetchall()
+    together.close()
+    assert together.writes == 1 < len(paths)
+    # File by file, each into the store as it stands, one write each: the same counts per file.
+    alone = DuckDBStore(tmp_path / "alone.duckdb")
+    per_file = [ingest(alone, [p], Options()) for p in paths]
+    assert (
+        rows == alone.con.execute("SELECT path, ingested, duplicates, conflicts, records FROM files ORDER BY file_id").fetchall()
+    )
+    assert stored == alone.con.execute("SELECT count(*) FROM events").fetchall()
+    alone.close()
+    assert [f.as_json() for f in summary.files] == [f.as_json() for s in per_file for f in s.files]
+    assert summary.duplicates == sum(s.duplicates for s in per_file) > 0

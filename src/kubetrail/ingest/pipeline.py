@@ -3,7 +3,8 @@
 A record that cannot be read or normalized is quarantined with its file, line and reason; the
 batch goes on. Memory is bounded by the chunk and batch sizes, whatever the input size. Large
 JSON-lines inputs are normalized by worker processes (chunks in, Arrow batches out, in order);
-the store is written by this process only.
+the store is written by this process only, in batches that may hold the events of several small
+inputs (each input's counts still come back on their own).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from kubetrail.ingest.reader import CHUNK_BYTES, Chunk, Record, Skipped, chunks,
 from kubetrail.model import KINDS, Event
 from kubetrail.redact import needs_redaction, redact, redact_text
 from kubetrail.sources import Context, NormalizeError, Source, detect, registry
-from kubetrail.store import FileResult, QuarantineRow, Store
+from kubetrail.store import FileResult, QuarantineRow, Store, WriteCounts
 from kubetrail.store.batch import to_arrow
 
 # Events per store write: one DuckDB row group, which DuckDB appends compressed straight to the
@@ -82,9 +83,11 @@ class Options:
 
 def ingest(store: Store, paths: Iterable[str], options: Options, progress: Progress | None = None) -> Summary:
     summary = Summary()
+    batches = _Batches(store)
     with _Workers(options) as workers:
         for path in paths:
-            _FileIngest(store, path, options, summary, workers, progress).run()
+            _FileIngest(store, path, options, summary, workers, batches, progress).run()
+    batches.flush()
     return summary
 
 
@@ -227,20 +230,64 @@ class _Workers:
             self.pool.shutdown()
 
 
+class _Batches:
+    """Events on their way to the store, from one input or several: written together once there
+    are BATCH_EVENTS of them, or at the end, so that small inputs (a directory of short files, a
+    live batch) do not each pay for a write. An input is finished (its counts final, its files row
+    completed) once it is read and its last events are written, in the order the inputs came."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.pending: list[pa.Table] = []
+        self.rows = 0
+        self.inputs: dict[int, _FileIngest] = {}  # by file id: inputs with events not yet counted
+        self.read: deque[_FileIngest] = deque()  # inputs read to the end, to finish in order
+
+    def add(self, events: pa.Table, owner: _FileIngest) -> None:
+        self.inputs[owner.file_id] = owner
+        if events.num_rows:
+            self.pending.append(events)
+            self.rows += events.num_rows
+        if self.rows >= BATCH_EVENTS:
+            self.flush()
+
+    def done(self, owner: _FileIngest) -> None:
+        self.read.append(owner)
+        if not self.rows:
+            self._finish_read()
+
+    def flush(self) -> None:
+        if self.rows:
+            batch = pa.concat_tables(self.pending)
+            self.pending, self.rows = [], 0
+            for file_id, counts in self.store.write_events(batch).files.items():
+                self.inputs[file_id].count(counts)
+        self._finish_read()
+
+    def _finish_read(self) -> None:
+        while self.read:
+            owner = self.read.popleft()
+            self.inputs.pop(owner.file_id, None)
+            owner.finish()
+
+
 class _FileIngest:
     """Reads one input into the store and adds its counts to the run's summary."""
 
-    def __init__(self, store: Store, path: str, options: Options, summary: Summary, workers: _Workers, progress: Progress | None):
+    def __init__(
+        self, store: Store, path: str, options: Options, summary: Summary, workers: _Workers, batches: _Batches,
+        progress: Progress | None,
+    ) -> None:  # fmt: skip
         self.store, self.path, self.options, self.summary = store, path, options, summary
-        self.workers, self.progress = workers, progress
-        self.pending: list[pa.Table] = []
-        self.pending_rows = 0
+        self.workers, self.batches, self.progress = workers, batches, progress
+        self.file_id = -1
+        self.sha256, self.size = "", 0
         self.stored: Counter[str] = Counter()
         self.sources: Counter[str] = Counter()
         self.records = self.duplicates = self.conflicts = self.quarantined = self.skipped = 0
 
     def run(self) -> None:
-        file_id = self.store.begin_file(self.path)
+        self.file_id = file_id = self.store.begin_file(self.path)
         source = self.options.source
         job = _Job(self.path, file_id, source.name if source else None, self.options.cluster)
         stream, hasher = open_input(self.path)
@@ -250,14 +297,24 @@ class _FileIngest:
                 self._take(chunk_result)
                 if self.progress:
                     self.progress(self.path, hasher.size)
-        self._write()
+        self.sha256, self.size = hasher.sha256.hexdigest(), hasher.size
+        self.batches.done(self)
+
+    def count(self, counts: WriteCounts) -> None:
+        """What a write did with this input's events."""
+        self.stored.update(counts.stored)
+        self.duplicates += counts.duplicates
+        self.conflicts += counts.conflicts
+
+    def finish(self) -> None:
+        """Read and written: complete the input's files row and add it to the summary."""
         top = self.sources.most_common(1)
         result = FileResult(
-            sha256=hasher.sha256.hexdigest(), size=hasher.size, source=top[0][0] if top else None, records=self.records,
+            sha256=self.sha256, size=self.size, source=top[0][0] if top else None, records=self.records,
             ingested=sum(self.stored.values()), duplicates=self.duplicates, conflicts=self.conflicts,
             quarantined=self.quarantined, skipped_lines=self.skipped,
         )  # fmt: skip
-        self.store.finish_file(file_id, result)
+        self.store.finish_file(self.file_id, result)
         self._add_to_summary(result)
 
     def _results(self, items: Iterator[Chunk], job: _Job) -> Iterator[ChunkResult]:
@@ -277,20 +334,7 @@ class _FileIngest:
         self.sources.update(result.sources)
         self.quarantined += len(result.quarantine)
         self.store.write_quarantine(result.quarantine)
-        self.pending.append(result.events)
-        self.pending_rows += result.events.num_rows
-        if self.pending_rows >= BATCH_EVENTS:
-            self._write()
-
-    def _write(self) -> None:
-        if not self.pending_rows:
-            return
-        batch = pa.concat_tables(self.pending)
-        self.pending, self.pending_rows = [], 0
-        counts = self.store.write_events(batch)
-        self.stored.update(counts.stored)
-        self.duplicates += counts.duplicates
-        self.conflicts += counts.conflicts
+        self.batches.add(result.events, self)
 
     def _add_to_summary(self, result: FileResult) -> None:
         s = self.summary

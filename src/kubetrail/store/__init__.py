@@ -17,6 +17,7 @@ class WriteCounts:
     stored: dict[str, int] = field(default_factory=dict)  # new events by source, conflicts included
     duplicates: int = 0  # the same event (same id, same content) already stored or repeated
     conflicts: int = 0  # a different event with an id already taken: stored too, under id~hash
+    files: dict[int, WriteCounts] = field(default_factory=dict)  # the same, per file id of the batch
 
 
 @dataclass(frozen=True, slots=True)

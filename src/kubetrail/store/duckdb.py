@@ -184,8 +184,7 @@ class DuckDBStore:
             con.unregister("_keys")
             con.unregister("_new")
             pa.default_memory_pool().release_unused()
-        stored = Counter(new["source"].to_pylist())
-        return WriteCounts(stored=dict(stored), duplicates=pc.sum(dup).as_py() or 0, conflicts=pc.sum(new_conflict).as_py() or 0)
+        return _counts(batch["file_id"], batch["source"], dup, conflict)
 
     def write_quarantine(self, rows: list[QuarantineRow]) -> int:
         if not rows:
@@ -251,6 +250,28 @@ def _named_query(name: str) -> str:
     if not entry.is_file():
         raise KeyError(f"no query named {name!r}")
     return entry.read_text()
+
+
+def _counts(file_ids: pa.ChunkedArray, sources: pa.ChunkedArray, dup: pa.ChunkedArray, conflict: pa.ChunkedArray) -> WriteCounts:
+    """What a write stored, found twice and found in conflict, in all and per file."""
+    rows = pa.table({"file": file_ids, "source": sources, "dup": dup, "conflict": pc.and_not(conflict, dup)})
+    groups = rows.group_by(["file", "source", "dup"]).aggregate([("conflict", "sum"), ("dup", "count")]).to_pylist()
+    stored: dict[int, Counter[str]] = {}
+    other: dict[int, list[int]] = {}  # file -> [duplicates, conflicts]
+    for g in groups:
+        file, n = g["file"], g["dup_count"]
+        stored.setdefault(file, Counter())
+        counts = other.setdefault(file, [0, 0])
+        if g["dup"]:
+            counts[0] += n
+        else:
+            stored[file][g["source"]] += n
+            counts[1] += g["conflict_sum"] or 0
+    files = {f: WriteCounts(dict(stored[f]), duplicates=other[f][0], conflicts=other[f][1]) for f in stored}
+    total: Counter[str] = Counter()
+    for c in files.values():
+        total.update(c.stored)
+    return WriteCounts(dict(total), sum(c.duplicates for c in files.values()), sum(c.conflicts for c in files.values()), files)
 
 
 def _raw_hash(row: QuarantineRow) -> str:
