@@ -76,12 +76,11 @@ def processes(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[st
 def _baselines(store: Store, q: Query) -> dict[tuple[str, str], _Baseline]:
     out: dict[tuple[str, str], _Baseline] = {}
     since = q.window.since - q.baseline_ns
-    for run in store.query("process_runs", since=since, until=q.window.since, cluster=q.cluster, namespace=q.namespace):
+    for run in store.query("process_baseline", since=since, until=q.window.since, cluster=q.cluster, namespace=q.namespace):
         key = (run["cluster"], workload_key(run["namespace"], run["pod_name"], run["workload_name"]))
         b = out.setdefault(key, _Baseline(run["first"], run["last"]))
         b.first, b.last, b.events = min(b.first, run["first"]), max(b.last, run["last"]), b.events + run["execs"]
-        if run["execs"]:
-            b.binaries.add(run["binary"])
+        b.binaries.add(run["binary"])
     return out
 
 

@@ -33,9 +33,10 @@ class _Trace:
 
 
 def trace(store: Store, event_id: str, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
-    event = store.get_event(event_id)
-    if event is None:
+    found = store.query("trace_event", id=event_id)
+    if not found:
         raise UnknownEvent(f"no event with id {event_id!r}")
+    event = found[0]
     t = _Trace(event)
     if event["kind"] == "api_call":
         _api_call(t)
