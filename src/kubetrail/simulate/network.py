@@ -145,6 +145,22 @@ def endpoint(pod: Pod, cluster_name: str, identity: int, endpoint_id: int) -> Js
             "workloads": [{"name": w.name, "kind": w.kind}]}  # fmt: skip
 
 
+class Endpoints:
+    """Hubble endpoints of a cluster's pods: a security identity per workload (drawn now), and
+    each pod's endpoint made once (its id drawn then) and shared by all its flows."""
+
+    def __init__(self, cluster: Cluster, rng: random.Random) -> None:
+        self.cluster, self.rng = cluster, rng
+        self.identities = {w.key: rng.randrange(1000, 65000) for w in cluster.workloads}
+        self.made: dict[str, Json] = {}  # pod uid -> its endpoint object
+
+    def of(self, pod: Pod) -> Json:
+        if (made := self.made.get(pod.uid)) is None:
+            identity = self.identities[pod.workload.key]
+            made = self.made[pod.uid] = endpoint(pod, self.cluster.name, identity, self.rng.randrange(1, 4096))
+        return made
+
+
 def flow_record(
     t: int, cluster: str, observer: Pod, uuid: str, src: Json, dst: Json, src_ip: str, dst_ip: str, l4: Json, kind: str,
     event_type: Json, reply: bool, point: str | None, l7: Json | None, summary: str,
@@ -181,8 +197,7 @@ class _Hubble:
         self.cluster, self.rng, self.out = cluster, rng, out
         self.live = _Live(cluster.pods)
         self.services = {s.workload.key: s for s in cluster.services if s.workload is not None}
-        self.identities = {w.key: rng.randrange(1000, 65000) for w in cluster.workloads}
-        self.endpoints: dict[str, Json] = {}  # pod uid -> its endpoint object
+        self.endpoints = Endpoints(cluster, rng)
         self.endpoint_ids: dict[str, int] = {}
         self.world_ips = {e.name: self._world_ips(e.prefix) for e in _EXTERNALS}
         self.talk_weights = _cumulative([t.weight for t in _TALKS])
@@ -251,7 +266,7 @@ class _Hubble:
         dns_port = self.services[_DNS].port
         latency = 200 * US + int(rng.random() * 3 * MS)
         ttl = _DNS_TTL if name.endswith(".cluster.local.") else rng.randrange(20, 300)
-        src, dst = self._endpoint(client), self._endpoint(dns)
+        src, dst = self.endpoints.of(client), self.endpoints.of(dns)
         query = {"type": "REQUEST", "dns": {"query": name, "observation_source": "proxy", "qtypes": ["A"]}}
         self._emit(t, client, src, dst, client.ip, dns.ip, {"UDP": {"source_port": port, "destination_port": dns_port}},
                    "L7", {"type": 129}, False, None, query, f"DNS Query {name} A")  # fmt: skip
@@ -268,8 +283,8 @@ class _Hubble:
         """A TCP handshake's SYN and SYN-ACK, as the client's node sees them."""
         rng = self.rng
         sport = rng.randrange(*_EPHEMERAL)
-        src = self._endpoint(client)
-        dst = _WORLD if server is None else self._endpoint(server)
+        src = self.endpoints.of(client)
+        dst = _WORLD if server is None else self.endpoints.of(server)
         if server is None:
             point, sub = "TO_STACK", 3
         elif server.node is client.node:
@@ -290,15 +305,6 @@ class _Hubble:
         record = flow_record(stamp, self.cluster.name, observer, uuid4(self.rng), src, dst, src_ip, dst_ip, l4, kind,
                              event_type, reply, point, l7, summary)  # fmt: skip
         self.order.push(stamp, orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
-
-    def _endpoint(self, pod: Pod) -> Json:
-        """The pod's Hubble endpoint: made once per pod, shared by all its flows."""
-        if (made := self.endpoints.get(pod.uid)) is not None:
-            return made
-        made = self.endpoints[pod.uid] = endpoint(
-            pod, self.cluster.name, self.identities[pod.workload.key], self.rng.randrange(1, 4096)
-        )
-        return made
 
 
 def _cumulative(weights: list[float]) -> list[float]:

@@ -54,7 +54,7 @@ from kubetrail.simulate.audit import (
 )
 from kubetrail.simulate.clock import rfc3339_ns, second
 from kubetrail.simulate.cluster import DAY, MINUTE, NS, Cluster, Node, Pod, random_name, uuid4
-from kubetrail.simulate.network import SERVER, _i, _s, _span, endpoint, flow_record, otlp_resource, resource_spans
+from kubetrail.simulate.network import SERVER, Endpoints, _i, _s, _span, flow_record, otlp_resource, resource_spans
 from kubetrail.simulate.runtime import _MAINS, _clock, _Cmd, _image_ref, tetragon_pod
 
 Json = dict[str, Any]
@@ -120,8 +120,7 @@ class _Stories:
         self.boot = {n.name: cluster.start_ns - int(rng.uniform(3, 40) * DAY) for n in cluster.nodes}
         self.pids = {n.name: rng.randrange(20_000, 40_000) for n in cluster.nodes}
         self.shims: dict[str, str] = {}  # pod uid -> its containerd-shim's exec id
-        self.endpoints: dict[str, Json] = {}
-        self.identities = {w.key: rng.randrange(1000, 65000) for w in cluster.workloads}
+        self.endpoints = Endpoints(cluster, rng)
         self.used: set[str] = set()  # uids of pods a story already took
         self.accounts: set[str] = set()  # service accounts a story already acted as
         self.external: set[str] = {h.source_ip for h in cluster.humans}  # addresses taken outside the cluster
@@ -592,14 +591,6 @@ class _Stories:
 
     # -- Hubble
 
-    def _endpoint(self, pod: Pod) -> Json:
-        if (made := self.endpoints.get(pod.uid)) is not None:
-            return made
-        made = self.endpoints[pod.uid] = endpoint(
-            pod, self.cluster.name, self.identities[pod.workload.key], self.rng.randrange(1, 4096)
-        )
-        return made
-
     def _flow(self, t: int, observer: Pod, src: Json, dst: Json, src_ip: str, dst_ip: str, l4: Json, kind: str,
               event_type: Json, reply: bool, point: str | None, l7: Json | None, summary: str) -> None:  # fmt: skip
         printed = observer.node.stamp(t)  # the observer's node stamps the flow
@@ -616,7 +607,7 @@ class _Stories:
     def _dns(self, t: int, client: Pod, dns: Pod, name: str, ip: str) -> None:
         """A query for `name` and its answer `ip`, the answer at `t`."""
         port, latency, ttl = self.rng.randrange(32768, 61000), int(self.rng.uniform(0.3, 3) * MS), self.rng.randrange(20, 300)
-        src, dst = self._endpoint(client), self._endpoint(dns)
+        src, dst = self.endpoints.of(client), self.endpoints.of(dns)
         query = {"type": "REQUEST", "dns": {"query": name, "observation_source": "proxy", "qtypes": ["A"]}}
         self._flow(t - latency, client, src, dst, client.ip, dns.ip, {"UDP": {"source_port": port, "destination_port": 53}},
                    "L7", {"type": 129}, False, None, query, f"DNS Query {name} A")  # fmt: skip
@@ -628,8 +619,8 @@ class _Stories:
 
     def _connect(self, t: int, client: Pod, server: Pod | None, ip: str, port: int, sport: int, dst: Json | None = None) -> None:
         """The SYN from `client` (the request flow) and the SYN-ACK back."""
-        src = self._endpoint(client)
-        far = dst if dst is not None else _WORLD if server is None else self._endpoint(server)
+        src = self.endpoints.of(client)
+        far = dst if dst is not None else _WORLD if server is None else self.endpoints.of(server)
         self._flow(t, client, src, far, client.ip, ip,
                    {"TCP": {"source_port": sport, "destination_port": port, "flags": {"SYN": True}}},
                    "L3_L4", {"type": 4, "sub_type": 3}, False, "TO_STACK", None, "TCP Flags: SYN")  # fmt: skip
