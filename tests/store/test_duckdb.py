@@ -68,7 +68,7 @@ def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tm
     assert runs and stages
     store.con.execute("DROP TABLE ip_runs; DROP MACRO TABLE ip_runs_of")
     store.con.execute("DROP TABLE exec_stages; DROP MACRO TABLE exec_stages_of")
-    store.con.execute("DROP VIEW opened_connections")
+    store.con.execute("DROP VIEW opened_connections; DROP VIEW risky_stages")
     store.con.execute("ALTER TABLE events DROP COLUMN id_key; ALTER TABLE events DROP COLUMN exec_key")
     store.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     store.close()

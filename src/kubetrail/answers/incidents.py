@@ -76,28 +76,44 @@ def _touches(incident: Incident, q: Query) -> bool:
 
 def _runtime(store: Store, q: Query, skew_ns: int, gaps: list[str]) -> Iterator[Signal]:
     """Runtime alerts, less those routine for their workload: the same rule on the same workload in
-    its baseline period, or firing again and again in the window (critical ones always count)."""
-    alerts = store.query("runtime_alerts", since=q.window.since, until=q.window.until, cluster=q.cluster)
+    its baseline period, or firing again and again in the window (critical ones always count).
+    Counted per pod and rule first, so that only the alerts that are not routine are read."""
+    window = {"since": q.window.since, "until": q.window.until, "cluster": q.cluster}
+    counts = store.query("runtime_alert_counts", **window)
     before = store.query(
         "runtime_alert_rules", since=q.window.since - DEFAULT_BASELINE_NS, until=q.window.since, cluster=q.cluster
     )
-    seen = Counter(_rule_key(a) for a in alerts)
+    seen = Counter[tuple[str, str, str]]()
+    for c in counts:
+        seen[_rule_key(c)] += c["alerts"]
     usual = {_rule_key(a) for a in before}
-    routine = Counter[tuple[str, str, str]]()
-    for a in alerts:
-        key = _rule_key(a)
-        severity = _PRIORITY.get((a["priority"] or "").lower(), "medium")
-        if severity != "critical" and (key in usual or seen[key] >= ROUTINE_IN_WINDOW):
-            routine[key] += 1
+
+    def routine(alert: Mapping[str, Any]) -> bool:
+        key = _rule_key(alert)
+        return _severity(alert) != "critical" and (key in usual or seen[key] >= ROUTINE_IN_WINDOW)
+
+    left_out = Counter[tuple[str, str, str]]()
+    wanted: set[str] = set()
+    for c in counts:
+        if routine(c):
+            left_out[_rule_key(c)] += c["alerts"]
+        else:
+            wanted.add("|".join((c["cluster"], c["namespace"], c["pod_name"], c["rule"])))
+    for a in store.query("runtime_alerts", **window, keys=sorted(wanted)) if wanted else ():
+        if routine(a):  # of a pod and rule that also fired at a priority that is not routine
             continue
         initiator = trace(store, a["id"], skew_ns)["initiator"]
         what = (f"{a['rule']} ({a['priority']})" if a["rule"] else a["summary"] or "runtime alert") + _during(initiator)
         yield Signal(
-            a["id"], a["time"], a["cluster"], a["source"], a["kind"], what, severity,
+            a["id"], a["time"], a["cluster"], a["source"], a["kind"], what, _severity(a),
             tuple(t for t in a["tags"] or () if _TECHNIQUE.match(t)),
             pod=f"{a['namespace']}/{a['pod_name']}", initiator=initiator["user"] if initiator else None,
         )  # fmt: skip
-    gaps.extend(f"{n} routine alerts left out: {rule!r} on {workload}" for (_, workload, rule), n in sorted(routine.items()))
+    gaps.extend(f"{n} routine alerts left out: {rule!r} on {workload}" for (_, workload, rule), n in sorted(left_out.items()))
+
+
+def _severity(alert: Mapping[str, Any]) -> str:
+    return _PRIORITY.get((alert["priority"] or "").lower(), "medium")
 
 
 def _runtime_rules(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
@@ -130,10 +146,12 @@ def _rule_key(alert: Mapping[str, Any]) -> tuple[str, str, str]:
 
 
 def _api_calls(store: Store, q: Query) -> Iterator[Signal]:
-    for c in store.query("risky_calls", since=q.window.since, until=q.window.until, cluster=q.cluster):
-        hits = findings(_facts(c))
-        if not hits:
-            continue
+    """API calls the rules flag: each distinct combination of what the rules read is judged once,
+    then only the calls that tripped a rule are read."""
+    window = {"since": q.window.since, "until": q.window.until, "cluster": q.cluster}
+    judged = {f["facts"]: hits for f in store.query("risky_call_facts", **window) if (hits := findings(_facts(f)))}
+    for c in store.query("risky_calls", **window, facts=list(judged)) if judged else ():
+        hits = judged[c["facts"]]
         sa_namespace = (c["service_account"] or "").split("/")[0]
         pod = f"{sa_namespace}/{c['token_pod_name']}" if c["token_pod_name"] and sa_namespace else None
         made = c["resource"] == "pods" and c["subresource"] is None and c["verb"] == "create" and c["name"]

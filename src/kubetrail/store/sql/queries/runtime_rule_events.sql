@@ -5,7 +5,7 @@
 SELECT id, cluster, source, kind, epoch_ns("time") AS "time", coalesce(src_namespace, namespace) AS namespace,
     coalesce(src_pod_name, pod_name) AS pod_name, "binary", args, dst_ip, dst_port, coalesce(summary, kind) AS summary
 FROM events
-WHERE "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
+WHERE kind IN ('process_exec', 'network_flow') AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
     AND ($cluster IS NULL OR cluster = $cluster)
     AND coalesce(src_pod_name, pod_name) IS NOT NULL
     AND (
