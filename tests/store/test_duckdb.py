@@ -61,14 +61,20 @@ def test_a_store_from_a_newer_kubetrail_is_refused(tmp_path: Path, read_only: bo
 
 
 def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tmp_path: Path) -> None:
-    # A store as kubetrail's first schema left it: events only, no IP runs, no exec stages, no keys, no views.
+    # A store as kubetrail's first schema left it: events only, no IP runs, no exec stages, no keys,
+    # no views, no rollups.
     store = DuckDBStore(story_store(tmp_path / "s.duckdb", "ip-reuse", "exec-session"))
     runs = store.con.execute("SELECT * FROM ip_runs ORDER BY ALL").fetchall()
     stages = store.con.execute("SELECT * FROM exec_stages ORDER BY ALL").fetchall()
-    assert runs and stages
+    everything = {"since": 0, "until": 1 << 62, "cluster": None, "namespace": None}
+    rolled = {name: sorted(map(str, store.query(name, **everything))) for name in ("process_runs", "egress_flows")}
+    assert runs and stages and all(rolled.values())
+    for rollup in ("process", "egress", "alert", "api"):
+        store.con.execute(f"DROP MACRO TABLE {rollup}_hours_in; DROP TABLE {rollup}_hours; DROP MACRO TABLE {rollup}_hours_of")
+    store.con.execute("DROP MACRO hour_lo; DROP MACRO hour_hi")
     store.con.execute("DROP TABLE ip_runs; DROP MACRO TABLE ip_runs_of")
     store.con.execute("DROP TABLE exec_stages; DROP MACRO TABLE exec_stages_of")
-    store.con.execute("DROP VIEW opened_connections; DROP VIEW risky_stages")
+    store.con.execute("DROP VIEW opened_connections; DROP MACRO TABLE opened_connections_of; DROP VIEW risky_stages")
     store.con.execute("ALTER TABLE events DROP COLUMN id_key; ALTER TABLE events DROP COLUMN exec_key")
     store.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     store.close()
@@ -77,6 +83,7 @@ def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tm
         assert reader.schema_version() == SCHEMA_VERSION
         assert reader.con.execute("SELECT * FROM ip_runs ORDER BY ALL").fetchall() == runs  # backfilled as ingest writes them
         assert reader.con.execute("SELECT * FROM exec_stages ORDER BY ALL").fetchall() == stages
+        assert {name: sorted(map(str, reader.query(name, **everything))) for name in rolled} == rolled
         unkeyed = reader.con.execute("SELECT count(*) FROM events WHERE id_key IS DISTINCT FROM md5_number_lower(id)")
         assert unkeyed.fetchall() == [(0,)]
         unkeyed = reader.con.execute("SELECT count(*) FROM events WHERE exec_key IS DISTINCT FROM md5_number_lower(exec_id)")

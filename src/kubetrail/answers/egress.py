@@ -111,7 +111,7 @@ def _row(
         "last_seen": format_ns(flow["last"]),
         "new": new,
         "evidence": flow["ids"][:MAX_EVIDENCE],
-        "evidence_total": len(flow["ids"]),
+        "evidence_total": flow["flows"],
     }
 
 

@@ -214,11 +214,17 @@ def _egress(store: Store, q: Query) -> Iterator[Signal]:
 
 
 def _steady_egress(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
-    """External destinations a pod reached again and again at a steady rhythm."""
+    """External destinations a pod reached again and again at a steady rhythm. Only destinations
+    seen often enough, and that no holder can make internal, are looked at connection by connection."""
+    window = {"since": q.window.since, "until": q.window.until, "cluster": q.cluster}
+    often = store.query("steady_candidates", **window, min_connections=STEADY_CONNECTIONS, min_span=STEADY_SPAN_NS)
+    ips = [c["dst_ip"] for c in often if place(c["dst_ip"], None, [], DEFAULT_INTERNAL).external]
+    if not ips:
+        return
     resolver, names = IpResolver(store, skew_ns), DnsNames(store, q.cluster, q.window.until)
     rows = store.query(
-        "steady_egress", since=q.window.since, until=q.window.until, cluster=q.cluster, burst=BURST_NS,
-        min_connections=STEADY_CONNECTIONS, min_span=STEADY_SPAN_NS, max_cv=STEADY_MAX_CV,
+        "steady_egress", **window, ips=ips, burst=BURST_NS, min_connections=STEADY_CONNECTIONS, min_span=STEADY_SPAN_NS,
+        max_cv=STEADY_MAX_CV,
     )  # fmt: skip
     for r in rows:
         if not place(r["dst_ip"], resolver.at(r["cluster"], r["dst_ip"], r["last"]), [], DEFAULT_INTERNAL).external:

@@ -119,7 +119,7 @@ def _row(run: Mapping[str, Any], learned: bool, reasons: list[str], initiator: d
         "image": run["image"],
         "binary": run["binary"],
         "args": run["args"],
-        "count": len(run["ids"]),
+        "count": run["events"],
         "first_seen": format_ns(run["first"]),
         "last_seen": format_ns(run["last"]),
         "expected": not reasons,
@@ -127,5 +127,5 @@ def _row(run: Mapping[str, Any], learned: bool, reasons: list[str], initiator: d
         "reasons": reasons,
         "initiator": initiator,
         "evidence": run["ids"][:MAX_EVIDENCE],
-        "evidence_total": len(run["ids"]),
+        "evidence_total": run["events"],
     }

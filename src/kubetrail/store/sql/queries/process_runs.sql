@@ -1,18 +1,16 @@
 -- Processes started in containers in a window, one row per (cluster, pod, container, binary),
--- and the runtime alerts about processes (Falco) beside them. $since/$until: ns; filters or NULL.
+-- and the runtime alerts about processes (Falco) beside them; read from the hourly rollup (0010).
+-- `ids`: the 20 most relevant of `events` (alerts first, then the newest).
+-- $since/$until: ns; $cluster/$namespace: filters or NULL.
 SELECT cluster, namespace, pod_name, any_value(pod_uid) AS pod_uid,
     -- Falco's hostname is often its own pod's name: the process sensor's node is preferred
-    coalesce(any_value(node) FILTER (kind = 'process_exec'), any_value(node)) AS node,
-    coalesce(container_name, container_id) AS container, any_value(image) AS image, any_value(workload_name) AS workload_name,
-    "binary", arg_max(args, "time") AS args,
-    count(*) FILTER (kind = 'process_exec') AS execs,
-    list(DISTINCT rule || ' (' || coalesce(priority, '?') || ')') FILTER (kind = 'runtime_alert' AND rule IS NOT NULL) AS rules,
-    epoch_ns(min("time")) AS first, epoch_ns(max("time")) AS last,
-    list(id ORDER BY (kind = 'runtime_alert') DESC, "time" DESC, id) AS ids,
-    arg_max(id, "time") FILTER (kind = 'process_exec') AS latest_exec
-FROM events
-WHERE kind IN ('process_exec', 'runtime_alert') AND "binary" IS NOT NULL AND pod_name IS NOT NULL
-    AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
-    AND ($cluster IS NULL OR cluster = $cluster)
-    AND ($namespace IS NULL OR namespace = $namespace)
-GROUP BY cluster, namespace, pod_name, coalesce(container_name, container_id), "binary"
+    coalesce(any_value(exec_node), any_value(node)) AS node,
+    container, any_value(image) AS image, any_value(workload_name) AS workload_name,
+    "binary", arg_max(args, last) AS args, sum(execs) AS execs,
+    list_distinct(flatten(list(rules) FILTER (rules IS NOT NULL))) AS rules,
+    min(first) AS first, max(last) AS last, sum(events) AS events,
+    list_transform(list_sort(flatten(list(ev)))[1:20], lambda e: e.id) AS ids,
+    arg_max(latest_exec, latest_exec_time) AS latest_exec
+FROM process_hours_in($since, $until)
+WHERE ($cluster IS NULL OR cluster = $cluster) AND ($namespace IS NULL OR namespace = $namespace)
+GROUP BY cluster, namespace, pod_name, container, "binary"

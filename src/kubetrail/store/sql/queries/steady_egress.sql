@@ -4,12 +4,12 @@
 -- reports several flows per connection), kept when there are at least $min_connections spread
 -- over at least $min_span ns with gaps whose standard deviation is at most $max_cv times their
 -- mean. Connections as every egress question counts them (the opened_connections view, 0008).
--- $since/$until: ns; $cluster: filter or NULL.
+-- $since/$until: ns; $cluster: filter or NULL; $ips: the destinations to look at.
 WITH opened AS (
     SELECT id, cluster, source, kind, epoch_ns("time") AS t, dst_ip, dst_port, dst_names, namespace, pod_name
     FROM opened_connections
     WHERE kind <> 'dns' AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
-        AND ($cluster IS NULL OR cluster = $cluster)
+        AND ($cluster IS NULL OR cluster = $cluster) AND dst_ip IN (SELECT unnest($ips::VARCHAR[]))
 ), stepped AS (
     SELECT *, t - lag(t) OVER (PARTITION BY cluster, source, namespace, pod_name, dst_ip, dst_port ORDER BY t, id) AS gap
     FROM opened
