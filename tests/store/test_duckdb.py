@@ -63,18 +63,26 @@ def test_a_store_from_a_newer_kubetrail_is_refused(tmp_path: Path, read_only: bo
 def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tmp_path: Path) -> None:
     # A store as kubetrail's first schema left it: events only, no IP runs, no exec stages, no keys,
     # no views, no rollups.
-    store = DuckDBStore(story_store(tmp_path / "s.duckdb", "ip-reuse", "exec-session"))
+    store = DuckDBStore(story_store(tmp_path / "s.duckdb", "ip-reuse", "exec-session", "egress"))
     runs = store.con.execute("SELECT * FROM ip_runs ORDER BY ALL").fetchall()
     stages = store.con.execute("SELECT * FROM exec_stages ORDER BY ALL").fetchall()
+    risky = store.con.execute("SELECT * FROM risky_stages ORDER BY ALL").fetchall()
     everything = {"since": 0, "until": 1 << 62, "cluster": None, "namespace": None}
     rolled = {name: sorted(map(str, store.query(name, **everything))) for name in ("process_runs", "egress_flows")}
-    assert runs and stages and all(rolled.values())
-    for rollup in ("process", "egress", "alert", "api"):
+    pods = [f"{ns}/{name}" for ns, name in store.con.execute("SELECT DISTINCT namespace, pod_name FROM events").fetchall()]
+    lookups = {"dns": store.query("dns_names", until=1 << 62, cluster=None), "pods": store.query("pod_lifecycle", names=pods)}
+    assert runs and stages and risky and all(rolled.values()) and all(lookups.values())
+    for rollup in ("process", "egress", "alert", "api", "token"):
         store.con.execute(f"DROP MACRO TABLE {rollup}_hours_in; DROP TABLE {rollup}_hours; DROP MACRO TABLE {rollup}_hours_of")
     store.con.execute("DROP MACRO hour_lo; DROP MACRO hour_hi")
+    store.con.execute(
+        "DROP TABLE pod_changes; DROP MACRO TABLE pod_changes_of; DROP TABLE dns_answers; DROP MACRO TABLE dns_answers_of"
+    )
     store.con.execute("DROP TABLE ip_runs; DROP MACRO TABLE ip_runs_of")
     store.con.execute("DROP TABLE exec_stages; DROP MACRO TABLE exec_stages_of")
-    store.con.execute("DROP VIEW opened_connections; DROP MACRO TABLE opened_connections_of; DROP VIEW risky_stages")
+    store.con.execute("DROP VIEW opened_connections; DROP MACRO TABLE opened_connections_of")
+    store.con.execute("DROP TABLE risky_stages; DROP MACRO TABLE risky_stages_of")
+    store.con.execute("DROP TABLE exec_candidates; DROP MACRO TABLE exec_candidates_of")
     store.con.execute("ALTER TABLE events DROP COLUMN id_key; ALTER TABLE events DROP COLUMN exec_key")
     store.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     store.close()
@@ -83,7 +91,10 @@ def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tm
         assert reader.schema_version() == SCHEMA_VERSION
         assert reader.con.execute("SELECT * FROM ip_runs ORDER BY ALL").fetchall() == runs  # backfilled as ingest writes them
         assert reader.con.execute("SELECT * FROM exec_stages ORDER BY ALL").fetchall() == stages
+        assert reader.con.execute("SELECT * FROM risky_stages ORDER BY ALL").fetchall() == risky
         assert {name: sorted(map(str, reader.query(name, **everything))) for name in rolled} == rolled
+        assert sorted(map(str, reader.query("dns_names", until=1 << 62, cluster=None))) == sorted(map(str, lookups["dns"]))
+        assert reader.query("pod_lifecycle", names=pods) == lookups["pods"]
         unkeyed = reader.con.execute("SELECT count(*) FROM events WHERE id_key IS DISTINCT FROM md5_number_lower(id)")
         assert unkeyed.fetchall() == [(0,)]
         unkeyed = reader.con.execute("SELECT count(*) FROM events WHERE exec_key IS DISTINCT FROM md5_number_lower(exec_id)")

@@ -98,7 +98,24 @@ def _actor(s: DuckDBStore, since: int, until: int) -> tuple[Any, ...]:
     return raw
 
 
-CHECKS = (_processes, _egress, _alerts, _actor)
+def _tokens(s: DuckDBStore, since: int, until: int) -> list[tuple[Any, ...]]:
+    rolled = s.query("token_sources", since=since, until=until, cluster=None)
+    raw = s.con.execute(
+        """SELECT cluster, service_account, token_pod_name, token_pod_uid, source_ips[1], epoch_ns(min("time")),
+               arg_min(id, "time"), count(*)
+           FROM events
+           WHERE source = 'k8s_audit' AND token_pod_name IS NOT NULL AND service_account IS NOT NULL
+               AND source_ips[1] IS NOT NULL AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
+           GROUP BY cluster, service_account, token_pod_name, token_pod_uid, source_ips[1]""",
+        {"since": since, "until": until},
+    ).fetchall()
+    got = [(r["cluster"], r["service_account"], r["token_pod_name"], r["token_pod_uid"], r["source_ip"], r["time"], r["id"],
+            r["calls"]) for r in rolled]  # fmt: skip
+    assert sorted(got) == sorted(raw)
+    return raw
+
+
+CHECKS = (_processes, _egress, _alerts, _actor, _tokens)
 
 
 @pytest.mark.parametrize("check", CHECKS)

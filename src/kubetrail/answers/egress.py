@@ -41,6 +41,8 @@ def egress(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, 
     gaps: list[str] = []
     keyed = []
     flows = store.query("egress_flows", since=q.window.since, until=q.window.until, cluster=q.cluster, namespace=q.namespace)
+    if q.external:  # an address no holder could make external is never one (no resolving needed)
+        flows = [f for f in flows if place(f["dst_ip"], None, [], q.internal).external]
     resolver.prefetch((f["cluster"], ip) for f in flows for ip in (f["dst_ip"], f["src_ip"]) if ip)
     for flow in flows:
         row = _row(flow, resolver, names, baselines, q, gaps)

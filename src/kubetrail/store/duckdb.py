@@ -180,8 +180,12 @@ class DuckDBStore:
             con.execute(f"INSERT INTO events ({_COLUMNS}, id_key, exec_key) SELECT {_COLUMNS}, {_STORAGE_VALUES} FROM _new")
             con.execute("INSERT INTO ip_runs SELECT * FROM ip_runs_of('_new')")  # who held which IP (0002)
             con.execute("INSERT INTO exec_stages SELECT * FROM exec_stages_of('_new')")  # exec sessions (0004)
-            for rollup in ("process", "egress", "alert", "api"):  # hourly rollups (0010)
+            for candidates in ("risky_stages", "exec_candidates"):  # what rules may flag (0009)
+                con.execute(f"INSERT INTO {candidates} SELECT * FROM {candidates}_of('_new')")
+            for rollup in ("process", "egress", "alert", "api", "token"):  # hourly rollups (0010)
                 con.execute(f"INSERT INTO {rollup}_hours SELECT * FROM {rollup}_hours_of('_new', NULL, NULL)")
+            for lookup in ("pod_changes", "dns_answers"):  # (0011)
+                con.execute(f"INSERT INTO {lookup} SELECT * FROM {lookup}_of('_new')")
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")

@@ -1,8 +1,6 @@
--- Creations and deletions of the named pods seen by the API server: (cluster, namespace,
--- pod_name, verb, time). $names: list of 'namespace/name'.
+-- Creations and deletions of the named pods seen by the API server (the pod_changes table, 0011):
+-- (cluster, namespace, pod_name, verb, time). $names: list of 'namespace/name'.
 SELECT cluster, namespace, pod_name, verb, epoch_ns("time") AS "at"
-FROM events
-WHERE source = 'k8s_audit' AND resource = 'pods' AND subresource IS NULL
-    AND verb IN ('create', 'delete') AND code BETWEEN 200 AND 299
-    AND list_contains($names, namespace || '/' || pod_name)
+FROM pod_changes
+WHERE namespace || '/' || pod_name IN (SELECT unnest($names::VARCHAR[]))
 ORDER BY "at"
