@@ -2,20 +2,42 @@
 -- flow, or named by a bound token), or an actor (as caller or impersonator).
 -- $pod_ns/$pod_name or $actor (the other NULL); $since/$until: ns; $cluster: filter or NULL;
 -- $offset/$limit: the page.
--- Two steps, for speed: the page is found on narrow columns, then only its rows read the rest.
+-- For speed: each way of touching the entity is its own branch, so that its equality filters run
+-- inside the scan (an OR across columns is evaluated row by row: 7x slower on a day of 10M
+-- events); each branch keeps only the first rows a page can need; the page is found on narrow
+-- columns and only its rows read the rest.
 WITH page AS (
-    SELECT rowid AS row, "time", id
-    FROM events
-    WHERE "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
-        AND ($cluster IS NULL OR cluster = $cluster)
-        AND (
-            ($pod_name IS NOT NULL AND (
-                (namespace = $pod_ns AND pod_name = $pod_name)
-                OR (src_namespace = $pod_ns AND src_pod_name = $pod_name)
-                OR (dst_namespace = $pod_ns AND dst_pod_name = $pod_name)
-                OR (token_pod_name = $pod_name AND split_part(service_account, '/', 1) = $pod_ns)))
-            OR ($actor IS NOT NULL AND (actor = $actor OR impersonated_by = $actor))
-        )
+    SELECT row, "time", id FROM (
+        (SELECT rowid AS row, "time", id FROM events
+         WHERE $pod_name IS NOT NULL AND pod_name = $pod_name AND namespace = $pod_ns
+             AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until) AND ($cluster IS NULL OR cluster = $cluster)
+         ORDER BY "time", id LIMIT $offset + $limit)
+        UNION
+        (SELECT rowid AS row, "time", id FROM events
+         WHERE $pod_name IS NOT NULL AND src_pod_name = $pod_name AND src_namespace = $pod_ns
+             AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until) AND ($cluster IS NULL OR cluster = $cluster)
+         ORDER BY "time", id LIMIT $offset + $limit)
+        UNION
+        (SELECT rowid AS row, "time", id FROM events
+         WHERE $pod_name IS NOT NULL AND dst_pod_name = $pod_name AND dst_namespace = $pod_ns
+             AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until) AND ($cluster IS NULL OR cluster = $cluster)
+         ORDER BY "time", id LIMIT $offset + $limit)
+        UNION
+        (SELECT rowid AS row, "time", id FROM events
+         WHERE $pod_name IS NOT NULL AND token_pod_name = $pod_name AND split_part(service_account, '/', 1) = $pod_ns
+             AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until) AND ($cluster IS NULL OR cluster = $cluster)
+         ORDER BY "time", id LIMIT $offset + $limit)
+        UNION
+        (SELECT rowid AS row, "time", id FROM events
+         WHERE $actor IS NOT NULL AND actor = $actor
+             AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until) AND ($cluster IS NULL OR cluster = $cluster)
+         ORDER BY "time", id LIMIT $offset + $limit)
+        UNION
+        (SELECT rowid AS row, "time", id FROM events
+         WHERE $actor IS NOT NULL AND impersonated_by = $actor
+             AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until) AND ($cluster IS NULL OR cluster = $cluster)
+         ORDER BY "time", id LIMIT $offset + $limit)
+    )  -- UNION: an event touching the entity twice (its source and its destination) is one step
     ORDER BY "time", id
     LIMIT $limit OFFSET $offset
 )
