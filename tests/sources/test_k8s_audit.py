@@ -546,5 +546,10 @@ def test_only_events_without_bodies_skip_the_secret_scan() -> None:
     assert may_hold_secrets(metadata) is False
     assert may_hold_secrets(metadata | {"responseObject": {"kind": "Secret", "data": {"k": "djE="}}}) is True
     assert may_hold_secrets(metadata | {"requestObject": {"data": {"k": "djE="}}}) is True
-    assert may_hold_secrets({"kind": "EventList", "items": [metadata]}) is True
+    # A webhook batch is scanned when any of its events has a body.
+    body = metadata | {"requestObject": {"data": {"k": "djE="}}}
+    assert may_hold_secrets({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": [metadata, metadata]}) is False
+    assert may_hold_secrets({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": [metadata, body]}) is True
+    assert may_hold_secrets({"kind": "EventList", "items": [metadata], "extra": {"token": "t"}}) is True
+    assert may_hold_secrets({"kind": "EventList", "items": "not a list"}) is True
     assert may_hold_secrets({"category": "kube-audit", "properties": {"log": "{...}"}}) is True

@@ -620,8 +620,19 @@ _SHAPES: Final[tuple[tuple[Callable[[dict[str, Any]], bool], Reader], ...]] = (
 
 def may_hold_secrets(value: Any) -> bool:
     """A log-backend event without request or response bodies (level None or Metadata) carries
-    no secret material: user, object reference, URI, addresses and annotations only. Every other
-    shape (bodies, lists, cloud envelopes with events inside strings) is scanned."""
+    no secret material: user, object reference, URI, addresses and annotations only; nor does a
+    webhook EventList of such events. Every other shape (bodies, lists with other keys, cloud
+    envelopes with events inside strings) is scanned."""
+    if isinstance(value, dict) and value.get("kind") == "EventList" and value.keys() <= _EVENT_LIST_KEYS:
+        items = value.get("items")
+        return not isinstance(items, list) or any(_may_hold(item) for item in items)
+    return _may_hold(value)
+
+
+_EVENT_LIST_KEYS: Final = frozenset({"kind", "apiVersion", "metadata", "items"})
+
+
+def _may_hold(value: Any) -> bool:
     return not (
         isinstance(value, dict)
         and value.get("kind", "Event") == "Event"
