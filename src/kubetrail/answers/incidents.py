@@ -16,7 +16,7 @@ from kubetrail.answers.egress import Query as EgressQuery
 from kubetrail.answers.egress import egress
 from kubetrail.answers.processes import NOT_IN_BASELINE, processes
 from kubetrail.answers.processes import Query as ProcessesQuery
-from kubetrail.answers.trace import trace
+from kubetrail.answers.trace import initiators
 from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
 from kubetrail.correlate.api_rules import Baseline, CallFacts, findings, pod_spec
 from kubetrail.correlate.incidents import SEVERITIES, Incident, Signal, group, significant
@@ -99,10 +99,11 @@ def _runtime(store: Store, q: Query, skew_ns: int, gaps: list[str]) -> Iterator[
             left_out[_rule_key(c)] += c["alerts"]
         else:
             wanted.add("|".join((c["cluster"], c["namespace"], c["pod_name"], c["rule"])))
-    for a in store.query("runtime_alerts", **window, keys=sorted(wanted)) if wanted else ():
-        if routine(a):  # of a pod and rule that also fired at a priority that is not routine
-            continue
-        initiator = trace(store, a["id"], skew_ns)["initiator"]
+    read = store.query("runtime_alerts", **window, keys=sorted(wanted)) if wanted else []
+    alerts = [a for a in read if not routine(a)]  # a pod and rule may also fire at a routine priority
+    found = initiators(store, (a["id"] for a in alerts), skew_ns)
+    for a in alerts:
+        initiator = found.get(a["id"])
         what = (f"{a['rule']} ({a['priority']})" if a["rule"] else a["summary"] or "runtime alert") + _during(initiator)
         yield Signal(
             a["id"], a["time"], a["cluster"], a["source"], a["kind"], what, _severity(a),
@@ -120,11 +121,10 @@ def _runtime_rules(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
     rows = store.query(
         "runtime_rule_events", since=q.window.since, until=q.window.until, cluster=q.cluster, ports=list(MINING_PORTS)
     )
-    for e in rows:
-        finding = judge(e)
-        if finding is None:
-            continue
-        initiator = trace(store, e["id"], skew_ns)["initiator"]
+    flagged = [(e, finding) for e in rows if (finding := judge(e)) is not None]
+    found = initiators(store, (e["id"] for e, _ in flagged), skew_ns)
+    for e, finding in flagged:
+        initiator = found.get(e["id"])
         what = f"{e['summary']}: {finding.reason}{_during(initiator)}"
         yield Signal(
             e["id"], e["time"], e["cluster"], e["source"], e["kind"], what, finding.severity,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from kubetrail.answers.baseline import DEFAULT_BASELINE_NS, enough_history
-from kubetrail.answers.trace import trace
+from kubetrail.answers.trace import initiators
 from kubetrail.answers.window import DEFAULT_LIMIT, MAX_EVIDENCE, Window, envelope
 from kubetrail.correlate.runtime_rules import judge
 from kubetrail.identity.ips import DEFAULT_SKEW_NS
@@ -54,7 +54,7 @@ class _Baseline:
 def processes(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
     baselines = _baselines(store, q)
     gaps: set[str] = set()
-    keyed = []
+    judged = []  # (run, learned, reasons, whose initiator to find: the event, or None)
     for run in store.query("process_runs", since=q.window.since, until=q.window.until, cluster=q.cluster, namespace=q.namespace):
         if not _wanted(run, q):
             continue
@@ -67,8 +67,14 @@ def processes(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[st
         if q.unexpected and not reasons:
             continue
         novel = learned and any(r.startswith(NOT_IN_BASELINE) for r in reasons)
-        initiator = _initiator(store, run, skew_ns) if reasons and (q.trace_rule_hits or novel) else None
-        keyed.append(((not reasons, -run["last"]), _row(run, learned, reasons, initiator)))
+        # Who started it, when correlation can tell: the latest exec, else the latest alert.
+        traced = (run["latest_exec"] or run["ids"][0]) if reasons and (q.trace_rule_hits or novel) else None
+        judged.append((run, learned, reasons, traced))
+    found = initiators(store, (traced for *_, traced in judged if traced), skew_ns)
+    keyed = [
+        ((not reasons, -run["last"]), _row(run, learned, reasons, found.get(traced) if traced else None))
+        for run, learned, reasons, traced in judged
+    ]
     rows = [row for _, row in sorted(keyed, key=lambda kr: kr[0])]
     return envelope(q.window, rows, sorted(gaps), q.limit, q.cursor)
 
@@ -92,13 +98,6 @@ def _reasons(run: Mapping[str, Any], workload: str, baseline: _Baseline | None) 
     if baseline is not None and run["binary"] not in baseline.binaries:
         reasons.append(f"{NOT_IN_BASELINE} {workload} in its baseline")
     return reasons
-
-
-def _initiator(store: Store, run: Mapping[str, Any], skew_ns: int) -> dict[str, Any] | None:
-    """Who started it, when correlation can tell (the latest exec, else the latest alert)."""
-    event = run["latest_exec"] or run["ids"][0]
-    found: dict[str, Any] | None = trace(store, event, skew_ns)["initiator"]
-    return found
 
 
 def _wanted(run: Mapping[str, Any], q: Query) -> bool:

@@ -3,7 +3,7 @@ caused it (so far: a person's kubectl exec/attach into the pod, or the caller of
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -33,10 +33,21 @@ class _Trace:
 
 
 def trace(store: Store, event_id: str, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
-    found = store.query("trace_event", id=event_id)
+    found = store.query("trace_event", ids=[event_id])
     if not found:
         raise UnknownEvent(f"no event with id {event_id!r}")
-    event = found[0]
+    return _trace(store, found[0], skew_ns)
+
+
+def initiators(store: Store, event_ids: Iterable[str], skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, dict[str, Any] | None]:
+    """The initiator of each event, by id (None where correlation found none), the events read
+    in one query: a lookup by id scans the key column of the whole store."""
+    ids = sorted(set(event_ids))
+    rows = store.query("trace_event", ids=ids) if ids else []
+    return {row["id"]: _trace(store, row, skew_ns)["initiator"] for row in rows}
+
+
+def _trace(store: Store, event: Mapping[str, Any], skew_ns: int) -> dict[str, Any]:
     t = _Trace(event)
     if event["kind"] == "api_call":
         _api_call(t)
