@@ -80,7 +80,7 @@ BytesDecoder = Callable[[bytes], Any]
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 2 << 20
 BINARY_MAX_BYTES = 64 << 20  # a binary document (an OTLP/HTTP body) is read whole up to this size
 
 
