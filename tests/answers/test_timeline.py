@@ -87,3 +87,16 @@ def test_pages_are_cut_in_the_store_and_follow_the_cursor(db: Path) -> None:
         if cursor is None:
             break
     assert pages == full and len(full) == 13
+
+
+def test_an_actor_who_impersonated_sees_the_call_made_as_someone_else(tmp_path: Path) -> None:
+    # alice@example.com read a ConfigMap impersonating system:serviceaccount:shop:cart: the call
+    # is on both timelines, alice's as the impersonator's (her only call in that story).
+    db = tmp_path / "k.duckdb"
+    store = DuckDBStore(db)
+    ingest(store, list(expand_paths([str(FIXTURES / "stories" / "actor")])), Options())
+    store.close()
+    alice = ask(db, actor="alice@example.com")["rows"]
+    as_cart = ask(db, actor="system:serviceaccount:shop:cart")["rows"]
+    assert [s["summary"] for s in alice] == [s["summary"] for s in as_cart if s["id"] == alice[0]["id"]]
+    assert len(alice) == 1 and "configmaps" in alice[0]["summary"]
