@@ -346,3 +346,16 @@ def test_bad_time_and_non_objects_are_normalize_errors() -> None:
         SOURCE.normalize(["not", "a", "flow"], CTX)
     with pytest.raises(NormalizeError, match="no time"):
         SOURCE.normalize({"lost_events": {"num_events_lost": "1"}}, CTX)
+
+
+def test_only_l7_flows_and_unknown_shapes_are_scanned_for_secrets() -> None:
+    from kubetrail.sources.hubble import may_hold_secrets
+
+    l4 = {"time": "2026-11-28T10:00:00Z", "verdict": "FORWARDED", "l4": {"TCP": {"destination_port": 443}}}
+    wrapped = {"flow": l4, "node_name": "c/n", "time": l4["time"]}
+    assert may_hold_secrets(wrapped) is False
+    http = {"flow": l4 | {"l7": {"http": {"headers": [{"key": "Authorization", "value": "Bearer x"}]}}}}
+    assert may_hold_secrets(http) is True
+    assert may_hold_secrets({"flow": l4 | {"extensions": {"token": "x"}}}) is True
+    assert may_hold_secrets(wrapped | {"token": "x"}) is True  # a wrapper key beyond the exporter's
+    assert may_hold_secrets(l4) is True  # a bare flow (hubble observe -o json): scanned

@@ -403,4 +403,16 @@ def _json(d: dict[str, Any]) -> str | None:
     return orjson.dumps(d, option=orjson.OPT_SORT_KEYS).decode() if d else None
 
 
-SOURCE = Source(name="hubble", detect=detect, normalize=normalize, order=40)
+def may_hold_secrets(value: Any) -> bool:
+    """Only L7 flows carry headers (Authorization, Cookie) or payloads: an L3/L4 flow in its
+    exporter wrapper holds addresses, ports, endpoints, labels and a verdict. Any other shape,
+    or a wrapper with keys beyond these, is scanned."""
+    flow = value.get("flow") if isinstance(value, dict) else None
+    if not isinstance(flow, dict) or not value.keys() <= _WRAPPER_KEYS:
+        return True
+    return "l7" in flow or "extensions" in flow
+
+
+_WRAPPER_KEYS: Final = frozenset({"flow", "node_name", "time"})
+
+SOURCE = Source(name="hubble", detect=detect, normalize=normalize, order=40, may_hold_secrets=may_hold_secrets)
