@@ -19,7 +19,7 @@ from kubetrail.timeutil import NS, TimeError, format_ns, parse_at, parse_rfc3339
 _DURATION: Final = re.compile(r"(\d+)([smhd])")
 _UNIT_NS: Final = {"s": NS, "m": 60 * NS, "h": 3600 * NS, "d": 86400 * NS}
 DEFAULT_LIMIT: Final = 1000
-MAX_EVIDENCE: Final = 20  # evidence lists at most this many ids, most relevant first (also in 0010_hourly_rollups.sql)
+MAX_EVIDENCE: Final = 20  # evidence lists at most this many ids, most relevant first (also in the rollups: 0010 and its queries)
 
 T = TypeVar("T")
 
