@@ -74,7 +74,7 @@ def test_a_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tm
     assert runs and stages and risky and all(rolled.values()) and all(lookups.values())
     for rollup in ("process", "egress", "alert", "api", "token"):
         store.con.execute(f"DROP MACRO TABLE {rollup}_hours_in; DROP TABLE {rollup}_hours; DROP MACRO TABLE {rollup}_hours_of")
-    store.con.execute("DROP MACRO hour_lo; DROP MACRO hour_hi")
+    store.con.execute("DROP MACRO hour_lo; DROP MACRO hour_hi; DROP MACRO hour_of; DROP MACRO in_span")
     store.con.execute(
         "DROP TABLE pod_changes; DROP MACRO TABLE pod_changes_of; DROP TABLE dns_answers; DROP MACRO TABLE dns_answers_of"
     )

@@ -47,6 +47,14 @@ _COLUMNS: Final = ", ".join(f'"{c}"' for c in FIELD_NAMES)
 # narrow keys to find events by id (0006) and processes by sensor process id (0007).
 STORAGE_COLUMNS: Final = (("id_key", "UBIGINT"), ("exec_key", "UBIGINT"))
 _STORAGE_VALUES: Final = "md5_number_lower(id), md5_number_lower(exec_id)"
+# Tables kept beside the events, and the macro giving each one's rows of a batch of new events
+# (registered as `_new`): who held which IP (0002), exec sessions (0004), what rules may flag
+# (0009), hourly rollups (0010), pod changes and DNS answers (0011).
+_SIDE_TABLES: Final = (
+    *((t, f"{t}_of('_new')") for t in ("ip_runs", "exec_stages", "risky_stages", "exec_candidates")),
+    *((f"{r}_hours", f"{r}_hours_of('_new', NULL, NULL)") for r in ("process", "egress", "alert", "api", "token")),
+    *((t, f"{t}_of('_new')") for t in ("pod_changes", "dns_answers")),
+)
 
 _SELECT_NS: Final = ", ".join(
     f'epoch_ns(e."{f.name}") AS "{f.name}"' if f.sql.startswith("TIMESTAMP") else f'e."{f.name}"' for f in catalog()
@@ -176,14 +184,8 @@ class DuckDBStore:
             new = new.set_column(0, "id", ids)
             con.register("_new", new)
             con.execute(f"INSERT INTO events ({_COLUMNS}, id_key, exec_key) SELECT {_COLUMNS}, {_STORAGE_VALUES} FROM _new")
-            con.execute("INSERT INTO ip_runs SELECT * FROM ip_runs_of('_new')")  # who held which IP (0002)
-            con.execute("INSERT INTO exec_stages SELECT * FROM exec_stages_of('_new')")  # exec sessions (0004)
-            for candidates in ("risky_stages", "exec_candidates"):  # what rules may flag (0009)
-                con.execute(f"INSERT INTO {candidates} SELECT * FROM {candidates}_of('_new')")
-            for rollup in ("process", "egress", "alert", "api", "token"):  # hourly rollups (0010)
-                con.execute(f"INSERT INTO {rollup}_hours SELECT * FROM {rollup}_hours_of('_new', NULL, NULL)")
-            for lookup in ("pod_changes", "dns_answers"):  # (0011)
-                con.execute(f"INSERT INTO {lookup} SELECT * FROM {lookup}_of('_new')")
+            for table, of_batch in _SIDE_TABLES:
+                con.execute(f"INSERT INTO {table} SELECT * FROM {of_batch}")
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")

@@ -19,6 +19,12 @@ CREATE MACRO hour_hi(since, until) AS
     CASE WHEN (since + 3599999999999) // 3600000000000 < until // 3600000000000
          THEN until // 3600000000000 * 3600000000000 ELSE until END;
 
+-- The hour a time falls in (its start, ns), and whether a time lies in [since, until) ns (NULL:
+-- no bound), for the `*_of` macros.
+CREATE MACRO hour_of(t) AS epoch_ns(t) // 3600000000000 * 3600000000000;
+CREATE MACRO in_span(t, since, until) AS
+    (since IS NULL OR t >= make_timestamp_ns(since)) AND (until IS NULL OR t < make_timestamp_ns(until));
+
 -- The connections pods opened, as every egress question counts them (0008), over any batch.
 CREATE MACRO opened_connections_of(batch) AS TABLE
 SELECT id, cluster, source, kind, "time", dst_ip, dst_port, coalesce(protocol, 'unknown') AS protocol, verdict,
@@ -36,7 +42,7 @@ CREATE OR REPLACE VIEW opened_connections AS SELECT * FROM opened_connections_of
 -- container, binary, hour). Evidence: alerts first, then the newest.
 CREATE MACRO process_hours_of(batch, since, until) AS TABLE
 SELECT cluster, namespace, pod_name, coalesce(container_name, container_id) AS container, "binary",
-    epoch_ns("time") // 3600000000000 * 3600000000000 AS hour,
+    hour_of("time") AS hour,
     any_value(pod_uid) AS pod_uid, any_value(node) FILTER (kind = 'process_exec') AS exec_node, any_value(node) AS node,
     any_value(image) AS image, any_value(workload_name) AS workload_name, arg_max(args, "time") AS args,
     count(*) FILTER (kind = 'process_exec') AS execs,
@@ -48,7 +54,7 @@ SELECT cluster, namespace, pod_name, coalesce(container_name, container_id) AS c
     min({alert: kind <> 'runtime_alert', t: -epoch_ns("time"), id: id}, 20) AS ev
 FROM query_table(batch)
 WHERE kind IN ('process_exec', 'runtime_alert') AND "binary" IS NOT NULL AND pod_name IS NOT NULL
-    AND (since IS NULL OR "time" >= make_timestamp_ns(since)) AND (until IS NULL OR "time" < make_timestamp_ns(until))
+    AND in_span("time", since, until)
 GROUP BY cluster, namespace, pod_name, coalesce(container_name, container_id), "binary", hour;
 
 CREATE TABLE process_hours AS SELECT * FROM process_hours_of('events', NULL, NULL);
@@ -61,7 +67,7 @@ UNION ALL SELECT * FROM process_hours_of('events', hour_hi(since, until), until)
 -- Connections opened, per (cluster, pod, destination, port, protocol, hour). Evidence: the newest.
 CREATE MACRO egress_hours_of(batch, since, until) AS TABLE
 SELECT cluster, namespace, pod_name, dst_ip, dst_port AS port, protocol,
-    epoch_ns("time") // 3600000000000 * 3600000000000 AS hour,
+    hour_of("time") AS hour,
     any_value(src_workload) AS workload, any_value(src_ip) AS src_ip,
     list(DISTINCT verdict) FILTER (verdict IS NOT NULL) AS verdicts,
     list_distinct(flatten(list(dst_names) FILTER (dst_names IS NOT NULL))) AS names,
@@ -69,7 +75,7 @@ SELECT cluster, namespace, pod_name, dst_ip, dst_port AS port, protocol,
     count(*) AS flows, epoch_ns(min("time")) AS first, epoch_ns(max("time")) AS last,
     min({t: -epoch_ns("time"), id: id}, 20) AS ev
 FROM opened_connections_of(batch)
-WHERE (since IS NULL OR "time" >= make_timestamp_ns(since)) AND (until IS NULL OR "time" < make_timestamp_ns(until))
+WHERE in_span("time", since, until)
 GROUP BY cluster, namespace, pod_name, dst_ip, dst_port, protocol, hour;
 
 CREATE TABLE egress_hours AS SELECT * FROM egress_hours_of('events', NULL, NULL);
@@ -82,10 +88,10 @@ UNION ALL SELECT * FROM egress_hours_of('events', hour_hi(since, until), until);
 -- Runtime alerts in pods, per (cluster, pod, rule, priority, hour); '' for an alert without a rule.
 CREATE MACRO alert_hours_of(batch, since, until) AS TABLE
 SELECT cluster, namespace, pod_name, coalesce(rule, '') AS rule, priority,
-    epoch_ns("time") // 3600000000000 * 3600000000000 AS hour, count(*) AS alerts
+    hour_of("time") AS hour, count(*) AS alerts
 FROM query_table(batch)
 WHERE kind = 'runtime_alert' AND pod_name IS NOT NULL
-    AND (since IS NULL OR "time" >= make_timestamp_ns(since)) AND (until IS NULL OR "time" < make_timestamp_ns(until))
+    AND in_span("time", since, until)
 GROUP BY ALL;
 
 CREATE TABLE alert_hours AS SELECT * FROM alert_hours_of('events', NULL, NULL);
@@ -98,11 +104,11 @@ UNION ALL SELECT * FROM alert_hours_of('events', hour_hi(since, until), until);
 -- API-call stages, per (cluster, actor, user agent, action, hour): what an account normally does.
 CREATE MACRO api_hours_of(batch, since, until) AS TABLE
 SELECT cluster, actor, user_agent, verb || ' ' || resource || coalesce('/' || subresource, '') AS action,
-    epoch_ns("time") // 3600000000000 * 3600000000000 AS hour,
+    hour_of("time") AS hour,
     count(*) AS stages, epoch_ns(min("time")) AS first, epoch_ns(max("time")) AS last
 FROM query_table(batch)
 WHERE source = 'k8s_audit' AND actor IS NOT NULL
-    AND (since IS NULL OR "time" >= make_timestamp_ns(since)) AND (until IS NULL OR "time" < make_timestamp_ns(until))
+    AND in_span("time", since, until)
 GROUP BY ALL;
 
 CREATE TABLE api_hours AS SELECT * FROM api_hours_of('events', NULL, NULL);
@@ -116,12 +122,12 @@ UNION ALL SELECT * FROM api_hours_of('events', hour_hi(since, until), until);
 -- the first call.
 CREATE MACRO token_hours_of(batch, since, until) AS TABLE
 SELECT cluster, service_account, token_pod_name, token_pod_uid, source_ips[1] AS source_ip,
-    epoch_ns("time") // 3600000000000 * 3600000000000 AS hour,
+    hour_of("time") AS hour,
     any_value(actor) AS actor, epoch_ns(min("time")) AS first, arg_min(id, "time") AS id,
     arg_min(summary, "time") AS summary, count(*) AS calls
 FROM query_table(batch)
 WHERE source = 'k8s_audit' AND token_pod_name IS NOT NULL AND service_account IS NOT NULL AND source_ips[1] IS NOT NULL
-    AND (since IS NULL OR "time" >= make_timestamp_ns(since)) AND (until IS NULL OR "time" < make_timestamp_ns(until))
+    AND in_span("time", since, until)
 GROUP BY cluster, service_account, token_pod_name, token_pod_uid, source_ips[1], hour;
 
 CREATE TABLE token_hours AS SELECT * FROM token_hours_of('events', NULL, NULL);
