@@ -63,20 +63,24 @@ _SELECT_NS: Final = ", ".join(
 # Classify a batch against itself and the store: a repeat of the same (id, content) is a
 # duplicate; a different content under a taken id is a conflict, kept under `id~content_hash`
 # (deterministic, so re-ingesting it is then a duplicate too). Only the narrow key columns are
-# read here; the wide batch goes straight from Arrow into the table.
+# read here; the wide batch goes straight from Arrow into the table. Two steps: the stored rows
+# whose id_key matches a candidate id (`_KEY_HITS`), then their ids and content hashes by row
+# number (`_hit`). Reading `id` within the scan read every id of the store: 0.40-0.49 s against
+# 0.07-0.22 s at 10M events, whether none, some or all of a 13.5k batch was stored before.
+_KEY_HITS: Final = """
+WITH candidates AS (SELECT id FROM _keys UNION ALL SELECT id || '~' || content_hash FROM _keys)
+SELECT e.id, e.content_hash
+FROM (SELECT rowid AS r FROM events WHERE id_key IN (SELECT md5_number_lower(id) FROM candidates)) k
+JOIN events e ON e.rowid = k.r
+"""
 _CLASSIFY: Final = """
-WITH b AS (SELECT id, content_hash, _seq FROM _keys),
-candidates AS (SELECT id FROM b UNION ALL SELECT id || '~' || content_hash FROM b),
-hit AS (
-    SELECT id, content_hash FROM events
-    WHERE id_key IN (SELECT md5_number_lower(id) FROM candidates) AND id IN (SELECT id FROM candidates)
-)
+WITH b AS (SELECT id, content_hash, _seq FROM _keys)
 SELECT
     row_number() OVER (PARTITION BY id, content_hash ORDER BY _seq) > 1
-        OR EXISTS (SELECT 1 FROM hit h WHERE h.content_hash = b.content_hash
+        OR EXISTS (SELECT 1 FROM _hit h WHERE h.content_hash = b.content_hash
                    AND (h.id = b.id OR h.id = b.id || '~' || b.content_hash)) AS dup,
     first_value(content_hash) OVER (PARTITION BY id ORDER BY _seq) <> content_hash
-        OR EXISTS (SELECT 1 FROM hit h WHERE h.id = b.id AND h.content_hash <> b.content_hash) AS conflict
+        OR EXISTS (SELECT 1 FROM _hit h WHERE h.id = b.id AND h.content_hash <> b.content_hash) AS conflict
 FROM b ORDER BY _seq
 """
 
@@ -175,6 +179,7 @@ class DuckDBStore:
         con.register("_keys", keys)
         try:
             con.execute("BEGIN")
+            con.register("_hit", con.sql(_KEY_HITS).to_arrow_table())
             cls = con.sql(_CLASSIFY).to_arrow_table()
             dup, conflict = cls["dup"], cls["conflict"]
             keep = pc.invert(dup)
@@ -191,8 +196,8 @@ class DuckDBStore:
             con.execute("ROLLBACK")
             raise
         finally:
-            con.unregister("_keys")
-            con.unregister("_new")
+            for view in ("_keys", "_hit", "_new"):
+                con.unregister(view)
             pa.default_memory_pool().release_unused()
         return _counts(batch["file_id"], batch["source"], dup, conflict)
 
