@@ -1,16 +1,22 @@
 """Ingest benchmark: end-to-end `kubetrail ingest` of simulated audit logs, beside the parsing
 limit measured in the same run (per-line typed decoding with `msgspec.json.Decoder(AuditEvent)`
-of the same file in one process).
+of the same file in one process), and the store's write alone: the events that ingest stored,
+read back normalized and written again into a fresh store as ingest writes them.
 
     python -m bench.ingest [--events 1000000] [--seed 7] [--workers 0] [--record]
 
 Prints a table of events/s, the ratio to the parsing limit and peak memory (RSS summed over the
 ingest process and its workers, sampled every 50 ms); `--record` appends it to bench/RESULTS.md.
+
+The last row bounds what any ingest could reach on this machine's cores: with no normalization
+at all, and decoding and writing spread perfectly over every core, an event still costs one
+typed decode plus one store write of CPU time.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -19,15 +25,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import msgspec
 import orjson
+import pyarrow as pa
 
 from bench.audit_types import AuditEvent
 from bench.inputs import DATA
 from bench.measure import PeakRss, decode_rate
 from bench.report import machine, record
+from kubetrail.ingest.pipeline import BATCH_EVENTS
+from kubetrail.model import FIELD_NAMES
 from kubetrail.simulate.audit import write_audit_log
 from kubetrail.simulate.cluster import build_cluster
+from kubetrail.store.batch import SCHEMA
+from kubetrail.store.duckdb import DuckDBStore
 
 START_NS = 1_764_324_000 * 10**9  # 2025-11-28T10:00:00Z
 
@@ -51,18 +63,40 @@ class Run:
     summary: dict[str, Any]
 
 
-def ingest_run(path: Path, workers: int) -> Run:
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "kubetrail", "ingest", str(path), "--db", f"{tmp}/b.duckdb", "-o", "json"]
-        if workers:
-            cmd += ["--workers", str(workers)]
+def ingest_run(path: Path, db: Path, workers: int) -> Run:
+    cmd = [sys.executable, "-m", "kubetrail", "ingest", str(path), "--db", str(db), "-o", "json"]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    start = time.perf_counter()
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE) as proc, PeakRss(proc.pid) as peak:
+        out, _ = proc.communicate()
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"ingest failed ({proc.returncode})")
+    return Run(seconds, peak.take(), orjson.loads(out))
+
+
+def write_rate(db: Path, fresh: Path) -> float:
+    """Events/s of the store's write alone (dedupe, insert, side tables, commit, the checkpoint
+    at close): the events of `db`, read back already normalized, written into a fresh store in
+    batches of BATCH_EVENTS, as ingest writes them. Only the writes are timed."""
+    columns = ", ".join(f'"{c}"' for c in FIELD_NAMES)
+    source = duckdb.connect(str(db), read_only=True)
+    store = DuckDBStore(fresh)
+    events, seconds = 0, 0.0
+    try:
+        for piece in source.sql(f"SELECT {columns} FROM events").to_arrow_reader(BATCH_EVENTS):
+            batch = pa.Table.from_batches([piece]).cast(SCHEMA)
+            start = time.perf_counter()
+            store.write_events(batch)
+            seconds += time.perf_counter() - start
+            events += batch.num_rows
+    finally:
+        source.close()
         start = time.perf_counter()
-        with subprocess.Popen(cmd, stdout=subprocess.PIPE) as proc, PeakRss(proc.pid) as peak:
-            out, _ = proc.communicate()
-        seconds = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise SystemExit(f"ingest failed ({proc.returncode})")
-        return Run(seconds, peak.take(), orjson.loads(out))
+        store.close()
+        seconds += time.perf_counter() - start
+    return events / seconds
 
 
 def main() -> None:
@@ -80,14 +114,21 @@ def main() -> None:
     # it, orjson into dicts: what a source normalizer receives.
     limit = decode_rate(path, msgspec.json.Decoder(AuditEvent).decode)
     generic = decode_rate(path, orjson.loads)
-    run = ingest_run(path, args.workers)
+    with tempfile.TemporaryDirectory() as tmp:
+        run = ingest_run(path, Path(tmp, "ingest.duckdb"), args.workers)
+        write = write_rate(Path(tmp, "ingest.duckdb"), Path(tmp, "write.duckdb"))
     stored = sum(run.summary["ingested"].values())
     rate = lines / run.seconds
+    cores = os.cpu_count() or 1
+    bound = cores / (1 / limit + 1 / write)
     rows = [
         ("parsing limit: msgspec.json.Decoder(AuditEvent), 1 process", f"{limit:,.0f}", "1.00", ""),
         ("orjson.loads to dicts, 1 process", f"{generic:,.0f}", f"{generic / limit:.2f}", ""),
         (f"kubetrail ingest end to end (workers={args.workers or 'auto'})", f"{rate:,.0f}", f"{rate / limit:.2f}",
          f"{run.peak_rss / 2**20:,.0f} MiB"),
+        ("the store's write alone: the stored events written again, 1 process", f"{write:,.0f}", f"{write / limit:.2f}", ""),
+        (f"bound: typed decoding + the write, nothing else, perfectly spread over {cores} cores", f"{bound:,.0f}",
+         f"{bound / limit:.2f}", ""),
     ]  # fmt: skip
     table = [
         f"### {time.strftime('%Y-%m-%d')}: ingest of {lines:,} simulated audit events ({path.stat().st_size / 2**20:,.0f} MiB)",
