@@ -17,7 +17,7 @@ import shlex
 import sys
 import time
 
-from bench import baselines, report, tables
+from bench import baselines, measure, report, tables
 from bench.suite import Config, run
 
 
@@ -41,6 +41,7 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="ingest again (and re-measure) even when the store is cached")
     ap.add_argument("--record", action="store_true", help="put the results at the top of bench/RESULTS.md")
     args = ap.parse_args()
+    measure.byte_compiled()
 
     section = [f"### {time.strftime('%Y-%m-%d')}: benchmark suite at {', '.join(f'{n:,}' for n in args.events)} simulated events",
                "", f"Machine: {report.machine(baselines.jq_version())}.", "",

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from bench.audit_types import AuditEvent
 from bench.inputs import DATA
-from bench.measure import PeakRss, decode_rate
+from bench.measure import PeakRss, byte_compiled, decode_rate
 from bench.report import machine, record
 from kubetrail.ingest.pipeline import BATCH_EVENTS
 from kubetrail.model import FIELD_NAMES
@@ -106,6 +106,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=0, help="ingest worker processes (0 = kubetrail's default)")
     ap.add_argument("--record", action="store_true", help="append the result to bench/RESULTS.md")
     args = ap.parse_args()
+    byte_compiled()
 
     path = audit_file(args.events, args.seed)
     with open(path, "rb") as f:
