@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -174,3 +176,33 @@ def test_times_keep_nanoseconds(tmp_path: Path) -> None:
     assert row is not None and row["time"] == 1_764_324_000_000_000_001
     assert store.get_event("missing") is None
     store.close()
+
+
+def test_queries_from_several_threads_at_once_answer_as_from_one(tmp_path: Path) -> None:
+    db = story_store(tmp_path / "s.duckdb", "exec-session", "egress", "processes", "secrets")
+    store = DuckDBStore(db, read_only=True)
+    window = {"since": 0, "until": 1 << 62, "cluster": None}
+    steady = {**window, "min_connections": 1, "min_span": 0}
+    queries = [("process_runs", {**window, "namespace": None}), ("secret_calls", {**window, "namespace": None}),
+               ("runtime_alert_counts", window), ("steady_candidates", steady)] * 4  # fmt: skip
+    alone = [_rows(store.query(name, **params)) for name, params in queries]
+    assert all(alone), "the stories hold rows for each of these queries"
+    start = threading.Barrier(4, timeout=60)
+
+    def run(query: tuple[str, dict[str, object]]) -> list[str]:
+        start.wait()  # four threads query at the same moment
+        return _rows(store.query(query[0], **query[1]))
+
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(run, queries))
+    assert together == alone
+    opened = list(store._cursors)
+    assert 1 <= len(opened) <= 4  # a connection per thread, reused by its later queries
+    store.close()
+    with pytest.raises(duckdb.ConnectionException):
+        opened[0].execute("SELECT 1")
+
+
+def _rows(rows: list[dict[str, object]]) -> list[str]:
+    """Rows in a canonical order: queries leave ties (and list items) in any order, threads or not."""
+    return sorted(repr(sorted((k, sorted(v) if isinstance(v, list) else v) for k, v in r.items())) for r in rows)

@@ -66,7 +66,8 @@ class Store(Protocol):
 
     def query(self, name: str, **params: Any) -> list[dict[str, Any]]:
         """Run the engine's named query (`sql/queries/<name>.sql` of that engine) with
-        parameters bound by name; times come back as int ns."""
+        parameters bound by name; times come back as int ns. Safe to call from several threads
+        at once (writes are not)."""
         ...
 
     def close(self) -> None: ...

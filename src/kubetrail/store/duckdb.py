@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections import Counter
 from functools import cache
@@ -92,6 +93,9 @@ FROM b ORDER BY _seq
 class DuckDBStore:
     def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str = MEMORY_LIMIT) -> None:
         self.path = str(path)
+        self._owner = threading.get_ident()
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
         try:
             self.con = duckdb.connect(self.path, read_only=read_only, config={"memory_limit": memory_limit, **_SETTINGS})
         except duckdb.IOException as exc:
@@ -255,11 +259,24 @@ class DuckDBStore:
         return dict(zip(names, row, strict=True))
 
     def query(self, name: str, **params: Any) -> list[dict[str, Any]]:
-        cur = self.con.execute(_named_query(name), params)
+        cur = self._reader().execute(_named_query(name), params)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
+    def _reader(self) -> duckdb.DuckDBPyConnection:
+        """This thread's connection: the store's own on the thread that opened the store, a cursor
+        of it on any other (a DuckDB connection is not for two threads at once)."""
+        if threading.get_ident() == self._owner:
+            return self.con
+        cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self.con.cursor()
+            self._cursors.append(cursor)
+        return cursor
+
     def close(self) -> None:
+        for cursor in self._cursors:
+            cursor.close()
         self.con.close()
 
 
