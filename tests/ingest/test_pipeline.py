@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
@@ -215,3 +216,32 @@ def test_small_inputs_are_written_together_and_each_keeps_its_own_counts(tmp_pat
     alone.close()
     assert [f.as_json() for f in summary.files] == [f.as_json() for s in per_file for f in s.files]
     assert summary.duplicates == sum(s.duplicates for s in per_file) > 0
+
+
+def test_inputs_shared_with_a_worker_store_exactly_what_one_process_stores(tmp_path: Path) -> None:
+    # Several small inputs, two of them the same events again, and bad records: the worker takes
+    # inputs from the end of the list while this process reads from the front.
+    stories = sorted(expand_paths([str(FIXTURES / "stories")]))
+    paths = [*stories, str(PIPE / "audit-bad.log"), str(PIPE / "webhook-eventlist.json")]
+    serial = run(tmp_path / "one.duckdb", *paths, share_min_bytes=1 << 60)
+    first = paths[0]
+
+    def slow_first_input(path: str, _read: int) -> None:
+        if path == first:
+            time.sleep(0.2)  # time for the worker to come up while this process is on the first input
+
+    store = DuckDBStore(tmp_path / "shared.duckdb")
+    try:
+        shared = ingest(store, paths, Options(share_min_bytes=0, chunk_bytes=4 << 10), slow_first_input)
+    finally:
+        store.close()
+    assert shared.as_json() == serial.as_json()
+    for sql in (
+        "SELECT f.path, e.id, e.content_hash, e.line, e.byte_offset FROM events e JOIN files f USING (file_id) ORDER BY ALL",
+        "SELECT path, sha256, size, records, ingested, duplicates, conflicts, quarantined, skipped_lines FROM files ORDER BY ALL",
+        "SELECT f.path, q.line, q.reason FROM quarantine q JOIN files f USING (file_id) ORDER BY ALL",
+    ):
+        assert query(tmp_path / "shared.duckdb", sql) == query(tmp_path / "one.duckdb", sql)
+    # The worker took at least one input: its files row was opened before those it came after.
+    opened = [p for (p,) in query(tmp_path / "shared.duckdb", "SELECT path FROM files ORDER BY file_id")]
+    assert opened != paths and sorted(opened) == sorted(paths)
