@@ -7,6 +7,10 @@ parent samples the RSS of this process and its workers between the JSON lines pr
                                                           over the latest hour
 
 Each prints one JSON object per line: {"start": ...} before a measured step, then its result.
+
+kubetrail is imported inside the commands, before their clocks start: a worker process that
+ingest spawns imports this module again (multiprocessing does so with the parent's main module),
+and `python -m kubetrail`, which this stands in for, costs its workers no such import.
 """
 
 from __future__ import annotations
@@ -15,17 +19,14 @@ import resource
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from kubetrail.answers.incidents import Query, incidents
-from kubetrail.answers.window import Window
-from kubetrail.ingest.pipeline import Options, Summary, ingest
-from kubetrail.store.duckdb import DuckDBStore
-from kubetrail.timeutil import NS
+if TYPE_CHECKING:
+    from kubetrail.ingest.pipeline import Summary
 
-HOUR = 3600 * NS
+HOUR = 3600 * 10**9
 
 
 def say(doc: dict[str, Any]) -> None:
@@ -35,6 +36,9 @@ def say(doc: dict[str, Any]) -> None:
 
 def ingest_files(db: str, cluster: str, *files: str) -> None:
     """Each file by its own ingest call (as `kubetrail ingest FILE` would), one after the other."""
+    from kubetrail.ingest.pipeline import Options, ingest
+    from kubetrail.store.duckdb import DuckDBStore
+
     store = DuckDBStore(db)
     try:
         for path in files:
@@ -55,6 +59,10 @@ def _file_result(path: str, summary: Summary, seconds: float) -> dict[str, Any]:
 
 
 def incidents_over(db: str, since: str, until: str) -> None:
+    from kubetrail.answers.incidents import Query, incidents
+    from kubetrail.answers.window import Window
+    from kubetrail.store.duckdb import DuckDBStore
+
     store = DuckDBStore(db, read_only=True)
     try:
         say({"start": "incidents"})
@@ -68,6 +76,11 @@ def incidents_over(db: str, since: str, until: str) -> None:
 
 def incremental(db: str, cluster: str, *files: str) -> None:
     """A new batch into an existing store, then the incidents of the latest hour."""
+    from kubetrail.answers.incidents import Query, incidents
+    from kubetrail.answers.window import Window
+    from kubetrail.ingest.pipeline import Options, ingest
+    from kubetrail.store.duckdb import DuckDBStore
+
     say({"start": "ingest"})
     start = time.perf_counter()
     store = DuckDBStore(db)

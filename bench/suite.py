@@ -16,6 +16,7 @@ correlated and questioned, each measurement beside its baseline measured in the 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -167,6 +168,11 @@ def incremental(db: Path, batch: Inputs) -> Incremental:
     """The batch into a copy of the store, then the incidents of the latest hour."""
     copy = db.with_name(db.stem + "-incremental.duckdb")
     shutil.copyfile(db, copy)
+    # On disk before the batch comes, as a store at rest is (DuckDB syncs its own writes): else the
+    # batch's checkpoint, whose fsync covers the whole file, waited for the kernel to write the
+    # fresh copy back. At 10M events: 2.45-2.61 s of ingest without this, 1.83 s with it.
+    with open(copy, "rb+") as f:
+        os.fsync(f.fileno())
     try:
         msg, peak = list(child_messages(["incremental", str(copy), CLUSTER, *map(str, batch.files())]))[-1]
     finally:
