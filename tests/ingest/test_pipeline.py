@@ -245,3 +245,14 @@ def test_inputs_shared_with_a_worker_store_exactly_what_one_process_stores(tmp_p
     # The worker took at least one input: its files row was opened before those it came after.
     opened = [p for (p,) in query(tmp_path / "shared.duckdb", "SELECT path FROM files ORDER BY file_id")]
     assert opened != paths and sorted(opened) == sorted(paths)
+
+
+def test_a_worker_is_given_no_compressed_or_unreadable_input_whole(tmp_path: Path) -> None:
+    from kubetrail.ingest.pipeline import _whole_in_a_worker
+
+    plain, hidden_gzip = tmp_path / "audit.log", tmp_path / "audit.log.1"
+    plain.write_bytes((PIPE / "audit-bad.log").read_bytes())
+    hidden_gzip.write_bytes(gzip.compress(plain.read_bytes()))  # gzip without the .gz name
+    assert _whole_in_a_worker(str(plain))
+    assert not _whole_in_a_worker(str(hidden_gzip))
+    assert not _whole_in_a_worker(str(tmp_path / "gone.log"))

@@ -385,11 +385,14 @@ class _Sharing:
             return
         if sum(not future.done() for _, future in self.claims.values()) >= 2 * self.helpers:
             return
-        index = self._last_ahead()
-        if index is None:
-            return
-        self.open.remove(index)
-        path = self.paths[index]
+        while True:
+            index = self._last_ahead()
+            if index is None:
+                return
+            self.open.remove(index)
+            path = self.paths[index]
+            if _whole_in_a_worker(path):
+                break
         file_id = self.store.begin_file(path)
         source = self.options.source
         job = _Job(path, file_id, source.name if source else None, self.options.cluster)
@@ -408,17 +411,24 @@ class _Sharing:
 
 
 def _shareable(path: str, options: Options) -> int | None:
-    """The size of a plain file below the size the workers take chunk by chunk, else None (a
-    compressed file could hold far more than its size, and a worker would hold all of it)."""
+    """The size of a file below the size the workers take chunk by chunk, else None."""
     try:
         if path == "-" or path.endswith(".gz") or not os.path.isfile(path):
             return None
         size = os.path.getsize(path)
-        with open(path, "rb") as f:
-            compressed = f.read(2) == b"\x1f\x8b"
     except OSError:
         return None  # read in its turn, where the error is reported
-    return size if size < options.parallel_min_bytes and not compressed else None
+    return size if size < options.parallel_min_bytes else None
+
+
+def _whole_in_a_worker(path: str) -> bool:
+    """Not compressed (it could hold far more than its size, and a worker holds all of its
+    results) and readable (else it is read in its turn, where the error is reported)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(2) != b"\x1f\x8b"
+    except OSError:
+        return False
 
 
 class _FileIngest:
