@@ -218,6 +218,40 @@ def test_small_inputs_are_written_together_and_each_keeps_its_own_counts(tmp_pat
     assert summary.duplicates == sum(s.duplicates for s in per_file) > 0
 
 
+class _RecordingStore(DuckDBStore):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.sizes: list[int] = []
+
+    def write_events(self, batch: pa.Table) -> WriteCounts:
+        self.sizes.append(batch.num_rows)
+        return super().write_events(batch)
+
+
+def test_batches_are_cut_at_exactly_batch_events_and_each_input_keeps_its_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kubetrail.ingest import pipeline
+    from kubetrail.simulate.audit import write_audit_log
+    from kubetrail.simulate.cluster import build_cluster
+
+    monkeypatch.setattr(pipeline, "BATCH_EVENTS", 1000)
+    monkeypatch.setattr(pipeline, "PIECE_EVENTS", 300)
+    first, again = tmp_path / "audit.log", tmp_path / "again.log"
+    write_audit_log(first, cluster=build_cluster(5, 1_764_324_000 * 10**9, 1.0), events=1500, seed=5)
+    shutil.copy(first, again)
+    store = _RecordingStore(tmp_path / "k.duckdb")
+    try:
+        summary = ingest(store, [str(first), str(again)], Options(chunk_bytes=32 << 10))
+        files = store.con.execute("SELECT path, records, ingested, duplicates FROM files ORDER BY file_id").fetchall()
+    finally:
+        store.close()
+    # 3,000 events: three whole batches, the second one half from each input.
+    assert store.sizes == [1000, 1000, 1000]
+    assert files == [(str(first), 1500, 1500, 0), (str(again), 1500, 0, 1500)]
+    assert [f.as_json()["ingested"] for f in summary.files] == [1500, 0]
+
+
 def test_inputs_shared_with_a_worker_store_exactly_what_one_process_stores(tmp_path: Path) -> None:
     # Several small inputs, two of them the same events again, and bad records: the worker takes
     # inputs from the end of the list while this process reads from the front.

@@ -23,6 +23,7 @@ from typing import Any, Final
 import msgspec
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from kubetrail.ids import content_hash
 from kubetrail.ingest.reader import CHUNK_BYTES, BytesDecoder, Chunk, Record, Skipped, chunks, open_input, records_of
@@ -293,10 +294,11 @@ class _Workers:
 
 
 class _Batches:
-    """Events on their way to the store, from one input or several: written together once there
-    are BATCH_EVENTS of them, or at the end, so that small inputs (a directory of short files, a
-    live batch) do not each pay for a write. An input is finished (its counts final, its files row
-    completed) once it is read and its last events are written, in the order the inputs came."""
+    """Events on their way to the store, from one input or several: written in batches of exactly
+    BATCH_EVENTS (the rest waits for the next), and what is left at the end, so that small inputs
+    (a directory of short files, a live batch) do not each pay for a write, and a large input
+    fills whole row groups. An input is finished (its counts final, its files row completed) once
+    it is read and its last events are written, in the order the inputs came."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -314,8 +316,8 @@ class _Batches:
             self.rows += events.num_rows
         if self.small_rows >= PIECE_EVENTS:
             self._combine()
-        if self.rows >= BATCH_EVENTS:
-            self.flush()
+        while self.rows >= BATCH_EVENTS:
+            self._write(BATCH_EVENTS)
 
     def _combine(self) -> None:
         """The chunk results so far as one contiguous piece: DuckDB appends that several times
@@ -332,15 +334,21 @@ class _Batches:
 
     def flush(self) -> None:
         if self.rows:
-            self._combine()
-            batch = pa.concat_tables(self.pending)
-            self.pending, self.rows = [], 0
-            for file_id, counts in self.store.write_events(batch).files.items():
-                self.inputs[file_id].count(counts)
+            self._write(self.rows)
+        self._finish_read()
+
+    def _write(self, rows: int) -> None:
+        self._combine()
+        pending = pa.concat_tables(self.pending)
+        batch, rest = pending.slice(0, rows), pending.slice(rows)
+        self.pending, self.rows = ([rest] if rest.num_rows else []), rest.num_rows
+        for file_id, counts in self.store.write_events(batch).files.items():
+            self.inputs[file_id].count(counts)
         self._finish_read()
 
     def _finish_read(self) -> None:
-        while self.read:
+        waiting = {f for piece in self.pending for f in pc.unique(piece["file_id"]).to_pylist()}
+        while self.read and self.read[0].file_id not in waiting:
             owner = self.read.popleft()
             self.inputs.pop(owner.file_id, None)
             owner.finish()
