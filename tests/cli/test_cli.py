@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -105,3 +106,23 @@ def test_demo_tells_the_stories_and_answers_the_five_questions(tmp_path: Path) -
     for question in ("read secrets", "run a process it should not", "what was suspicious", "talked to the outside", "caused"):
         assert question in text, question
     assert "initiated by alice@example.com via kubectl-exec (ancestry)" in text
+
+
+def _modules_imported(*args: str) -> set[str]:
+    """Top-level packages a `python -m kubetrail ARGS` process imported (from -X importtime)."""
+    cmd = [sys.executable, "-X", "importtime", "-m", "kubetrail", *args]
+    out = subprocess.run(cmd, capture_output=True, check=False)
+    lines = [line.rsplit("|", 1)[-1].strip() for line in out.stderr.decode().splitlines() if line.startswith("import time:")]
+    return {name for name in lines if name and not name.startswith("package")}
+
+
+def test_a_question_loads_neither_arrow_nor_the_ingest_pipeline(tmp_path: Path) -> None:
+    # What a cold question costs before it reads the store: each command imports what it calls.
+    db = tmp_path / "k.duckdb"
+    kubetrail("ingest", str(PIPE / "audit-secrets.log"), "-o", "json", db=db)
+    loaded = _modules_imported("ask", "secrets", "--at", "latest", "-o", "json", "--db", str(db))
+    assert {"duckdb", "kubetrail.answers.secrets"} <= loaded
+    assert not {m for m in loaded if m.split(".")[0] == "pyarrow" or m.startswith(("kubetrail.ingest", "kubetrail.simulate"))}
+    # An ingest worker of the `kubetrail` script imports the CLI module again: it loads no engine.
+    bare = _modules_imported("--help")
+    assert not {m for m in bare if m.split(".")[0] in ("duckdb", "pyarrow", "rich") or m.startswith("kubetrail.answers.s")}

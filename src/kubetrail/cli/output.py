@@ -1,18 +1,19 @@
-"""Rendering: one JSON document on stdout for scripts, rich tables for people, one error shape."""
+"""Rendering: one JSON document on stdout for scripts, rich tables for people, one error shape.
+
+rich is imported where a table or story is drawn: a command whose output is JSON never needs it.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 import orjson
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from kubetrail.correlate.attack import named
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "bold yellow", "low": "dim"}
 EXIT_PROBLEM = 1
@@ -29,6 +30,8 @@ def emit_json(doc: Any) -> None:
 
 
 def stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
@@ -42,6 +45,9 @@ def fail(fmt: str, code: str, message: str, status: int) -> NoReturn:
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     t = Table(title=title, title_justify="left")
     for col in columns:
         t.add_column(col)
@@ -53,6 +59,11 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
 def incident_story(row: dict[str, Any], console: Console | None = None) -> None:
     """One incident as a story for people: what, when, who and where, the ATT&CK techniques by
     name, then its steps in time order."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from kubetrail.correlate.attack import named
+
     out = console or Console(highlight=False, soft_wrap=True)  # long lines wrap in the terminal, not here
     severity = row["severity"]
     out.print(f"[{_SEVERITY_STYLE.get(severity, 'bold')}][{severity.upper()}][/] [bold]{escape(row['title'])}[/]")

@@ -9,14 +9,15 @@ from collections import Counter
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from kubetrail.model import FIELD_NAMES, catalog
 from kubetrail.store import FileResult, QuarantineRow, WriteCounts
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SQL_DIR: Final = resources.files("kubetrail.store") / "sql"
 
@@ -180,6 +181,10 @@ class DuckDBStore:
 
     # -- events ---------------------------------------------------------------------------
     def write_events(self, batch: pa.Table) -> WriteCounts:
+        # Arrow is imported by the writes only: a question's process never needs it (~70 ms).
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         if batch.num_rows == 0:
             return WriteCounts()
         keys = pa.table({"id": batch["id"], "content_hash": batch["content_hash"], "_seq": pa.array(range(batch.num_rows))})
@@ -223,6 +228,8 @@ class DuckDBStore:
     def write_quarantine(self, rows: list[QuarantineRow]) -> int:
         if not rows:
             return 0
+        import pyarrow as pa
+
         now = _now()
         table = pa.table(
             {
@@ -301,6 +308,9 @@ def _named_query(name: str) -> str:
 
 def _counts(file_ids: pa.ChunkedArray, sources: pa.ChunkedArray, dup: pa.ChunkedArray, conflict: pa.ChunkedArray) -> WriteCounts:
     """What a write stored, found twice and found in conflict, in all and per file."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     rows = pa.table({"file": file_ids, "source": sources, "dup": dup, "conflict": pc.and_not(conflict, dup)})
     groups = rows.group_by(["file", "source", "dup"]).aggregate([("conflict", "sum"), ("dup", "count")]).to_pylist()
     stored: dict[int, Counter[str]] = {}
