@@ -236,7 +236,6 @@ def test_batches_are_cut_at_exactly_batch_events_and_each_input_keeps_its_counts
     from kubetrail.simulate.cluster import build_cluster
 
     monkeypatch.setattr(pipeline, "BATCH_EVENTS", 1000)
-    monkeypatch.setattr(pipeline, "PIECE_EVENTS", 300)
     first, again = tmp_path / "audit.log", tmp_path / "again.log"
     write_audit_log(first, cluster=build_cluster(5, 1_764_324_000 * 10**9, 1.0), events=1500, seed=5)
     shutil.copy(first, again)

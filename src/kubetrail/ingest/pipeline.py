@@ -36,7 +36,6 @@ from kubetrail.store.batch import to_arrow
 # Events per store write: one DuckDB row group, which DuckDB appends compressed straight to the
 # file (smaller writes are logged, then compressed again at each checkpoint: 30 vs 17 µs/event).
 BATCH_EVENTS: Final = 122_880
-PIECE_EVENTS: Final = 16_384  # chunk results are combined into contiguous pieces of this size
 PARALLEL_MIN_BYTES: Final = 32 << 20  # inputs at least this large are normalized by the workers
 SHARE_MIN_BYTES: Final = 4 << 20  # smaller inputs, together at least this large, are shared with a worker
 SHARE_AHEAD_BYTES: Final = 64 << 20  # how far ahead of this process a worker takes inputs (memory bound)
@@ -302,30 +301,18 @@ class _Batches:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.pending: list[pa.Table] = []  # contiguous pieces
-        self.small: list[pa.Table] = []  # chunk results not yet in a piece
-        self.rows = self.small_rows = 0
+        self.pending: list[pa.Table] = []  # chunk results, in order
+        self.rows = 0
         self.inputs: dict[int, _FileIngest] = {}  # by file id: inputs with events not yet counted
         self.read: deque[_FileIngest] = deque()  # inputs read to the end, to finish in order
 
     def add(self, events: pa.Table, owner: _FileIngest) -> None:
         self.inputs[owner.file_id] = owner
         if events.num_rows:
-            self.small.append(events)
-            self.small_rows += events.num_rows
+            self.pending.append(events)
             self.rows += events.num_rows
-        if self.small_rows >= PIECE_EVENTS:
-            self._combine()
         while self.rows >= BATCH_EVENTS:
             self._write(BATCH_EVENTS)
-
-    def _combine(self) -> None:
-        """The chunk results so far as one contiguous piece: DuckDB appends that several times
-        faster than many small chunks, and the results' own buffers are freed now rather than
-        copied beside the whole batch at write time."""
-        if self.small:
-            self.pending.append(pa.concat_tables(self.small).combine_chunks())
-            self.small, self.small_rows = [], 0
 
     def done(self, owner: _FileIngest) -> None:
         self.read.append(owner)
@@ -338,7 +325,6 @@ class _Batches:
         self._finish_read()
 
     def _write(self, rows: int) -> None:
-        self._combine()
         pending = pa.concat_tables(self.pending)
         batch, rest = pending.slice(0, rows), pending.slice(rows)
         self.pending, self.rows = ([rest] if rest.num_rows else []), rest.num_rows
