@@ -39,6 +39,11 @@ def migrations() -> list[tuple[int, str]]:
 SCHEMA_VERSION: Final = migrations()[-1][0]
 # DuckDB's default (80% of RAM) would let the buffer pool grow with the data on a long ingest.
 MEMORY_LIMIT: Final = "256MB"
+# ... and while a batch is written: DuckDB's part of the write (mostly the append and the
+# checkpoint at commit) takes what it may, beside the batch the process holds. With the whole
+# limit, 1M simulated Tetragon events (424 MiB in Arrow for 122,880) peaked at 1,050 MiB over
+# the ingest's processes.
+WRITE_MEMORY_LIMIT: Final = "128MB"
 # No merging of small row groups at checkpoints: a checkpoint after a small batch (a live batch,
 # a short file) merged row groups across the whole table, 7.8 s at 10M events against 49 ms
 # without. Full batches are whole row groups anyway (pipeline.BATCH_EVENTS).
@@ -94,6 +99,7 @@ FROM b ORDER BY _seq
 class DuckDBStore:
     def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str = MEMORY_LIMIT) -> None:
         self.path = str(path)
+        self.memory_limit = memory_limit
         self._owner = threading.get_ident()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -190,17 +196,22 @@ class DuckDBStore:
         keys = pa.table({"id": batch["id"], "content_hash": batch["content_hash"], "_seq": pa.array(range(batch.num_rows))})
         con = self.con
         con.register("_keys", keys)
+        con.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
         try:
             con.execute("BEGIN")
             con.register("_hit", con.sql(_KEY_HITS).to_arrow_table())
             cls = con.sql(_CLASSIFY).to_arrow_table()
             dup, conflict = cls["dup"], cls["conflict"]
-            keep = pc.invert(dup)
-            new = batch if pc.all(keep).as_py() else batch.filter(keep)
-            new_conflict = pc.filter(conflict, keep)
-            ids = pc.if_else(new_conflict, pc.binary_join_element_wise(new["id"], new["content_hash"], "~"), new["id"])
-            new = new.set_column(0, "id", ids)
-            con.register("_new", new)
+            ids = pc.if_else(conflict, pc.binary_join_element_wise(batch["id"], batch["content_hash"], "~"), batch["id"])
+            new = batch.set_column(0, "id", ids)
+            if pc.any(dup).as_py():
+                # The new rows as a view that skips the duplicates: filtering the batch in Arrow
+                # copied it whole beside itself, +300 MiB at the peak for 122,880 Hubble flows
+                # among which a few had been seen before.
+                con.register("_batch", new.append_column("_dup", dup))
+                con.execute("CREATE OR REPLACE TEMP VIEW _new AS SELECT * EXCLUDE (_dup) FROM _batch WHERE NOT _dup")
+            else:
+                con.register("_new", new)
             self._append()
             for table, of_batch in _SIDE_TABLES:
                 con.execute(f"INSERT INTO {table} SELECT * FROM {of_batch}")
@@ -209,16 +220,17 @@ class DuckDBStore:
             con.execute("ROLLBACK")
             raise
         finally:
-            for view in ("_keys", "_hit", "_new"):
+            for view in ("_keys", "_hit", "_new", "_batch"):
                 con.unregister(view)
+            con.execute(f"DROP VIEW IF EXISTS temp._new; SET memory_limit = '{self.memory_limit}'")
             pa.default_memory_pool().release_unused()
         return _counts(batch["file_id"], batch["source"], dup, conflict)
 
     def _append(self) -> None:
         """Append `_new` to the events table, with one thread: DuckDB splits a table of several
         Arrow chunks between its threads, each of which writes its part as a row group of its own,
-        to be merged: 17-19 against 11-12 µs/event for a batch of 122,880 audit events in 8 chunks
-        (in one chunk, or with one thread: 11-12)."""
+        to be merged: 17-19 against 11-12 µs/event for a batch of 122,880 audit events in 8
+        chunks (in one chunk, or with one thread: 11-12)."""
         self.con.execute("SET threads = 1")
         try:
             self.con.execute(f"INSERT INTO events ({_COLUMNS}, id_key, exec_key) SELECT {_COLUMNS}, {_STORAGE_VALUES} FROM _new")
