@@ -251,6 +251,25 @@ def test_batches_are_cut_at_exactly_batch_events_and_each_input_keeps_its_counts
     assert [f.as_json()["ingested"] for f in summary.files] == [1500, 0]
 
 
+def test_wide_events_are_written_in_smaller_batches_than_a_row_group(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubetrail.ingest import pipeline
+    from kubetrail.simulate.audit import write_audit_log
+    from kubetrail.simulate.cluster import build_cluster
+
+    log = tmp_path / "audit.log"
+    write_audit_log(log, cluster=build_cluster(5, 1_764_324_000 * 10**9, 1.0), events=1500, seed=5)
+    monkeypatch.setattr(pipeline, "BATCH_EVENTS", 1000)
+    monkeypatch.setattr(pipeline, "BATCH_BYTES", 256 << 10)  # ~250 of these events
+    store = _RecordingStore(tmp_path / "k.duckdb")
+    try:
+        summary = ingest(store, [str(log)], Options(chunk_bytes=32 << 10))
+        stored = store.con.execute("SELECT count(*) FROM events").fetchall()
+    finally:
+        store.close()
+    assert len(store.sizes) > 2 and max(store.sizes) < 1000
+    assert sum(store.sizes) == 1500 == summary.ingested["k8s_audit"] == stored[0][0]
+
+
 def test_inputs_shared_with_a_worker_store_exactly_what_one_process_stores(tmp_path: Path) -> None:
     # Several small inputs, two of them the same events again, and bad records: the worker takes
     # inputs from the end of the list while this process reads from the front.

@@ -36,6 +36,10 @@ from kubetrail.store.batch import to_arrow
 # Events per store write: one DuckDB row group, which DuckDB appends compressed straight to the
 # file (smaller writes are logged, then compressed again at each checkpoint: 30 vs 17 µs/event).
 BATCH_EVENTS: Final = 122_880
+# ... unless they take more memory than this first (as Arrow): a batch is held twice over while
+# it is written (here, and DuckDB's copy of its rows), so wide events (large request bodies) go
+# in smaller batches. The simulated cluster's widest, Tetragon's, take 424 MiB per 122,880.
+BATCH_BYTES: Final = 384 << 20
 PARALLEL_MIN_BYTES: Final = 32 << 20  # inputs at least this large are normalized by the workers
 SHARE_MIN_BYTES: Final = 4 << 20  # smaller inputs, together at least this large, are shared with a worker
 SHARE_AHEAD_BYTES: Final = 64 << 20  # how far ahead of this process a worker takes inputs (memory bound)
@@ -294,15 +298,16 @@ class _Workers:
 
 class _Batches:
     """Events on their way to the store, from one input or several: written in batches of exactly
-    BATCH_EVENTS (the rest waits for the next), and what is left at the end, so that small inputs
-    (a directory of short files, a live batch) do not each pay for a write, and a large input
-    fills whole row groups. An input is finished (its counts final, its files row completed) once
-    it is read and its last events are written, in the order the inputs came."""
+    BATCH_EVENTS (the rest waits for the next), or of what is pending once it holds BATCH_BYTES,
+    and what is left at the end, so that small inputs (a directory of short files, a live batch)
+    do not each pay for a write, and a large input fills whole row groups. An input is finished
+    (its counts final, its files row completed) once it is read and its last events are written,
+    in the order the inputs came."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.pending: list[pa.Table] = []  # chunk results, in order
-        self.rows = 0
+        self.rows = self.bytes = 0
         self.inputs: dict[int, _FileIngest] = {}  # by file id: inputs with events not yet counted
         self.read: deque[_FileIngest] = deque()  # inputs read to the end, to finish in order
 
@@ -311,8 +316,11 @@ class _Batches:
         if events.num_rows:
             self.pending.append(events)
             self.rows += events.num_rows
+            self.bytes += events.nbytes
         while self.rows >= BATCH_EVENTS:
             self._write(BATCH_EVENTS)
+        if self.bytes >= BATCH_BYTES:
+            self._write(self.rows)
 
     def done(self, owner: _FileIngest) -> None:
         self.read.append(owner)
@@ -328,6 +336,7 @@ class _Batches:
         pending = pa.concat_tables(self.pending)
         batch, rest = pending.slice(0, rows), pending.slice(rows)
         self.pending, self.rows = ([rest] if rest.num_rows else []), rest.num_rows
+        self.bytes = rest.nbytes
         for file_id, counts in self.store.write_events(batch).files.items():
             self.inputs[file_id].count(counts)
         self._finish_read()
