@@ -40,12 +40,12 @@ _PRIORITY: Final = {
 _TECHNIQUE: Final = re.compile(r"^T\d{4}(\.\d{3})?$")
 _NO_BASELINE: Final = Baseline(False)
 ROUTINE_IN_WINDOW: Final = 10  # the same rule on the same workload this often in one window is its routine
-# A steady channel: this many connections or more, over at least this long, their gaps varying by
-# at most this share of their mean. Traffic that follows users or queues is far more irregular.
 # Each kind of signal is found by its own small queries. Side by side, the store works on some
 # while the Python of others runs: the latest hour at 10M events, 0.30-0.40 s -> 0.15-0.21 s. The
 # threads live on, so that the store's connection for each (a cursor) is opened once.
 _SIGNAL_THREADS: Final = ThreadPoolExecutor(max(2, os.cpu_count() or 1), thread_name_prefix="kubetrail-signals")
+# A steady channel: this many connections or more, over at least this long, their gaps varying by
+# at most this share of their mean. Traffic that follows users or queues is far more irregular.
 STEADY_CONNECTIONS: Final = 6
 STEADY_SPAN_NS: Final = 30 * 60 * NS
 STEADY_MAX_CV: Final = 0.25

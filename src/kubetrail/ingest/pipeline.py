@@ -329,8 +329,9 @@ class _Batches:
 
     def flush(self) -> None:
         if self.rows:
-            self._write(self.rows)
-        self._finish_read()
+            self._write(self.rows)  # finishes what it can
+        else:
+            self._finish_read()
 
     def _write(self, rows: int) -> None:
         pending = pa.concat_tables(self.pending)
