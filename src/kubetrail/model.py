@@ -46,7 +46,8 @@ StrList = list[str] | None
 
 
 class Event(msgspec.Struct, kw_only=True, gc=False):
-    """One normalized event. Field order is column order."""
+    """One normalized event. Field order is the order of docs/fields.md (and of a new store's
+    columns up to the last migration that added one)."""
 
     # identity and time
     id: Annotated[str, _f("VARCHAR NOT NULL", "Stable id derived from the source's identity key.")]
@@ -56,12 +57,35 @@ class Event(msgspec.Struct, kw_only=True, gc=False):
     format: Annotated[
         Str, _f("VARCHAR", "The producer's own format, e.g. audit.k8s.io/v1, gke-cloudaudit, aks-diagnostic, otlp-json.")
     ] = None
+    time_source: Annotated[
+        Str,
+        _f(
+            "VARCHAR",
+            "The record field `time` came from when it is not the source's usual one (e.g. Tetragon "
+            "`process_exec.process.start_time` for an export line without `time`); null: the usual field.",
+        ),
+    ] = None
     end_time: Annotated[
         Int, _f("TIMESTAMP_NS", "End of the interval the event covers (span end, audit stage time of ResponseComplete).")
     ] = None
     summary: Annotated[Str, _f("VARCHAR", "One-line human description of the event.", ZSTD)] = None
     # where
-    cluster: Annotated[Str, _f("VARCHAR NOT NULL", "Record's own cluster, else --cluster at ingest, else 'default'.")] = None
+    cluster: Annotated[
+        Str,
+        _f(
+            "VARCHAR NOT NULL",
+            "The cluster, one name whatever each source calls it: --cluster at ingest; else the one name the "
+            "ingest's inputs (and the store, when it holds one cluster) carry; else the record's own; else 'default'.",
+        ),
+    ] = None
+    sensor_cluster: Annotated[
+        Str,
+        _f(
+            "VARCHAR",
+            "The cluster name the record itself carries (Hubble node_name prefix or the local endpoint's cluster, "
+            "Tetragon cluster_name, OTel k8s.cluster.name, GKE/AKS/EKS resource), as the sensor said it.",
+        ),
+    ] = None
     node: Annotated[Str, _f("VARCHAR", "Node name (without a 'cluster/' prefix).")] = None
     namespace: Annotated[
         Str, _f("VARCHAR", "Namespace of the subject (pod of a runtime event, object of an API call, source endpoint of a flow).")
@@ -214,9 +238,10 @@ def _sql_and_doc(t: msgspec.inspect.Type) -> tuple[str, str, str | None]:
 
 _CATALOG: Final = _read_catalog()
 FIELD_NAMES: Final = tuple(f.name for f in _CATALOG)
-# Fields that describe where a record came from rather than what it says: they are not
-# part of the content hash, so the same event arriving by two paths is a duplicate.
-PROVENANCE_FIELDS: Final = frozenset({"raw", "file_id", "line", "byte_offset", "content_hash"})
+# Fields that describe where a record came from, or what ingest named it, rather than what it
+# says: they are not part of the content hash, so the same event arriving by two paths, or under
+# another cluster name, is a duplicate.
+PROVENANCE_FIELDS: Final = frozenset({"raw", "format", "cluster", "file_id", "line", "byte_offset", "content_hash"})
 
 
 def fields_markdown() -> str:

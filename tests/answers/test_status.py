@@ -59,5 +59,6 @@ def test_cluster_filter_and_quarantine_count(tmp_path: Path) -> None:
     doc = store_status(
         tmp_path, FIXTURES / "pipeline" / "audit-bad.log", FIXTURES / "pipeline" / "hubble-auth.json", cluster="prod-eu"
     )
-    assert {r["source"] for r in doc["coverage"]} == {"hubble"}  # the audit lines carry no cluster: 'default'
+    # The audit lines carry no cluster; Hubble names prod-eu, the one name of the ingest: both are prod-eu.
+    assert {r["source"] for r in doc["coverage"]} == {"hubble", "k8s_audit"}
     assert doc["quarantined"] == 4

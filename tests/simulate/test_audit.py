@@ -17,7 +17,7 @@ import pytest
 
 from kubetrail.simulate.audit import write_audit, write_audit_log
 from kubetrail.simulate.cluster import ALPHABET, NS, Cluster, Pod, build_cluster
-from kubetrail.sources import Context, detect
+from kubetrail.sources import detect
 from kubetrail.sources.k8s_audit import SOURCE
 from kubetrail.timeutil import parse_rfc3339 as ns
 from tests.conftest import load_values
@@ -277,8 +277,8 @@ def test_webhook_bodies_are_event_lists_as_the_k8s_audit_source_reads_them(
         doc = orjson.loads(line)
         assert list(doc) == list(real) and (doc["kind"], doc["apiVersion"]) == (real["kind"], real["apiVersion"])
         assert detect(doc) is SOURCE
-        ids = [e.id for e in SOURCE.normalize(doc, Context())]
-        assert ids == [e.id for item in doc["items"] for e in SOURCE.normalize(item, Context())]
+        ids = [e.id for e in SOURCE.normalize(doc)]
+        assert ids == [e.id for item in doc["items"] for e in SOURCE.normalize(item)]
 
 
 def test_times_are_micro_times_within_the_period(cluster: Cluster, events: list[dict[str, Any]]) -> None:
@@ -380,4 +380,4 @@ def test_not_found_is_only_said_of_pods_that_are_gone(cluster: Cluster, events: 
 def test_the_log_ingests_through_the_k8s_audit_source(events: list[dict[str, Any]]) -> None:
     for event in events[:5000]:
         assert detect(event) is SOURCE
-        assert len(list(SOURCE.normalize(event, Context()))) == 1
+        assert len(list(SOURCE.normalize(event))) == 1

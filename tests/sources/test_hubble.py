@@ -13,18 +13,17 @@ from hypothesis import given
 
 from kubetrail.ids import make_id
 from kubetrail.model import KINDS, VERDICTS, Event
-from kubetrail.sources import Context, NormalizeError
+from kubetrail.sources import NormalizeError
 from kubetrail.sources.hubble import SOURCE
 from tests.conftest import FIXTURES, load_values
 from tests.strategies import JSON_VALUES
 
 OTEL = Path("hubble/hubble-otel")
 EXPORTER = Path("hubble/cilium-docs/export_rst_exporter_events.log")
-CTX = Context()
 
 
-def _event(record: Any, ctx: Context = CTX) -> Event:
-    events = list(SOURCE.normalize(record, ctx))
+def _event(record: Any) -> Event:
+    events = list(SOURCE.normalize(record))
     assert len(events) == 1
     return events[0]
 
@@ -65,7 +64,7 @@ def test_dns_query_flow(corpora: Path) -> None:
     assert e.dns_query == "istiod-istio-1611.istio-system.svc.istio-system.svc.cluster.local."
     assert (e.dns_ips, e.dns_rcode, e.dns_ttl) == (None, None, None)  # a query has no answer yet
     # The label says cluster "default": Cilium's name for an unnamed cluster, so no cluster is known.
-    assert (e.cluster, e.node) == (None, node)
+    assert (e.sensor_cluster, e.node) == (None, node)
     assert (e.namespace, e.pod_name, e.service_account) == ("kube-system", "node-local-dns-88zrp", "kube-system/node-local-dns")
     assert (e.src_ip, e.src_port, e.dst_ip, e.dst_port, e.protocol) == ("10.156.2.2", 59102, "10.156.2.3", 53, "TCP")
     assert (e.verdict, e.direction, e.is_reply, e.drop_reason) == ("FORWARDED", "EGRESS", False, None)
@@ -95,7 +94,7 @@ def test_dns_answer_with_ips_takes_cluster_from_policy_label(corpora: Path) -> N
         19,
     )
     assert e.dns_rcode == 0  # protojson omits rcode 0 (NOERROR) in an answer
-    assert (e.cluster, e.node, e.protocol, e.src_port) == ("kind-kind", "kind-control-plane", "UDP", 53)
+    assert (e.sensor_cluster, e.node, e.protocol, e.src_port) == ("kind-kind", "kind-control-plane", "UDP", 53)
     assert _extra(e)["dns_rrtypes"] == ["A"]
 
 
@@ -123,10 +122,10 @@ def test_http_response_code_and_latency(corpora: Path) -> None:
 
 def test_dropped_flow_from_exporter_splits_cluster_and_node(corpora: Path) -> None:
     (_, record) = load_values(corpora / EXPORTER)
-    e = _event(record, Context(cluster="ignored-when-the-record-has-one"))
+    e = _event(record)
     assert e.time == 1_692_619_938_510_175_415
     assert e.id == make_id("hubble", "kind-kind/kind-worker", e.time, "10.244.1.60", 44916, "10.244.1.5", 80, "DROPPED", None)
-    assert (e.cluster, e.node) == ("kind-kind", "kind-worker")
+    assert (e.sensor_cluster, e.node) == ("kind-kind", "kind-worker")
     assert (e.kind, e.verdict, e.drop_reason, e.is_reply, e.direction) == ("network_flow", "DROPPED", "POLICY_DENIED", None, None)
     assert (e.namespace, e.pod_name, e.dst_pod_name) == ("default", "xwing", "deathstar-7848d6c4d5-th9v2")
     assert (e.src_port, e.dst_port, e.protocol) == (44916, 80, "TCP")
@@ -159,7 +158,7 @@ def test_icmpv4_echo_request_and_reply(corpora: Path) -> None:
     assert request.time == 1_636_540_886_095_336_300
     assert (request.kind, request.protocol, request.src_port, request.dst_port) == ("network_flow", "ICMPv4", None, None)
     assert (request.src_labels, request.dst_labels, request.src_identity) == (["reserved:host"], ["reserved:health"], 1)
-    assert (request.is_reply, request.summary, request.node, request.cluster) == (
+    assert (request.is_reply, request.summary, request.node, request.sensor_cluster) == (
         False,
         "ICMPv4 EchoRequest",
         "kind-control-plane",
@@ -253,16 +252,16 @@ def test_workloads_services_names_and_endpoint_cluster() -> None:
         destination_service={"name": "db", "namespace": "shop"},
         egress_denied_by=[{"name": "deny-db", "namespace": "shop"}],
     )
-    e = _event(flow, Context(cluster="from-cli"))
-    assert (e.cluster, e.workload_kind, e.workload_name) == ("prod", "Deployment", "web")
+    e = _event(flow)
+    assert (e.sensor_cluster, e.workload_kind, e.workload_name) == ("prod", "Deployment", "web")
     assert (e.src_workload, e.dst_workload) == ("Deployment/web", "StatefulSet/db")
     assert (e.dst_names, e.dst_service) == (["db.example.com"], "shop/db")
     assert _extra(e)["egress_denied_by"] == ["shop/deny-db"]
 
 
-def test_context_cluster_when_the_record_has_none(corpora: Path) -> None:
+def test_no_sensor_cluster_when_the_record_names_none(corpora: Path) -> None:
     record = _flow(corpora, OTEL / "basic-sample-5-dns-flows.json", "2021-10-04T11:22:26.592280339Z")
-    assert _event(record, Context(cluster="gke-demo")).cluster == "gke-demo"
+    assert (_event(record).sensor_cluster, _event(record).cluster) == (None, None)  # the pipeline names it
 
 
 def test_lost_events_are_sensor_stats_with_a_drop_count() -> None:
@@ -273,7 +272,8 @@ def test_lost_events_are_sensor_stats_with_a_drop_count() -> None:
     }
     assert SOURCE.detect(record)
     e = _event(record)
-    assert (e.kind, e.drop_count, e.sensor_source, e.cluster, e.node) == ("sensor_stats", 42, "lost_events", "prod", "worker-1")
+    assert (e.kind, e.drop_count, e.sensor_source) == ("sensor_stats", 42, "lost_events")
+    assert (e.sensor_cluster, e.node) == ("prod", "worker-1")
     assert e.summary == "Hubble lost 42 events (HUBBLE_RING_BUFFER)"
     assert e.time == 1_795_860_000_000_000_000
 
@@ -294,7 +294,7 @@ def test_node_status_is_sensor_stats_without_drop_count() -> None:
 def test_pipeline_fixture_flow_with_uuid_and_redacted_headers() -> None:
     (record,) = load_values(FIXTURES / "pipeline/hubble-auth.json")
     e = _event(record)
-    assert (e.cluster, e.node, e.trace_id, e.span_id) == (
+    assert (e.sensor_cluster, e.node, e.trace_id, e.span_id) == (
         "prod-eu",
         "worker-2",
         "4bf92f3577b34da6a3ce929d0e0e4736",
@@ -336,16 +336,16 @@ def test_flow_without_time_is_a_normalize_error(corpora: Path) -> None:
     record = copy.deepcopy(_flow(corpora, OTEL / "basic-sample-5-dns-flows.json", "2021-10-04T11:22:26.592280339Z"))
     del record["flow"]["time"], record["time"]
     with pytest.raises(NormalizeError, match="no time"):
-        SOURCE.normalize(record, CTX)
+        SOURCE.normalize(record)
 
 
 def test_bad_time_and_non_objects_are_normalize_errors() -> None:
     with pytest.raises(NormalizeError, match="RFC 3339"):
-        SOURCE.normalize(_http_flow([], time="yesterday"), CTX)
+        SOURCE.normalize(_http_flow([], time="yesterday"))
     with pytest.raises(NormalizeError, match="JSON object"):
-        SOURCE.normalize(["not", "a", "flow"], CTX)
+        SOURCE.normalize(["not", "a", "flow"])
     with pytest.raises(NormalizeError, match="no time"):
-        SOURCE.normalize({"lost_events": {"num_events_lost": "1"}}, CTX)
+        SOURCE.normalize({"lost_events": {"num_events_lost": "1"}})
 
 
 def test_only_l7_flows_and_unknown_shapes_are_scanned_for_secrets() -> None:

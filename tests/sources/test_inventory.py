@@ -14,13 +14,12 @@ from hypothesis import given
 
 from kubetrail.ids import make_id
 from kubetrail.model import Event
-from kubetrail.sources import Context, NormalizeError
+from kubetrail.sources import NormalizeError
 from kubetrail.sources.inventory import SOURCE
 from tests.conftest import FIXTURES, load_values
 from tests.strategies import JSON_VALUES
 
 INVENTORY = FIXTURES / "inventory"
-KIND = Context(cluster="kind-kind")
 NGINX_UID = "5b7c8a2e-91d4-4c1e-8f3a-2d6e0b9c7a41"
 
 
@@ -30,12 +29,12 @@ def _snapshot() -> dict[str, Any]:
     return value
 
 
-def _events(value: Any, ctx: Context = KIND) -> list[Event]:
-    return list(SOURCE.normalize(value, ctx))
+def _events(value: Any) -> list[Event]:
+    return list(SOURCE.normalize(value))
 
 
-def _by_name(ctx: Context = KIND) -> dict[str, Event]:
-    events = _events(_snapshot(), ctx)
+def _by_name() -> dict[str, Event]:
+    events = _events(_snapshot())
     assert len(events) == 8
     return {e.object_name or "": e for e in events}
 
@@ -51,10 +50,10 @@ def _extra(event: Event) -> dict[str, Any]:
 
 def test_deployment_pod() -> None:
     e = _by_name()["nginx-7c5ddbdf54-x2xkq"]
-    assert e.id == make_id("inventory", "kind-kind", "Pod", NGINX_UID, "48213")
+    assert e.id == make_id("inventory", "Pod", NGINX_UID, "48213")
     # Newest timestamp in the item: the Ready/ContainersReady transitions (the container started at 09:14:05).
     assert e.time == 1_795_770_846_000_000_000  # 2026-11-27T09:14:06Z
-    assert (e.source, e.kind, e.format, e.cluster) == ("inventory", "inventory", "kubectl-json", "kind-kind")
+    assert (e.source, e.kind, e.format, e.sensor_cluster) == ("inventory", "inventory", "kubectl-json", None)
     assert (e.namespace, e.pod_name, e.pod_uid, e.node) == ("default", "nginx-7c5ddbdf54-x2xkq", NGINX_UID, "kind-worker")
     assert (e.service_account, e.workload_kind, e.workload_name) == ("default/web", "Deployment", "nginx")
     assert (e.image, e.container_name, e.container_id) == ("nginx:1.27.2", "nginx", "3f1a9c0d7e2b")
@@ -151,10 +150,11 @@ def test_single_object_and_api_pod_list_are_the_same_pod() -> None:
     assert {**_extra(from_api), "object_kind": "Pod"} == _extra(single) == _extra(from_list)
 
 
-def test_cluster_defaults_in_the_id_only() -> None:
-    e = _by_name(Context())["nginx-7c5ddbdf54-x2xkq"]
-    assert e.cluster is None
-    assert e.id == make_id("inventory", "default", "Pod", NGINX_UID, "48213")
+def test_the_id_is_the_object_version_whatever_the_cluster() -> None:
+    # `kubectl get -o json` names no cluster; the pipeline names the event's, outside its identity.
+    e = _by_name()["nginx-7c5ddbdf54-x2xkq"]
+    assert (e.cluster, e.sensor_cluster) == (None, None)
+    assert e.id == make_id("inventory", "Pod", NGINX_UID, "48213")
 
 
 def test_other_kinds_in_a_list_are_kept() -> None:
@@ -225,7 +225,7 @@ def test_item_without_uid_is_a_normalize_error() -> None:
     snapshot = _snapshot()
     del snapshot["items"][3]["metadata"]["uid"]
     with pytest.raises(NormalizeError, match=r"items\[3\]: a Kubernetes object needs kind, metadata.name and metadata.uid"):
-        SOURCE.normalize(snapshot, KIND)
+        SOURCE.normalize(snapshot)
 
 
 def test_item_without_any_timestamp_is_a_normalize_error() -> None:
@@ -233,14 +233,14 @@ def test_item_without_any_timestamp_is_a_normalize_error() -> None:
     pod = copy.deepcopy(pod)
     del pod["metadata"]["creationTimestamp"], pod["status"]
     with pytest.raises(NormalizeError, match="Pod: no timestamp to date the snapshot"):
-        SOURCE.normalize(pod, KIND)
+        SOURCE.normalize(pod)
 
 
 def test_bad_items_are_normalize_errors() -> None:
     with pytest.raises(NormalizeError, match=r"items\[0\]: expected a Kubernetes object"):
-        SOURCE.normalize({"apiVersion": "v1", "kind": "List", "items": ["pod"]}, KIND)
+        SOURCE.normalize({"apiVersion": "v1", "kind": "List", "items": ["pod"]})
     bad_time = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n", "uid": "u", "creationTimestamp": "today"}}
     with pytest.raises(NormalizeError, match="not an RFC 3339 time"):
-        SOURCE.normalize(bad_time, KIND)
+        SOURCE.normalize(bad_time)
     with pytest.raises(NormalizeError, match="JSON object"):
-        SOURCE.normalize([], KIND)
+        SOURCE.normalize([])

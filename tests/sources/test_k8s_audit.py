@@ -16,24 +16,23 @@ from hypothesis import strategies as st
 
 from kubetrail.ids import make_id
 from kubetrail.model import Event
-from kubetrail.sources import Context, NormalizeError
+from kubetrail.sources import NormalizeError
 from kubetrail.sources.k8s_audit import SOURCE
 from kubetrail.timeutil import parse_rfc3339 as ns
 from tests.conftest import FIXTURES, load_values
 from tests.strategies import JSON_VALUES
 
 FIX = FIXTURES / "k8s_audit"
-NO_CLUSTER = Context()
 
 
-def one(value: Any, ctx: Context = NO_CLUSTER) -> Event:
-    events = list(SOURCE.normalize(value, ctx))
+def one(value: Any) -> Event:
+    events = list(SOURCE.normalize(value))
     assert len(events) == 1
     return events[0]
 
 
-def events_of(path: Path, ctx: Context = NO_CLUSTER) -> list[Event]:
-    return [e for value in load_values(path) for e in SOURCE.normalize(value, ctx)]
+def events_of(path: Path) -> list[Event]:
+    return [e for value in load_values(path) for e in SOURCE.normalize(value)]
 
 
 def extra(event: Event) -> dict[str, Any]:
@@ -71,7 +70,7 @@ def test_exec_event_without_api_version_yields_command_container_and_actor(exec_
     assert (e.audit_id, e.audit_level) == ("ca1ed9f4-7bf4-4c85-81a8-1b11253d1ba6", "Request")
     assert (e.decision, e.reason, e.source_ips, e.service_account) == ("allow", None, ["192.168.99.1"], None)
     assert e.summary == "minikube-user create pods/exec default/nginx-deployment-7998647bdf-phvq7: bash (101)"
-    assert (e.cluster, e.raw, e.extra) == (None, None, None)
+    assert (e.sensor_cluster, e.raw, e.extra) == (None, None, None)
 
 
 def test_attach_names_the_container_but_no_command(corpora: Path) -> None:
@@ -151,7 +150,7 @@ def test_ids_are_stable_and_differ_between_stages_of_one_request(exec_pod: dict[
     complete = one({**exec_pod, "stage": "ResponseComplete", "stageTimestamp": "2018-10-26T13:41:02.118455Z"})
     assert complete.id != started.id and complete.audit_id == started.audit_id
     assert started.id == make_id(
-        "k8s_audit", "default", "ca1ed9f4-7bf4-4c85-81a8-1b11253d1ba6", "ResponseStarted", "2018-10-26T13:38:34.902914Z"
+        "k8s_audit", "ca1ed9f4-7bf4-4c85-81a8-1b11253d1ba6", "ResponseStarted", ns("2018-10-26T13:38:34.902914Z")
     )
 
 
@@ -160,11 +159,12 @@ def test_session_ends_at_the_response_complete_stage(exec_pod: dict[str, Any]) -
     assert e.end_time == ns("2018-10-26T13:41:02.118455Z")
 
 
-def test_cluster_option_names_the_cluster_and_enters_the_id(exec_pod: dict[str, Any]) -> None:
-    e = one(exec_pod, Context(cluster="prod-eu"))
-    assert e.cluster == "prod-eu"
-    assert e.id != one(exec_pod).id
-    assert e.id == make_id("k8s_audit", "prod-eu", e.audit_id, e.stage, "2018-10-26T13:38:34.902914Z")
+def test_a_log_line_names_no_cluster_and_its_id_holds_none(exec_pod: dict[str, Any]) -> None:
+    # The pipeline names the event's cluster; the audit ID and stage identify it in any cluster,
+    # so a merge of two cluster names changes no id.
+    e = one(exec_pod)
+    assert (e.cluster, e.sensor_cluster) == (None, None)
+    assert e.id == make_id("k8s_audit", e.audit_id, e.stage, e.stage_time)
 
 
 def test_time_falls_back_to_timestamp_then_stage_timestamp(exec_pod: dict[str, Any]) -> None:
@@ -272,7 +272,7 @@ def test_failure_reason_and_other_annotations_go_to_extra(corpora: Path) -> None
 
 def test_webhook_event_list_yields_one_event_per_item_with_its_own_raw() -> None:
     [batch] = load_values(FIX / "webhook-eventlist.json")
-    events = list(SOURCE.normalize(batch, NO_CLUSTER))
+    events = list(SOURCE.normalize(batch))
     assert [e.stage for e in events] == ["ResponseStarted", "ResponseComplete", "ResponseComplete"]
     assert [orjson.loads(e.raw or "null") for e in events] == batch["items"]
     assert {e.format for e in events} == {"audit.k8s.io/v1"}
@@ -293,7 +293,7 @@ def test_an_event_has_the_same_id_in_a_webhook_batch_and_in_a_log_file(corpora: 
 
 def test_gke_permission_denied_maps_to_403_with_cluster_from_the_resource(corpora: Path) -> None:
     e = one(load_values(corpora / "k8s-audit/elastic/gcp_audit_test-k8s-nonmatching-resourcename.log")[0])
-    assert (e.format, e.cluster, e.code) == ("gke-cloudaudit", "example-cluster", 403)
+    assert (e.format, e.sensor_cluster, e.code) == ("gke-cloudaudit", "example-cluster", 403)
     assert e.id == make_id("k8s_audit", "gke", "k8s-nonmatch-0001")
     assert e.time == ns("2021-04-23T14:47:07.535383Z")
     assert (e.actor, e.verb, e.request_uri, e.resource) == ("system:anonymous", "get", "/HNAP1", None)
@@ -303,7 +303,7 @@ def test_gke_permission_denied_maps_to_403_with_cluster_from_the_resource(corpor
 
 def test_gke_decision_and_reason_come_from_labels(elastic: list[Any]) -> None:
     e = one(elastic[3])
-    assert (e.cluster, e.code, e.actor, e.request_uri) == ("test-cluster", 200, "system:gke-master-healthcheck", "/readyz")
+    assert (e.sensor_cluster, e.code, e.actor, e.request_uri) == ("test-cluster", 200, "system:gke-master-healthcheck", "/readyz")
     assert e.decision == "allow"
     assert e.reason == (
         'RBAC: allowed by ClusterRoleBinding "system:public-info-viewer" of ClusterRole "system:public-info-viewer"'
@@ -345,7 +345,7 @@ def test_gke_cluster_scoped_resource_name_has_group_and_no_namespace() -> None:
 
 def test_aks_record_with_the_event_as_a_json_string(corpora: Path) -> None:
     e = one(load_values(corpora / "k8s-audit/elastic/kubernetes_audit_logs_test-kube-audit.log")[0])
-    assert (e.format, e.cluster) == ("aks-diagnostic", "test-cluster")  # ".../MANAGEDCLUSTERS/TEST-CLUSTER", lower-cased
+    assert (e.format, e.sensor_cluster) == ("aks-diagnostic", "test-cluster")  # ".../MANAGEDCLUSTERS/TEST-CLUSTER", lower-cased
     assert (e.audit_id, e.verb, e.resource, e.api_group) == (
         "ad26f7bc-f1c6-4097-90f1-e0924e12f257",
         "update",
@@ -358,12 +358,13 @@ def test_aks_record_with_the_event_as_a_json_string(corpora: Path) -> None:
 
 def test_aks_record_with_the_event_as_an_object(elastic: list[Any]) -> None:
     e = one(elastic[4])
-    assert (e.format, e.cluster, e.verb, e.object_name) == ("aks-diagnostic", "test-aks", "update", "elastic-agent-cluster-test")
+    assert (e.format, e.sensor_cluster) == ("aks-diagnostic", "test-aks")
+    assert (e.verb, e.object_name) == ("update", "elastic-agent-cluster-test")
 
 
 def test_aks_event_hub_batch_keeps_only_the_audit_categories() -> None:
     [e] = events_of(FIX / "aks-eventhub-records.json")
-    assert (e.cluster, e.audit_id) == ("test-cluster", "ad26f7bc-f1c6-4097-90f1-e0924e12f257")
+    assert (e.sensor_cluster, e.audit_id) == ("test-cluster", "ad26f7bc-f1c6-4097-90f1-e0924e12f257")
     assert orjson.loads(e.raw or "null")["category"] == "kube-audit"
 
 
@@ -372,8 +373,8 @@ def test_aks_event_hub_batch_keeps_only_the_audit_categories() -> None:
 
 def test_eks_subscription_payload_names_the_cluster_from_the_log_group() -> None:
     [payload] = load_values(FIX / "eks-subscription.json")
-    events = list(SOURCE.normalize(payload, NO_CLUSTER))
-    assert [(e.format, e.cluster) for e in events] == [("eks-cloudwatch", "prod-eks")] * 2
+    events = list(SOURCE.normalize(payload))
+    assert [(e.format, e.sensor_cluster) for e in events] == [("eks-cloudwatch", "prod-eks")] * 2
     assert [e.raw for e in events] == [item["message"] for item in payload["logEvents"]]
     assert (events[0].exec_command, events[1].object_name) == ("bash", "example-secret")
 
@@ -382,13 +383,13 @@ def test_cloudwatch_control_message_and_authenticator_stream_yield_nothing() -> 
     for name in ("eks-control-message.json", "eks-subscription-authenticator.json"):
         [payload] = load_values(FIX / name)
         assert SOURCE.detect(payload)
-        assert list(SOURCE.normalize(payload, NO_CLUSTER)) == []
+        assert list(SOURCE.normalize(payload)) == []
 
 
 def test_filter_log_events_output_skips_other_component_streams() -> None:
     events = events_of(FIX / "eks-filter-log-events.json")
     assert [e.audit_id for e in events] == ["ca1ed9f4-7bf4-4c85-81a8-1b11253d1ba6", "55a81824-ab56-46c5-8b02-96336f5e78d7"]
-    assert {e.cluster for e in events} == {None}
+    assert {e.sensor_cluster for e in events} == {None}
 
 
 def test_get_log_events_output_is_read() -> None:
@@ -410,7 +411,7 @@ def test_a_message_that_is_not_audit_json_in_an_audit_stream_is_an_error() -> No
     [payload] = load_values(FIX / "eks-subscription.json")
     payload["logEvents"][1]["message"] = "E0510 14:09:17.699479 1 status.go:71] apiserver received an error"
     with pytest.raises(NormalizeError, match="not JSON"):
-        SOURCE.normalize(payload, NO_CLUSTER)
+        SOURCE.normalize(payload)
 
 
 # ---- every real record -------------------------------------------------------------------
@@ -423,7 +424,7 @@ def test_every_corpus_audit_record_yields_api_calls_with_times(corpora: Path) ->
     for path in files:
         for value in load_values(path):
             assert SOURCE.detect(value), path
-            events = list(SOURCE.normalize(value, NO_CLUSTER))
+            events = list(SOURCE.normalize(value))
             assert events, path
             assert all(e.time > 0 and e.kind == "api_call" and e.source == "k8s_audit" and e.verb for e in events), path
 
@@ -470,15 +471,13 @@ def test_values_of_other_shapes_are_not_detected(value: Any) -> None:
 
 def test_event_without_any_time_is_an_error() -> None:
     with pytest.raises(NormalizeError, match="without requestReceivedTimestamp"):
-        SOURCE.normalize(
-            {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "no-times", "stage": "ResponseComplete"}, NO_CLUSTER
-        )
+        SOURCE.normalize({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "no-times", "stage": "ResponseComplete"})
 
 
 @pytest.mark.parametrize("bad", ["yesterday", "2018-13-26T13:38:34.867116Z", "", 1540561114, "9999-01-01T00:00:00.000001Z"])
 def test_unreadable_time_is_an_error(bad: Any, exec_pod: dict[str, Any]) -> None:
     with pytest.raises(NormalizeError, match="requestReceivedTimestamp"):
-        SOURCE.normalize({**exec_pod, "requestReceivedTimestamp": bad}, NO_CLUSTER)
+        SOURCE.normalize({**exec_pod, "requestReceivedTimestamp": bad})
 
 
 @pytest.mark.parametrize("missing", ["insertId", "timestamp"])
@@ -486,19 +485,19 @@ def test_gke_entry_without_identity_or_time_is_an_error(missing: str) -> None:
     [entry] = load_values(FIX / "gke-exec.json")
     del entry[missing]
     with pytest.raises(NormalizeError, match=missing):
-        SOURCE.normalize(entry, NO_CLUSTER)
+        SOURCE.normalize(entry)
 
 
 def test_aks_log_that_is_not_json_is_an_error(corpora: Path) -> None:
     [record] = load_values(corpora / "k8s-audit/elastic/kubernetes_audit_logs_test-kube-audit.log")
     record["properties"]["log"] = record["properties"]["log"][:40]
     with pytest.raises(NormalizeError, match=r"AKS properties\.log is not JSON"):
-        SOURCE.normalize(record, NO_CLUSTER)
+        SOURCE.normalize(record)
 
 
 def test_event_list_without_items_is_an_error() -> None:
     with pytest.raises(NormalizeError, match="items"):
-        SOURCE.normalize({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": {}}, NO_CLUSTER)
+        SOURCE.normalize({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": {}})
 
 
 # ---- robustness: any JSON in any field ----------------------------------------------------
@@ -519,7 +518,7 @@ def test_any_value_in_any_field_gives_typed_events_or_a_normalize_error(field: s
         "requestURI": "/api/v1/namespaces/ns/pods/p/exec?command=sh", field: value,
     }  # fmt: skip
     try:
-        events = list(SOURCE.normalize(event, NO_CLUSTER))
+        events = list(SOURCE.normalize(event))
     except NormalizeError:
         return
     for e in events:

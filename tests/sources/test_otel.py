@@ -21,22 +21,21 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from kubetrail.ids import make_id
 from kubetrail.model import KINDS, Event
-from kubetrail.sources import Context, NormalizeError
+from kubetrail.sources import NormalizeError
 from kubetrail.sources.otel import SOURCE, decode_bytes
 from tests.conftest import FIXTURES, load_values
 from tests.strategies import JSON_VALUES
 
 SPEC = Path("otel/opentelemetry-proto")
-CTX = Context()
 TRACE_ID = "5b8efff798038103d269b633813fc60c"
 
 
-def _events(record: Any, ctx: Context = CTX) -> list[Event]:
-    return list(SOURCE.normalize(record, ctx))
+def _events(record: Any) -> list[Event]:
+    return list(SOURCE.normalize(record))
 
 
-def _event(record: Any, ctx: Context = CTX) -> Event:
-    (event,) = _events(record, ctx)
+def _event(record: Any) -> Event:
+    (event,) = _events(record)
     return event
 
 
@@ -109,7 +108,7 @@ def test_spec_trace_example_span(corpora: Path) -> None:
     assert (e.trace_id, e.span_id, e.parent_span_id) == (TRACE_ID, "eee19b7ec3c1b174", "eee19b7ec3c1b173")
     assert (e.span_name, e.span_kind, e.status, e.service_name) == ("I'm a server span", "server", "UNSET", "my.service")
     assert e.summary == "my.service: server span I'm a server span"
-    assert (e.cluster, e.namespace, e.pod_name, e.http_method) == (None, None, None, None)
+    assert (e.sensor_cluster, e.namespace, e.pod_name, e.http_method) == (None, None, None, None)
     assert _extra(e) == {
         "resource": {"service.name": "my.service"},
         "scope": {"name": "my.library", "version": "1.0.0", "attributes": {"my.scope.attribute": "some scope attribute"}},
@@ -166,14 +165,14 @@ def test_every_otel_sample_normalizes(corpora: Path) -> None:
 
 
 def test_server_span_with_k8s_resource_and_http_attributes() -> None:
-    server, _ = _events(_request(FIXTURES / "otel/k8s-traces.json"), Context(cluster="from-cli"))
+    server, _ = _events(_request(FIXTURES / "otel/k8s-traces.json"))
     assert (server.time, server.end_time) == (1_795_864_502_123_456_789, 1_795_864_502_223_456_789)
     assert (server.trace_id, server.span_id, server.parent_span_id) == (
         "4bf92f3577b34da6a3ce929d0e0e4736",
         "00f067aa0ba902b7",
         "53995c3f42cd8ad8",
     )
-    assert (server.cluster, server.namespace, server.pod_name) == ("prod-eu1", "shop", "checkout-5d8f7b6c9-qm4tz")
+    assert (server.sensor_cluster, server.namespace, server.pod_name) == ("prod-eu1", "shop", "checkout-5d8f7b6c9-qm4tz")
     assert (server.pod_uid, server.node) == ("0b6f3c2e-4d1a-4e8b-9f7c-2a5d8e1b3c6f", "ip-10-0-3-17.eu-west-1.compute.internal")
     assert (server.container_name, server.container_id, server.image) == ("app", "8f14e45fceea", "ghcr.io/acme/checkout:2.4.1")
     assert (server.workload_kind, server.workload_name) == ("Deployment", "checkout")
@@ -211,8 +210,8 @@ def test_client_span_with_older_attribute_names() -> None:
 
 
 def test_log_records_fall_back_to_observed_time_and_severity_number() -> None:
-    structured, plain = _events(_request(FIXTURES / "otel/k8s-logs.json"), Context(cluster="from-cli"))
-    assert (structured.time, structured.priority, structured.cluster) == (1_795_864_502_210_000_000, "ERROR", "from-cli")
+    structured, plain = _events(_request(FIXTURES / "otel/k8s-logs.json"))
+    assert (structured.time, structured.priority, structured.sensor_cluster) == (1_795_864_502_210_000_000, "ERROR", None)
     assert structured.summary == '{"msg":"charge failed","order":1042}'
     assert (structured.namespace, structured.pod_name, structured.workload_name) == (
         "shop",
@@ -314,14 +313,14 @@ def test_span_without_start_time_is_a_normalize_error(corpora: Path) -> None:
     doc, span = _trace_doc(corpora)
     del span["startTimeUnixNano"]
     with pytest.raises(NormalizeError, match=r"resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]: span has no startTimeUnixNano"):
-        SOURCE.normalize(doc, CTX)
+        SOURCE.normalize(doc)
 
 
 def test_span_without_valid_ids_is_a_normalize_error(corpora: Path) -> None:
     doc, span = _trace_doc(corpora)
     span["traceId"] = "5B8EFFF7"
     with pytest.raises(NormalizeError, match="traceId of 32"):
-        SOURCE.normalize(doc, CTX)
+        SOURCE.normalize(doc)
 
 
 def test_log_without_any_time_is_a_normalize_error(corpora: Path) -> None:
@@ -329,16 +328,16 @@ def test_log_without_any_time_is_a_normalize_error(corpora: Path) -> None:
     record = doc["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
     del record["timeUnixNano"], record["observedTimeUnixNano"]
     with pytest.raises(NormalizeError, match="no timeUnixNano or observedTimeUnixNano"):
-        SOURCE.normalize(doc, CTX)
+        SOURCE.normalize(doc)
 
 
 def test_malformed_requests_are_normalize_errors() -> None:
     with pytest.raises(NormalizeError, match="resourceSpans: expected a list"):
-        SOURCE.normalize({"resourceSpans": {"spans": []}}, CTX)
+        SOURCE.normalize({"resourceSpans": {"spans": []}})
     with pytest.raises(NormalizeError, match=r"resourceLogs\[0\]: expected a JSON object"):
-        SOURCE.normalize({"resourceLogs": ["x"]}, CTX)
+        SOURCE.normalize({"resourceLogs": ["x"]})
     with pytest.raises(NormalizeError, match="JSON object"):
-        SOURCE.normalize("resourceSpans", CTX)
+        SOURCE.normalize("resourceSpans")
 
 
 def test_empty_request_has_no_events() -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from kubetrail.ids import make_id
 from kubetrail.model import KINDS, Event
-from kubetrail.sources import Context, NormalizeError
+from kubetrail.sources import NormalizeError
 from kubetrail.sources import falco as falco_source
 from kubetrail.sources.tetragon import SOURCE
 from tests.conftest import FIXTURES, load_values
@@ -22,12 +22,11 @@ from tests.strategies import JSON_VALUES
 
 BOOK = Path("tetragon/secobs-book")
 DOCS = Path("tetragon/docs-extracted")
-CTX = Context()
 NC_ARGS = "raiz3gjkgtfhkkc.not-reverse-shell.com 443"
 
 
-def _event(record: Any, ctx: Context = CTX) -> Event:
-    events = list(SOURCE.normalize(record, ctx))
+def _event(record: Any) -> Event:
+    events = list(SOURCE.normalize(record))
     assert len(events) == 1
     return events[0]
 
@@ -59,14 +58,14 @@ def test_exec_in_a_pod(corpora: Path) -> None:
     assert (e.namespace, e.pod_name, e.container_name) == ("tenant-jobs", "elasticsearch-56f8fc6988-65smb", "elasticsearch")
     assert e.container_id == "e6af4dff4ea3"  # from docker://e6af4dff4ea3b8d5...
     assert e.image == "quay.io/isovalent/jobs-app-elasticsearch:latest"
-    assert (e.node, e.cluster, e.tty, e.raw) == ("minikube", None, None, None)
+    assert (e.node, e.sensor_cluster, e.tty, e.raw) == ("minikube", None, None, None)
     assert _extra(e)["start_time"] == "2022-02-01T18:01:56.411Z"
 
 
 def test_exec_with_workload_and_labels(corpora: Path) -> None:
-    e = _event(_sample(corpora, DOCS / "concepts_events.jsonl"), Context(cluster="gke-john"))
+    e = _event(_sample(corpora, DOCS / "concepts_events.jsonl"))
     assert e.time == 1_696_629_837_700_326_678
-    assert (e.cluster, e.node) == ("gke-john", "gke-john-632-default-pool-7041cac0-9s95")
+    assert (e.sensor_cluster, e.node) == (None, "gke-john-632-default-pool-7041cac0-9s95")
     assert (e.binary, e.args) == ("/usr/bin/curl", "https://ebpf.io/applications/#tetragon")
     assert (e.parent_binary, e.parent_args) == ("/bin/bash", '-c "curl https://ebpf.io/applications/#tetragon"')
     assert (e.container_id, e.container_name, e.image) == ("551e161c47d8", "spaceship", "docker.io/tgraf/netperf:latest")
@@ -154,7 +153,7 @@ def test_every_tetragon_corpus_file_normalizes(corpora: Path) -> None:
     for path in files:
         for record in load_values(path):
             assert SOURCE.detect(record), path
-            for e in SOURCE.normalize(record, CTX):
+            for e in SOURCE.normalize(record):
                 assert e.time > 0 and e.kind in KINDS and e.source == "tetragon", path
                 kinds.add(e.kind)
     assert kinds == {"process_exec", "process_exit", "file_access", "network_flow", "runtime_alert", "sensor_stats"}
@@ -166,7 +165,7 @@ def test_every_tetragon_corpus_file_normalizes(corpora: Path) -> None:
 def test_falco_and_tetragon_agree_on_the_container_id(corpora: Path) -> None:
     tetragon = _event(_sample(corpora, DOCS / "use-cases_filename-access.jsonl"))  # containerd://6b742e38ee3a2122...
     (record,) = load_values(FIXTURES / "falco/file_access_container.jsonl")  # container.id 6b742e38ee3a
-    (falco,) = falco_source.SOURCE.normalize(record, CTX)
+    (falco,) = falco_source.SOURCE.normalize(record)
     assert falco.container_id == tetragon.container_id == "6b742e38ee3a"
     assert (falco.namespace, falco.pod_name) == (tetragon.namespace, tetragon.pod_name) == ("default", "file-access")
     assert falco.file_path == tetragon.file_path == "/etc/passwd"
@@ -177,8 +176,8 @@ def test_falco_and_tetragon_agree_on_the_container_id(corpora: Path) -> None:
 
 def test_kprobe_tcp_connect_fills_flow_from_sock_arg() -> None:
     (record,) = load_values(FIXTURES / "tetragon/kprobe_tcp_connect.jsonl")
-    e = _event(record, Context(cluster="from-cli"))
-    assert (e.kind, e.direction, e.cluster, e.node) == ("network_flow", "EGRESS", "prod-eu", "worker-2")
+    e = _event(record)
+    assert (e.kind, e.direction, e.sensor_cluster, e.node) == ("network_flow", "EGRESS", "prod-eu", "worker-2")
     assert (e.src_ip, e.src_port, e.dst_ip, e.dst_port, e.protocol) == ("10.244.1.17", 51234, "203.0.113.50", 4444, "TCP")
     assert (e.rule, e.tags) == ("monitor-network-activity-outside-cluster", ["egress"])
     assert (e.workload_name, e.workload_kind, e.container_id) == ("web", "Deployment", "0f1e2d3c4b5a")
@@ -248,7 +247,7 @@ def test_sockaddr_arg_is_the_destination() -> None:
 )
 def test_unusable_records_raise_normalize_error(record: Any) -> None:
     with pytest.raises(NormalizeError):
-        list(SOURCE.normalize(record, CTX))
+        list(SOURCE.normalize(record))
 
 
 def test_detect_rejects_other_sources(corpora: Path) -> None:
@@ -284,5 +283,5 @@ def test_detect_never_raises(value: Any) -> None:
 @given(st.dictionaries(st.sampled_from(["process", "parent", "function_name", "args", "path", "signal"]), JSON_VALUES))
 def test_normalize_returns_an_event_or_raises_normalize_error(body: dict[str, Any]) -> None:
     for event_type in ("process_exec", "process_kprobe", "process_loader", "process_exit"):
-        (e,) = SOURCE.normalize({event_type: body, "time": "2025-01-01T00:00:00Z"}, CTX)
+        (e,) = SOURCE.normalize({event_type: body, "time": "2025-01-01T00:00:00Z"})
         assert e.kind in KINDS

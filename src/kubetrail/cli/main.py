@@ -83,7 +83,10 @@ def _open(db: str, fmt: str, *, read_only: bool = False) -> DuckDBStore:
 @click.option(
     "--source", "source_name", type=click.Choice(sorted(SOURCES)), help="Skip detection: every record is of this source."
 )
-@click.option("--cluster", help="Cluster name for records that carry none (default: 'default').")
+@click.option(
+    "--cluster",
+    help="The cluster of every event of this ingest (default: the one cluster the inputs name, else 'default').",
+)
 @click.option("--strict", is_flag=True, help="Exit 1 when any record was quarantined.")
 @click.option("--workers", type=click.IntRange(min=0), default=0, help="Worker processes for large inputs (0: one per core).")
 @common
@@ -613,7 +616,14 @@ def timeline_cmd(
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same files.")
 @click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True, help="Period simulated.")
 @click.option("--events", type=click.IntRange(min=0), default=50_000, show_default=True, help="Events to write, over all files.")
-@click.option("--cluster", default="sim", show_default=True, help="The cluster's name (ingest with the same --cluster).")
+@click.option("--cluster", default="sim", show_default=True, help="The cluster's name.")
+@click.option(
+    "--hubble-cluster-prefix/--no-hubble-cluster-prefix",
+    default=True,
+    show_default=True,
+    help="Cilium knows the cluster's name: Hubble node names 'cluster/node' and endpoint labels carry it "
+    "(off: plain node names, Cilium's unnamed 'default'). The other sources never name the cluster.",
+)
 @click.option(
     "--stories/--no-stories",
     default=True,
@@ -621,17 +631,22 @@ def timeline_cmd(
     help="Play the attack stories (ground truth in .ground-truth.json).",
 )
 @click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default=None, help="Output format.")
-def simulate_cmd(out: str, seed: int, hours: float, events: int, cluster: str, stories: bool, fmt: str | None) -> None:
+def simulate_cmd(
+    out: str, seed: int, hours: float, events: int, cluster: str, hubble_cluster_prefix: bool, stories: bool, fmt: str | None
+) -> None:
     """Write a simulated cluster's telemetry in the producers' real formats (seeded, deterministic).
 
     \b
     Example:
-      kubetrail simulate --out ./sim --events 100000 && kubetrail ingest ./sim --cluster sim
+      kubetrail simulate --out ./sim --events 100000 && kubetrail ingest ./sim
     """
     from kubetrail.simulate.run import simulate
 
     fmt = fmt or default_format()
-    written = simulate(Path(out), seed=seed, hours=hours, events=events, stories=stories, cluster_name=cluster)
+    written = simulate(
+        Path(out), seed=seed, hours=hours, events=events, stories=stories, cluster_name=cluster,
+        hubble_names_cluster=hubble_cluster_prefix,
+    )  # fmt: skip
     if fmt == "json":
         emit_json({"out": out, "cluster": cluster, "files": written})
     else:

@@ -26,10 +26,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kubetrail.ids import content_hash
+from kubetrail.ingest.clusters import Naming, name_clusters, pending_name
 from kubetrail.ingest.reader import CHUNK_BYTES, BytesDecoder, Chunk, Record, Skipped, chunks, open_input, records_of
 from kubetrail.model import KINDS, Event
 from kubetrail.redact import needs_redaction, redact, redact_text
-from kubetrail.sources import Context, NormalizeError, Source, detect, registry
+from kubetrail.sources import NormalizeError, Source, detect, registry
 from kubetrail.store import FileResult, QuarantineRow, Store, WriteCounts
 from kubetrail.store.batch import to_arrow
 
@@ -70,8 +71,14 @@ class Summary:
     quarantined: int = 0
     skipped_lines: int = 0
     files: list[FileSummary] = field(default_factory=list)
+    named: Counter[tuple[str, str]] = field(default_factory=Counter)  # (cluster the records name, source) -> events
+    naming: Naming | None = None  # the cluster of the events that name none, once every input is read
 
     def as_json(self) -> dict[str, Any]:
+        sensor_clusters: dict[str, dict[str, int]] = {}
+        for (name, source), n in sorted(self.named.items()):
+            sensor_clusters.setdefault(name, {})[source] = n
+        naming = self.naming
         return {
             "ingested": dict(sorted(self.ingested.items())),
             "duplicates": self.duplicates,
@@ -79,6 +86,9 @@ class Summary:
             "quarantined": self.quarantined,
             "skipped_lines": self.skipped_lines,
             "files": [f.as_json() for f in self.files],
+            "cluster": {"name": naming.name, "from": naming.origin} if naming else None,
+            "sensor_clusters": sensor_clusters,
+            "warnings": list(naming.warnings) if naming else [],
         }
 
 
@@ -100,17 +110,36 @@ def ingest(store: Store, paths: Iterable[str], options: Options, progress: Progr
     batches = _Batches(store)
     _system_allocator()
     paths = list(paths)
+    in_store = store.cluster_names()
+    run = _Run(options, pending_name())
+    for left in store.pending_clusters():  # an ingest that stopped before naming its events: this one does
+        store.rename_cluster(left, run.pending)
     switch = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_SECONDS)
     try:
         with _Workers(options) as workers:
-            sharing = _Sharing(store, paths, options, workers)
+            sharing = _Sharing(store, paths, run, workers)
             for index, path in enumerate(paths):
-                _FileIngest(store, path, options, summary, workers, batches, progress, sharing, index).run()
+                _FileIngest(store, path, run, summary, workers, batches, progress, sharing, index).run()
         batches.flush()
     finally:
         sys.setswitchinterval(switch)
+    summary.naming = name_clusters(options.cluster, summary.named, in_store)
+    store.rename_cluster(run.pending, summary.naming.name)
     return summary
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One ingest: its options and the name its events that name no cluster are stored under
+    until every input is read (ingest/clusters.py)."""
+
+    options: Options
+    pending: str
+
+    def job(self, path: str, file_id: int) -> _Job:
+        source = self.options.source
+        return _Job(path, file_id, source.name if source else None, self.options.cluster or self.pending, self.options.cluster)
 
 
 # -- normalizing a chunk (pure: runs here or in a worker) -------------------------------------
@@ -121,6 +150,7 @@ class ChunkResult:
     records: int = 0
     skipped: int = 0
     sources: Counter[str] = field(default_factory=Counter)
+    named: Counter[tuple[str, str]] = field(default_factory=Counter)  # (cluster the records name, source) -> events
 
 
 @dataclass(frozen=True)
@@ -128,7 +158,8 @@ class _Job:
     path: str
     file_id: int
     source_name: str | None
-    cluster: str | None
+    unnamed: str  # the cluster of events that name none: --cluster, else the ingest's pending name
+    given: str | None  # --cluster: the cluster of every event
 
 
 def normalize_chunk(chunk: Chunk, job: _Job) -> ChunkResult:
@@ -144,7 +175,7 @@ def normalize_chunk(chunk: Chunk, job: _Job) -> ChunkResult:
                 state.skipped += 1
             else:
                 state.record(item)
-        return ChunkResult(to_arrow(state.events), state.quarantine, state.records, state.skipped, state.sources)
+        return ChunkResult(to_arrow(state.events), state.quarantine, state.records, state.skipped, state.sources, state.named)
     finally:
         if was_enabled:
             gc.enable()
@@ -176,11 +207,10 @@ class _ChunkState:
         self.job = job
         self.forced = registry()[job.source_name] if job.source_name else None
         self.hint: Source | None = self.forced
-        self.ctx = Context(cluster=job.cluster)
-        self.default_cluster = job.cluster or "default"
         self.events: list[Event] = []
         self.quarantine: list[QuarantineRow] = []
         self.sources: Counter[str] = Counter()
+        self.named: Counter[tuple[str, str]] = Counter()
         self.records = self.skipped = 0
 
     def record(self, rec: Record) -> None:
@@ -196,7 +226,7 @@ class _ChunkState:
             return
         self.hint = source
         try:
-            events = list(source.normalize(rec.value, self.ctx))
+            events = list(source.normalize(rec.value))
             for event in events:
                 _check(event)
         except (NormalizeError, msgspec.ValidationError) as exc:
@@ -211,13 +241,18 @@ class _ChunkState:
         self.sources[source.name] += 1
 
     def _finish(self, event: Event, rec: Record, raw: str) -> None:
-        if event.cluster is None:
-            event.cluster = self.default_cluster
         own_raw, fmt = event.raw, event.format
-        event.raw = event.format = None  # the same event by another path (format) is the same content
+        # The same event by another path (format), or named another cluster, is the same content
+        # (model.PROVENANCE_FIELDS; a normalizer leaves `cluster` and the provenance unset).
+        event.raw = event.format = None
         event.content_hash = content_hash(_encode(event))
         event.raw = own_raw if own_raw is not None else raw
         event.format = fmt
+        named = event.sensor_cluster
+        if named is not None:
+            self.named[named, event.source] += 1
+        job = self.job
+        event.cluster = job.given or named or job.unnamed
         event.file_id, event.line, event.byte_offset = self.job.file_id, rec.line, rec.offset
         self.events.append(event)
 
@@ -364,8 +399,9 @@ class _Sharing:
     it is on). The incremental batch of the benchmark (6 files, 17 MB): normalized in 0.69-1.0 s
     shared, against 0.89-1.2 s in this process alone."""
 
-    def __init__(self, store: Store, paths: list[str], options: Options, workers: _Workers) -> None:
-        self.store, self.options, self.workers = store, options, workers
+    def __init__(self, store: Store, paths: list[str], run: _Run, workers: _Workers) -> None:
+        options = run.options
+        self.store, self.run, self.options, self.workers = store, run, options, workers
         self.sizes = {i: size for i, p in enumerate(paths) if (size := _shareable(p, options)) is not None}
         self.open = deque(self.sizes)  # shareable inputs not started by anyone, in order
         self.claims: dict[int, tuple[int, Future[InputResult]]] = {}  # input index -> (file id, its results)
@@ -398,8 +434,7 @@ class _Sharing:
             if _whole_in_a_worker(path):
                 break
         file_id = self.store.begin_file(path)
-        source = self.options.source
-        job = _Job(path, file_id, source.name if source else None, self.options.cluster)
+        job = self.run.job(path, file_id)
         self.claims[index] = (file_id, pool.submit(normalize_input, job, self.options.chunk_bytes))
 
     def _last_ahead(self) -> int | None:
@@ -439,10 +474,10 @@ class _FileIngest:
     """Reads one input into the store and adds its counts to the run's summary."""
 
     def __init__(
-        self, store: Store, path: str, options: Options, summary: Summary, workers: _Workers, batches: _Batches,
+        self, store: Store, path: str, run: _Run, summary: Summary, workers: _Workers, batches: _Batches,
         progress: Progress | None, sharing: _Sharing, index: int,
     ) -> None:  # fmt: skip
-        self.store, self.path, self.options, self.summary = store, path, options, summary
+        self.store, self.path, self.ingest_run, self.options, self.summary = store, path, run, run.options, summary
         self.workers, self.batches, self.progress = workers, batches, progress
         self.sharing, self.index = sharing, index
         self.file_id = -1
@@ -464,8 +499,7 @@ class _FileIngest:
             self.batches.done(self)
             return
         self.file_id = file_id = self.store.begin_file(self.path)
-        source = self.options.source
-        job = _Job(self.path, file_id, source.name if source else None, self.options.cluster)
+        job = self.ingest_run.job(self.path, file_id)
         stream, hasher = open_input(self.path)
         with stream:
             for chunk_result in self._results(chunks(stream, _decoders(), self.options.chunk_bytes), job):
@@ -508,6 +542,7 @@ class _FileIngest:
         self.records += result.records
         self.skipped += result.skipped
         self.sources.update(result.sources)
+        self.summary.named.update(result.named)
         self.quarantined += len(result.quarantine)
         self.store.write_quarantine(result.quarantine)
         self.batches.add(result.events, self)

@@ -194,6 +194,15 @@ class Cluster:
     controller_manager: User
     scheduler: User
     controllers: tuple[ServiceAccount, ...]  # kube-controller-manager's per-controller accounts
+    # Whether Cilium is configured with the cluster's name (`cluster.name`): Hubble then prints node
+    # names as "cluster/node" (as Relay does) and labels endpoints with the name; otherwise node names
+    # alone and Cilium's name for an unnamed cluster, "default", in the label.
+    hubble_names_cluster: bool = True
+
+    @property
+    def cilium_name(self) -> str | None:
+        """The cluster's name as Cilium knows it, if it does."""
+        return self.name if self.hubble_names_cluster else None
 
 
 # ---- the catalog -----------------------------------------------------------------------

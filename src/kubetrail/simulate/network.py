@@ -134,11 +134,11 @@ def _sorted_times(rng: random.Random, start: int, end: int, count: int) -> list[
 # ---- Hubble --------------------------------------------------------------------------------
 
 
-def endpoint(pod: Pod, cluster_name: str, identity: int, endpoint_id: int) -> Json:
-    """A pod's Hubble endpoint as `hubble observe` prints it."""
+def endpoint(pod: Pod, cluster_name: str | None, identity: int, endpoint_id: int) -> Json:
+    """A pod's Hubble endpoint as `hubble observe` prints it (`cluster_name`: as Cilium knows it)."""
     w = pod.workload
     app = "k8s:k8s-app=kube-dns" if w.key == _DNS else f"k8s:app={w.name}"
-    labels = sorted((app, f"k8s:io.cilium.k8s.policy.cluster={cluster_name}",
+    labels = sorted((app, f"k8s:io.cilium.k8s.policy.cluster={cluster_name or 'default'}",
                      f"k8s:io.cilium.k8s.policy.serviceaccount={w.service_account.name}",
                      f"k8s:io.kubernetes.pod.namespace={pod.namespace}"))  # fmt: skip
     return {"ID": endpoint_id, "identity": identity, "namespace": pod.namespace, "labels": labels, "pod_name": pod.name,
@@ -157,17 +157,18 @@ class Endpoints:
     def of(self, pod: Pod) -> Json:
         if (made := self.made.get(pod.uid)) is None:
             identity = self.identities[pod.workload.key]
-            made = self.made[pod.uid] = endpoint(pod, self.cluster.name, identity, self.rng.randrange(1, 4096))
+            made = self.made[pod.uid] = endpoint(pod, self.cluster.cilium_name, identity, self.rng.randrange(1, 4096))
         return made
 
 
 def flow_record(
-    t: int, cluster: str, observer: Pod, uuid: str, src: Json, dst: Json, src_ip: str, dst_ip: str, l4: Json, kind: str,
+    t: int, cluster: str | None, observer: Pod, uuid: str, src: Json, dst: Json, src_ip: str, dst_ip: str, l4: Json, kind: str,
     event_type: Json, reply: bool, point: str | None, l7: Json | None, summary: str,
 ) -> Json:  # fmt: skip
     """One `hubble observe -o jsonpb` line, as seen on the observer pod's node; `t` is the time
-    printed, as that node's clock reads it (`observer.node.stamp` of the true time)."""
-    stamp, node = rfc3339_ns(t), f"{cluster}/{observer.node.name}"
+    printed, as that node's clock reads it (`observer.node.stamp` of the true time); `cluster`: its
+    name as Cilium knows it, if it does (Relay then prints node names as "cluster/node")."""
+    stamp, node = rfc3339_ns(t), f"{cluster}/{observer.node.name}" if cluster else observer.node.name
     flow: Json = {"time": stamp, "uuid": uuid, "verdict": "FORWARDED",
                   "IP": {"source": src_ip, "destination": dst_ip, "ipVersion": "IPv4"}, "l4": l4,
                   "source": src, "destination": dst, "Type": kind, "node_name": node}  # fmt: skip
@@ -302,7 +303,7 @@ class _Hubble:
     def _emit(self, t: int, observer: Pod, src: Json, dst: Json, src_ip: str, dst_ip: str, l4: Json, kind: str,
               event_type: Json, reply: bool, point: str | None, l7: Json | None, summary: str) -> None:  # fmt: skip
         stamp = observer.node.stamp(t)  # the observer's node stamps the flow
-        record = flow_record(stamp, self.cluster.name, observer, uuid4(self.rng), src, dst, src_ip, dst_ip, l4, kind,
+        record = flow_record(stamp, self.cluster.cilium_name, observer, uuid4(self.rng), src, dst, src_ip, dst_ip, l4, kind,
                              event_type, reply, point, l7, summary)  # fmt: skip
         self.order.push(stamp, orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
 

@@ -73,18 +73,17 @@ FILES: Final = tuple(name for o in OUTPUTS for name in o.files)
 
 def simulate(
     out: Path, *, seed: int, hours: float, events: int, start_ns: int = DEFAULT_START_NS, stories: bool = False,
-    cluster_name: str | None = None,
+    cluster_name: str | None = None, hubble_names_cluster: bool = True,
 ) -> dict[str, int]:  # fmt: skip
     """Write every output into `out`; returns events written per file name. With `stories`, also
     the planted attack stories' files and their hidden `.ground-truth.json` (simulate/stories.py).
-    `cluster_name` names the cluster (Hubble prints it in node_name; ingest the rest with
-    `--cluster` of the same name)."""
+    `cluster_name` names the cluster; with `hubble_names_cluster`, Hubble prints it in node names
+    and endpoint labels (the other sources name no cluster, as a plain audit log does)."""
     if events < 0 or hours <= 0:
         raise ValueError("--events must be zero or more and --hours more than zero")
     out.mkdir(parents=True, exist_ok=True)
     cluster = build_cluster(seed, start_ns, hours)
-    if cluster_name:
-        cluster = replace(cluster, name=cluster_name)
+    cluster = replace(cluster, name=cluster_name or cluster.name, hubble_names_cluster=hubble_names_cluster)
     total = sum(o.share for o in OUTPUTS)
     written: dict[str, int] = {}
     for o in OUTPUTS:

@@ -594,7 +594,7 @@ class _Stories:
     def _flow(self, t: int, observer: Pod, src: Json, dst: Json, src_ip: str, dst_ip: str, l4: Json, kind: str,
               event_type: Json, reply: bool, point: str | None, l7: Json | None, summary: str) -> None:  # fmt: skip
         printed = observer.node.stamp(t)  # the observer's node stamps the flow
-        record = flow_record(printed, self.cluster.name, observer, uuid4(self.rng), src, dst, src_ip, dst_ip, l4, kind,
+        record = flow_record(printed, self.cluster.cilium_name, observer, uuid4(self.rng), src, dst, src_ip, dst_ip, l4, kind,
                              event_type, reply, point, l7, summary)  # fmt: skip
         self._add(HUBBLE, printed, record)
 

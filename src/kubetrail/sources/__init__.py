@@ -21,15 +21,10 @@ class NormalizeError(ValueError):
     """A record of a known source that lacks what it needs; it goes to quarantine with this message."""
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What a normalizer may know beyond the record itself."""
-
-    cluster: str | None = None  # --cluster given at ingest
-
-
 Detect = Callable[[Any], bool]
-Normalize = Callable[[Any, Context], Iterable[Event]]
+# A normalizer sees the record alone: it fills `sensor_cluster` with the name the record carries,
+# and the pipeline names the event's `cluster` (--cluster, or the ingest's one name).
+Normalize = Callable[[Any], Iterable[Event]]
 
 
 @dataclass(frozen=True, slots=True)

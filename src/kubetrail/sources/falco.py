@@ -15,7 +15,7 @@ import msgspec
 
 from kubetrail.ids import container_id, make_id
 from kubetrail.model import Event
-from kubetrail.sources import Context, NormalizeError, Source
+from kubetrail.sources import NormalizeError, Source
 from kubetrail.timeutil import epoch_to_ns, parse_rfc3339
 
 # "13:44:05.478445995: Critical " or "2016-08-04T16:17:57.881781397+0000: Warning " before the message.
@@ -43,7 +43,7 @@ def detect(value: Any) -> bool:
     )
 
 
-def normalize(value: Any, ctx: Context) -> Iterable[Event]:
+def normalize(value: Any) -> Iterable[Event]:
     if not isinstance(value, dict):
         raise NormalizeError("Falco alert is not a JSON object")
     fields = _output_fields(value)
@@ -60,7 +60,6 @@ def normalize(value: Any, ctx: Context) -> Iterable[Event]:
         kind="sensor_stats" if stats else "runtime_alert",
         format="falcosidekick" if uuid else "falco-json",
         summary=_summary(output),
-        cluster=ctx.cluster,
         node=node,
         rule=rule,
         priority=_text(value.get("priority")),

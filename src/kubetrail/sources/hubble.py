@@ -22,7 +22,7 @@ import orjson
 
 from kubetrail.ids import make_id
 from kubetrail.model import Event
-from kubetrail.sources import Context, NormalizeError, Source
+from kubetrail.sources import NormalizeError, Source
 from kubetrail.sources._json import integer, obj, text, texts
 from kubetrail.timeutil import TimeError, parse_rfc3339
 
@@ -51,17 +51,17 @@ def detect(value: Any) -> bool:
     return any(isinstance(value.get(k), dict) for k in _NON_FLOW)
 
 
-def normalize(value: Any, ctx: Context) -> list[Event]:
+def normalize(value: Any) -> list[Event]:
     if not isinstance(value, dict):
         raise NormalizeError("not a Hubble record: expected a JSON object")
     flow = value.get("flow")
     if isinstance(flow, dict):
-        return [_flow_event(flow, value, ctx)]
+        return [_flow_event(flow, value)]
     for key in _NON_FLOW:
         payload = value.get(key)
         if isinstance(payload, dict):
-            return [_stats_event(key, payload, value, ctx)]
-    return [_flow_event(value, value, ctx)]
+            return [_stats_event(key, payload, value)]
+    return [_flow_event(value, value)]
 
 
 # --- small readers of JSON values -------------------------------------------------------------
@@ -127,6 +127,14 @@ def _endpoint(v: Any) -> _Endpoint:
     )
 
 
+def _local(flow: dict[str, Any], src: _Endpoint, dst: _Endpoint) -> _Endpoint:
+    """The endpoint on the observing node: the source of a connection going out (and the
+    destination of its replies), the destination of one coming in. The other may be a remote
+    endpoint of a cluster mesh, whose cluster is its own, not the flow's."""
+    ingress = flow.get("traffic_direction") == "INGRESS"
+    return dst if ingress != bool(_is_reply(flow)) else src
+
+
 def _label(labels: list[str] | None, prefix: str) -> str | None:
     for label in labels or ():
         if label.startswith(prefix):
@@ -153,7 +161,7 @@ def _workload_text(w: tuple[str, str] | None) -> str | None:
 # --- flows ------------------------------------------------------------------------------------
 
 
-def _flow_event(flow: dict[str, Any], envelope: dict[str, Any], ctx: Context) -> Event:
+def _flow_event(flow: dict[str, Any], envelope: dict[str, Any]) -> Event:
     time = _time(flow.get("time"), envelope.get("time"))
     node_name = text(envelope.get("node_name")) or text(flow.get("node_name"))
     node_cluster, node = _split_node(node_name)
@@ -164,7 +172,7 @@ def _flow_event(flow: dict[str, Any], envelope: dict[str, Any], ctx: Context) ->
     fields: dict[str, Any] = {
         "time": time,
         "node": node,
-        "cluster": node_cluster or src.cluster or dst.cluster or ctx.cluster,
+        "sensor_cluster": node_cluster or _local(flow, src, dst).cluster,
         "src_ip": text(ip.get("source")),
         "src_port": integer(l4.get("source_port")),
         "dst_ip": text(ip.get("destination")),
@@ -369,7 +377,7 @@ def _addr(namespace: str | None, pod: str | None, ip: str | None, port: int | No
     return f"{namespace}/{pod} ({where})" if pod else where
 
 
-def _stats_event(key: str, payload: dict[str, Any], envelope: dict[str, Any], ctx: Context) -> Event:
+def _stats_event(key: str, payload: dict[str, Any], envelope: dict[str, Any]) -> Event:
     time = _time(envelope.get("time"))
     node_name = text(envelope.get("node_name"))
     cluster, node = _split_node(node_name)
@@ -382,7 +390,7 @@ def _stats_event(key: str, payload: dict[str, Any], envelope: dict[str, Any], ct
         kind="sensor_stats",
         format=FORMAT,
         summary=_stats_summary(key, payload, lost),
-        cluster=cluster or ctx.cluster,
+        sensor_cluster=cluster,
         node=node,
         sensor_source=key,
         drop_count=lost,

@@ -21,7 +21,7 @@ import orjson
 
 from kubetrail.ids import container_id, make_id
 from kubetrail.model import Event
-from kubetrail.sources import Context, NormalizeError, Source
+from kubetrail.sources import NormalizeError, Source
 from kubetrail.sources._json import obj, objs, text, texts
 from kubetrail.timeutil import TimeError, parse_rfc3339
 
@@ -48,13 +48,13 @@ def detect(value: Any) -> bool:
     return kind in _LISTS and isinstance(value.get("items"), list)
 
 
-def normalize(value: Any, ctx: Context) -> list[Event]:
+def normalize(value: Any) -> list[Event]:
     if not isinstance(value, dict):
         raise NormalizeError("not a Kubernetes object or list: expected a JSON object")
     kind = value.get("kind")
     if kind in _LISTS and isinstance(value.get("items"), list):
-        return [_event(item, _LISTS[kind], ctx, f"items[{i}]", True) for i, item in enumerate(value["items"])]
-    return [_event(value, None, ctx, str(kind), False)]
+        return [_event(item, _LISTS[kind], f"items[{i}]", True) for i, item in enumerate(value["items"])]
+    return [_event(value, None, str(kind), False)]
 
 
 # --- small readers of JSON values -------------------------------------------------------------
@@ -67,7 +67,7 @@ def _json(d: dict[str, Any]) -> str:
 # --- one item ---------------------------------------------------------------------------------
 
 
-def _event(item: Any, default_kind: str | None, ctx: Context, where: str, own_raw: bool) -> Event:
+def _event(item: Any, default_kind: str | None, where: str, own_raw: bool) -> Event:
     if not isinstance(item, dict):
         raise NormalizeError(f"{where}: expected a Kubernetes object")
     kind = text(item.get("kind")) or default_kind
@@ -78,13 +78,12 @@ def _event(item: Any, default_kind: str | None, ctx: Context, where: str, own_ra
     fields, extra, summary = _READERS.get(kind, _other)(item, kind, meta)
     extra = {"object_kind": kind, **extra, "labels": obj(meta.get("labels"))}
     return Event(
-        id=make_id("inventory", ctx.cluster or "default", kind, uid, meta.get("resourceVersion")),
+        id=make_id("inventory", kind, uid, meta.get("resourceVersion")),
         time=_snapshot_time(item, where),
         source="inventory",
         kind="inventory",
         format=FORMAT,
         summary=summary,
-        cluster=ctx.cluster,
         object_name=name,
         extra=_json(extra),
         raw=orjson.dumps(item).decode() if own_raw else None,

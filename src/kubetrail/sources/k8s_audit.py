@@ -26,11 +26,10 @@ import orjson
 
 from kubetrail.ids import make_id
 from kubetrail.model import Event
-from kubetrail.sources import Context, NormalizeError, Source
+from kubetrail.sources import NormalizeError, Source
 from kubetrail.timeutil import TimeError, parse_rfc3339
 
 NAME: Final = "k8s_audit"
-_DEFAULT_CLUSTER: Final = "default"  # what the pipeline fills in; ids must use it too
 _NO_API_VERSION: Final = "audit (no apiVersion)"
 _GKE: Final = "gke-cloudaudit"
 _AKS: Final = "aks-diagnostic"
@@ -54,7 +53,7 @@ _EKS_OTHER_STREAMS: Final = (
 _GRPC_TO_HTTP: Final = (200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401)
 _EMPTY: Final[dict[str, Any]] = {}  # read-only stand-in for a missing object
 
-Reader = Callable[[dict[str, Any], Context], list[Event]]
+Reader = Callable[[dict[str, Any]], list[Event]]
 
 
 # ---- detection ---------------------------------------------------------------------------
@@ -64,11 +63,11 @@ def detect(value: Any) -> bool:
     return isinstance(value, dict) and _reader(value) is not None
 
 
-def normalize(value: Any, ctx: Context) -> list[Event]:
+def normalize(value: Any) -> list[Event]:
     read = _reader(value) if isinstance(value, dict) else None
     if read is None:
         raise NormalizeError("not a Kubernetes audit record")
-    return read(value, ctx)
+    return read(value)
 
 
 def _reader(v: dict[str, Any]) -> Reader | None:
@@ -137,35 +136,35 @@ def _looks_like_audit(e: Any) -> bool:
 # ---- readers: one per shape --------------------------------------------------------------
 
 
-def _read_event(v: dict[str, Any], ctx: Context) -> list[Event]:
-    return [_audit(v, ctx, _format_of(v), None, None)]
+def _read_event(v: dict[str, Any]) -> list[Event]:
+    return [_audit(v, _format_of(v), None, None)]
 
 
-def _read_event_list(v: dict[str, Any], ctx: Context) -> list[Event]:
+def _read_event_list(v: dict[str, Any]) -> list[Event]:
     fmt = _format_of(v)
-    return [_audit(_object(item, "EventList item"), ctx, fmt, None, _dump(item)) for item in _items(v, "items")]
+    return [_audit(_object(item, "EventList item"), fmt, None, _dump(item)) for item in _items(v, "items")]
 
 
-def _read_aks(v: dict[str, Any], ctx: Context) -> list[Event]:
-    return [_aks(v, ctx, None)]
+def _read_aks(v: dict[str, Any]) -> list[Event]:
+    return [_aks(v, None)]
 
 
-def _read_aks_batch(v: dict[str, Any], ctx: Context) -> list[Event]:
+def _read_aks_batch(v: dict[str, Any]) -> list[Event]:
     # An Event Hub batch may mix diagnostic categories; only the audit ones are ours.
-    return [_aks(item, ctx, _dump(item)) for item in _items(v, "records") if isinstance(item, dict) and _is_aks(item)]
+    return [_aks(item, _dump(item)) for item in _items(v, "records") if isinstance(item, dict) and _is_aks(item)]
 
 
-def _read_subscription(v: dict[str, Any], ctx: Context) -> list[Event]:
+def _read_subscription(v: dict[str, Any]) -> list[Event]:
     if v.get("messageType") == "CONTROL_MESSAGE" or _is_other_eks_stream(v.get("logStream")):
         return []
     cluster = _eks_cluster(v.get("logGroup"))
-    return [_cloudwatch(item, ctx, cluster) for item in _items(v, "logEvents")]
+    return [_cloudwatch(item, cluster) for item in _items(v, "logEvents")]
 
 
-def _read_log_events(v: dict[str, Any], ctx: Context) -> list[Event]:
+def _read_log_events(v: dict[str, Any]) -> list[Event]:
     # `filter-log-events` over a whole EKS log group interleaves the other components' streams.
     items = (_object(item, "CloudWatch log event") for item in _items(v, "events"))
-    return [_cloudwatch(item, ctx, None) for item in items if not _is_other_eks_stream(item.get("logStreamName"))]
+    return [_cloudwatch(item, None) for item in items if not _is_other_eks_stream(item.get("logStreamName"))]
 
 
 def _format_of(v: dict[str, Any]) -> str:
@@ -173,12 +172,12 @@ def _format_of(v: dict[str, Any]) -> str:
     return api if isinstance(api, str) else _NO_API_VERSION
 
 
-def _aks(record: dict[str, Any], ctx: Context, raw: str | None) -> Event:
+def _aks(record: dict[str, Any], raw: str | None) -> Event:
     log = record["properties"].get("log")
     event = _loads(log, "AKS properties.log") if isinstance(log, str) else log
     if not isinstance(event, dict) or not _is_audit_event(event):
         raise NormalizeError("AKS record whose properties.log is not an audit event")
-    return _audit(event, ctx, _AKS, _aks_cluster(record.get("resourceId")), raw)
+    return _audit(event, _AKS, _aks_cluster(record.get("resourceId")), raw)
 
 
 def _aks_cluster(resource_id: Any) -> str | None:
@@ -202,26 +201,25 @@ def _is_other_eks_stream(stream: Any) -> bool:
     return isinstance(stream, str) and stream.startswith(_EKS_OTHER_STREAMS) and not stream.startswith(_EKS_AUDIT_STREAM)
 
 
-def _cloudwatch(item: dict[str, Any], ctx: Context, cluster: str | None) -> Event:
+def _cloudwatch(item: dict[str, Any], cluster: str | None) -> Event:
     message = item.get("message")
     if not isinstance(message, str):
         raise NormalizeError("CloudWatch log event without a message")
     event = _loads(message, "CloudWatch log event message")
     if not isinstance(event, dict) or not _is_audit_event(event):
         raise NormalizeError(f"CloudWatch log event message is not an audit event: {message[:80]!r}")
-    return _audit(event, ctx, _EKS, cluster, message)
+    return _audit(event, _EKS, cluster, message)
 
 
 # ---- one audit event ---------------------------------------------------------------------
 
 
-def _audit(ev: dict[str, Any], ctx: Context, fmt: str, cluster: str | None, raw: str | None) -> Event:
+def _audit(ev: dict[str, Any], fmt: str, cluster: str | None, raw: str | None) -> Event:
+    """`cluster`: the name the record's envelope carries (AKS resource, EKS log group), if any."""
     stage, stage_ts, audit_id = _str(ev.get("stage")), ev.get("stageTimestamp"), _str(ev.get("auditID"))
     stage_time = None if stage_ts is None else _ns(stage_ts, "stageTimestamp")
-    cluster = cluster or ctx.cluster
-    e = _event(
-        make_id(NAME, cluster or _DEFAULT_CLUSTER, audit_id, stage, stage_ts), _request_time(ev, stage_time), fmt, cluster, raw
-    )
+    # The audit ID is a UUID per request: with the stage, it is the event's identity in any cluster.
+    e = _event(make_id(NAME, audit_id, stage, stage_time), _request_time(ev, stage_time), fmt, cluster, raw)
     e.audit_id, e.audit_level, e.stage, e.stage_time = audit_id, _str(ev.get("level")), stage, stage_time
     if stage == "ResponseComplete":
         e.end_time = stage_time  # an exec session ends then
@@ -238,7 +236,7 @@ def _audit(ev: dict[str, Any], ctx: Context, fmt: str, cluster: str | None, raw:
 def _event(event_id: str, time: int, fmt: str, cluster: str | None, raw: str | None) -> Event:
     # Setting attributes is several times cheaper than passing many keywords to the constructor.
     e = Event(id=event_id, time=time, source=NAME, kind="api_call")
-    e.format, e.cluster, e.raw = fmt, cluster, raw
+    e.format, e.sensor_cluster, e.raw = fmt, cluster, raw
     return e
 
 
@@ -459,9 +457,9 @@ def _target(e: Event) -> str:
 # ---- GKE Cloud Audit LogEntry ------------------------------------------------------------
 
 
-def _read_gke(v: dict[str, Any], ctx: Context) -> list[Event]:
+def _read_gke(v: dict[str, Any]) -> list[Event]:
     pp = v["protoPayload"]
-    e = _gke_event(v, ctx)
+    e = _gke_event(v)
     _set_gke_caller(e, pp)
     extra: dict[str, Any] = {}
     _set_gke_object(e, _str(pp.get("resourceName")), pp, extra)
@@ -471,14 +469,14 @@ def _read_gke(v: dict[str, Any], ctx: Context) -> list[Event]:
     return [_finish(e, extra)]
 
 
-def _gke_event(v: dict[str, Any], ctx: Context) -> Event:
+def _gke_event(v: dict[str, Any]) -> Event:
     """insertId is the entry's identity; GKE logs no stage (stage, stage_time, end_time stay unknown)."""
     insert_id = _str(v.get("insertId"))
     if not insert_id:
         raise NormalizeError("GKE LogEntry without insertId")
     if v.get("timestamp") is None:
         raise NormalizeError("GKE LogEntry without timestamp")
-    cluster = _str(_dict(_dict(v.get("resource")).get("labels")).get("cluster_name")) or ctx.cluster
+    cluster = _str(_dict(_dict(v.get("resource")).get("labels")).get("cluster_name"))
     e = _event(make_id(NAME, "gke", insert_id), _ns(v["timestamp"], "timestamp"), _GKE, cluster, None)
     e.audit_id = _str(_dict(v.get("operation")).get("id")) or insert_id
     return e

@@ -26,7 +26,7 @@ import orjson
 
 from kubetrail.ids import container_id, make_id
 from kubetrail.model import Event
-from kubetrail.sources import Context, NormalizeError, Source
+from kubetrail.sources import NormalizeError, Source
 from kubetrail.sources._json import integer, obj, text
 
 FORMAT: Final = "otlp"
@@ -94,10 +94,10 @@ def detect(value: Any) -> bool:
     return isinstance(value, dict) and any(isinstance(value.get(k), list) for k in _TOP_KEYS)
 
 
-def normalize(value: Any, ctx: Context) -> list[Event]:
+def normalize(value: Any) -> list[Event]:
     if not isinstance(value, dict):
         raise NormalizeError("not an OTLP request: expected a JSON object")
-    return [signal.build(item, at, ctx) for signal in _SIGNALS for item, at in _items(value, signal)]
+    return [signal.build(item, at) for signal in _SIGNALS for item, at in _items(value, signal)]
 
 
 # --- small readers of JSON values -------------------------------------------------------------
@@ -208,7 +208,7 @@ class _Signal:
     resources: str  # lowerCamelCase key names
     scopes: str
     items: str
-    build: Callable[[dict[str, Any], _At, Context], Event]
+    build: Callable[[dict[str, Any], _At], Event]
 
 
 def _list_at(d: dict[str, Any], camel: str, where: str) -> tuple[str, list[Any]]:
@@ -271,7 +271,7 @@ def _resource(v: Any) -> _Resource:
     workload = next(((kind, attrs[key]) for kind, key in _WORKLOAD_ATTRS if isinstance(attrs.get(key), str)), (None, None))
     columns = {
         "service_name": _first_str(attrs, ("service.name",)),
-        "cluster": _first_str(attrs, ("k8s.cluster.name",)),
+        "sensor_cluster": _first_str(attrs, ("k8s.cluster.name",)),
         "node": _first_str(attrs, ("k8s.node.name",)),
         "namespace": _first_str(attrs, ("k8s.namespace.name",)),
         "pod_name": _first_str(attrs, ("k8s.pod.name",)),
@@ -296,7 +296,7 @@ def _image(attrs: dict[str, Any]) -> str | None:
 # --- spans ------------------------------------------------------------------------------------
 
 
-def _span_event(span: dict[str, Any], at: _At, ctx: Context) -> Event:
+def _span_event(span: dict[str, Any], at: _At) -> Event:
     trace_id, span_id = _hex_id(_get(span, "traceId"), 32), _hex_id(_get(span, "spanId"), 16)
     if trace_id is None or span_id is None:
         raise NormalizeError(f"{at.path}: a span needs a traceId of 32 and a spanId of 16 hex digits")
@@ -308,7 +308,6 @@ def _span_event(span: dict[str, Any], at: _At, ctx: Context) -> Event:
     status = obj(span.get("status"))
     code = _status(status.get("code"))
     columns = {**at.resource.columns, **_span_columns(attrs, kind)}
-    columns["cluster"] = columns["cluster"] or ctx.cluster
     return Event(
         id=make_id("otel", trace_id, span_id),
         time=start,
@@ -410,7 +409,7 @@ def _link_extra(link: dict[str, Any]) -> dict[str, Any]:
 # --- log records ------------------------------------------------------------------------------
 
 
-def _log_event(record: dict[str, Any], at: _At, ctx: Context) -> Event:
+def _log_event(record: dict[str, Any], at: _At) -> Event:
     time = _nanos(_get(record, "timeUnixNano")) or _nanos(_get(record, "observedTimeUnixNano"))
     if time is None:
         raise NormalizeError(f"{at.path}: log record has no timeUnixNano or observedTimeUnixNano")
@@ -418,7 +417,6 @@ def _log_event(record: dict[str, Any], at: _At, ctx: Context) -> Event:
     body = _any(record.get("body"))
     body_text = body if isinstance(body, str) or body is None else orjson.dumps(body).decode()
     columns = dict(at.resource.columns)
-    columns["cluster"] = columns["cluster"] or ctx.cluster
     return Event(
         id=make_id("otel", "log", *at.resource.identity, time, trace_id, span_id, body_text),
         time=time,

@@ -15,7 +15,7 @@ import msgspec
 
 from kubetrail.ids import container_id, make_id
 from kubetrail.model import Event
-from kubetrail.sources import Context, NormalizeError, Source
+from kubetrail.sources import NormalizeError, Source
 from kubetrail.sources._json import integer
 from kubetrail.timeutil import parse_rfc3339
 
@@ -78,7 +78,7 @@ def detect(value: Any) -> bool:
     return isinstance(value, dict) and "time" in value and _event_type(value) is not None
 
 
-def normalize(value: Any, ctx: Context) -> Iterable[Event]:
+def normalize(value: Any) -> Iterable[Event]:
     if not isinstance(value, dict):
         raise NormalizeError("Tetragon event is not a JSON object")
     etype = _event_type(value)
@@ -97,7 +97,7 @@ def normalize(value: Any, ctx: Context) -> Iterable[Event]:
         kind=detail.kind,
         format="tetragon-json",
         summary=_summary(etype, detail.what, proc_fields, node),
-        cluster=_text(value.get("cluster_name")) or ctx.cluster,
+        sensor_cluster=_text(value.get("cluster_name")),
         node=node,
         rule=_text(body.get("policy_name")),
         sensor_source=etype,

@@ -7,10 +7,15 @@ own SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+
+# The prefix of the name an ingest stores the events that name no cluster under until it has read
+# every input (ingest/clusters.py). No cluster is named so: `:` is not in a DNS label.
+PENDING_CLUSTER: Final = "kubetrail:pending:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,19 @@ class Store(Protocol):
 
     def write_quarantine(self, rows: list[QuarantineRow]) -> int:
         """Keep records that could not be ingested; returns how many were new."""
+        ...
+
+    def cluster_names(self) -> list[str]:
+        """The clusters the store holds events of (not the pending names of an ingest under way)."""
+        ...
+
+    def pending_clusters(self) -> list[str]:
+        """Pending names an ingest stored events under and did not get to rename (it stopped)."""
+        ...
+
+    def rename_cluster(self, old: str, new: str) -> int:
+        """Every row named cluster `old`, events and the tables beside them, named `new` (a merge
+        when `new` is taken); returns the events renamed."""
         ...
 
     def get_event(self, event_id: str) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 import duckdb
 
 from kubetrail.model import FIELD_NAMES, catalog
-from kubetrail.store import FileResult, QuarantineRow, WriteCounts
+from kubetrail.store import PENDING_CLUSTER, FileResult, QuarantineRow, WriteCounts
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -37,6 +37,9 @@ def migrations() -> list[tuple[int, str]]:
 
 
 SCHEMA_VERSION: Final = migrations()[-1][0]
+# Event ids and content hashes included the cluster name before this version (0012): such events
+# cannot be told apart from the same events ingested again, so a store holding them is refused.
+CLUSTER_FREE_IDS: Final = 12
 # DuckDB's default (80% of RAM) would let the buffer pool grow with the data on a long ingest.
 MEMORY_LIMIT: Final = "256MB"
 # ... and while a batch is written: DuckDB's part of the write (mostly the append and the
@@ -66,6 +69,12 @@ _SIDE_TABLES: Final = (
     *((f"{r}_hours", f"{r}_hours_of('_new', NULL, NULL)") for r in ("process", "egress", "alert", "api", "token")),
     *((t, f"{t}_of('_new')") for t in ("pod_changes", "dns_answers")),
 )
+
+# Every table with a cluster column: the events and the tables kept beside them.
+_CLUSTER_TABLES: Final = """
+SELECT table_name FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name)
+WHERE c.column_name = 'cluster' AND t.table_type = 'BASE TABLE' AND table_schema = 'main' ORDER BY table_name
+"""
 
 _SELECT_NS: Final = ", ".join(
     f'epoch_ns(e."{f.name}") AS "{f.name}"' if f.sql.startswith("TIMESTAMP") else f'e."{f.name}"' for f in catalog()
@@ -134,6 +143,12 @@ class DuckDBStore:
         if current > SCHEMA_VERSION:
             raise StoreError(
                 f"store {self.path} has schema version {current}, newer than this kubetrail ({SCHEMA_VERSION}): upgrade kubetrail"
+            )
+        if 0 < current < CLUSTER_FREE_IDS and self._count("events"):
+            raise StoreError(
+                f"store {self.path} was written by a kubetrail whose event ids included the cluster name (schema {current}); "
+                "its events cannot be matched with the same events ingested now: ingest the files again into a new store "
+                "(--db NEW_PATH)"
             )
         for version, sql in migrations():
             if version <= current:
@@ -265,6 +280,33 @@ class DuckDBStore:
             return self._count("quarantine") - before
         finally:
             self.con.unregister("_q")
+
+    # -- clusters -------------------------------------------------------------------------
+    def cluster_names(self) -> list[str]:
+        return [c for c in self._clusters() if not c.startswith(PENDING_CLUSTER)]
+
+    def pending_clusters(self) -> list[str]:
+        return [c for c in self._clusters() if c.startswith(PENDING_CLUSTER)]
+
+    def _clusters(self) -> list[str]:
+        return [row[0] for row in self.con.execute("SELECT DISTINCT cluster FROM events ORDER BY cluster").fetchall()]
+
+    def rename_cluster(self, old: str, new: str) -> int:
+        if old == new:
+            return 0
+        con = self.con
+        tables = [row[0] for row in con.execute(_CLUSTER_TABLES).fetchall()]
+        con.execute("BEGIN")
+        try:
+            renamed = 0
+            for table in tables:
+                cur = con.execute(f"UPDATE {table} SET cluster = $new WHERE cluster = $old", {"old": old, "new": new})
+                renamed += cur.fetchall()[0][0] if table == "events" else 0
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        return int(renamed)
 
     def _count(self, table: str) -> int:
         row = self._one(f"SELECT count(*) FROM {table}")
