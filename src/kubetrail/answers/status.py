@@ -1,11 +1,12 @@
 """`kubetrail status`: what the store knows, so that "no data" is never mistaken for "no match":
 per cluster, source and node the time range covered and the event count, the audit levels
-seen, and the sensors' own loss counters."""
+seen, the sensors' own loss counters, and clusters that look like one split under two names."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from kubetrail.answers.clusters import likely_splits, split_gaps
 from kubetrail.store import Store
 from kubetrail.timeutil import format_ns
 
@@ -13,6 +14,7 @@ from kubetrail.timeutil import format_ns
 def status(store: Store, cluster: str | None = None) -> dict[str, Any]:
     (totals,) = store.query("status_totals", cluster=cluster)
     coverage = [_times(r, "first", "last") for r in store.query("status_coverage", cluster=cluster)]
+    splits = [s for s in likely_splits(store) if cluster is None or cluster in s["clusters"]]
     return {
         "events": totals["events"],
         "quarantined": totals["quarantined"],
@@ -20,7 +22,8 @@ def status(store: Store, cluster: str | None = None) -> dict[str, Any]:
         "coverage": coverage,
         "audit_levels": store.query("status_audit_levels", cluster=cluster),
         "sensor_drops": [_times(r, "last") for r in store.query("status_drops", cluster=cluster)],
-        "gaps": _gaps(coverage),
+        "likely_splits": splits,
+        "gaps": split_gaps(splits) + _gaps(coverage),
     }
 
 

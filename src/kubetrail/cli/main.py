@@ -168,6 +168,24 @@ def _render_ingest(summary: Summary, fmt: str) -> None:
         f"ingested: {by_source}; duplicates {doc['duplicates']}, conflicts {doc['conflicts']}, "
         f"quarantined {doc['quarantined']}, skipped lines {doc['skipped_lines']}"
     )
+    click.echo(f"cluster: {_cluster_origin(doc)}")
+    for warning in doc["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
+
+
+_ORIGINS = {
+    "--cluster": "given by --cluster",
+    "inputs": "the one cluster the inputs name",
+    "store": "the store's one cluster",
+    "default": "no input names a cluster",
+    "several": "the inputs name several clusters: records naming none",
+}
+
+
+def _cluster_origin(doc: dict[str, Any]) -> str:
+    named = "; ".join(f"{name} named by {', '.join(sorted(per))}" for name, per in doc["sensor_clusters"].items())
+    line = f"{doc['cluster']['name']} ({_ORIGINS[doc['cluster']['from']]})"
+    return f"{line}; {named}" if named else line
 
 
 @cli.command("show")
@@ -671,6 +689,69 @@ def demo_cmd(out: str, db: str, seed: int, hours: float, events: int) -> None:
     from kubetrail.cli import demo
 
     demo.render(demo.run(Path(out), Path(db), seed=seed, hours=hours, events=events))
+
+
+@cli.group("clusters", invoke_without_command=True)
+@common
+@click.pass_context
+def clusters_cmd(ctx: click.Context, db: str, fmt: str | None) -> None:
+    """Each cluster the store holds (sources, nodes, time span), and pairs that look like one.
+
+    \b
+    Example:
+      kubetrail clusters -o json
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from kubetrail.answers.clusters import clusters, split_gaps
+
+    fmt = fmt or default_format()
+    store = _open(db, fmt, read_only=True)
+    try:
+        doc = clusters(store)
+    finally:
+        store.close()
+    if fmt == "json":
+        emit_json(doc)
+        return
+    rows = [
+        [c["cluster"], c["events"], ", ".join(f"{k}={v}" for k, v in c["sources"].items()), len(c["nodes"]), c["first"],
+         c["last"], ", ".join(c["sensor_clusters"])]
+        for c in doc["clusters"]
+    ]  # fmt: skip
+    table("clusters", ["cluster", "events", "sources", "nodes", "first", "last", "named by records"], rows)
+    for line in split_gaps(doc["likely_splits"]):
+        click.echo(f"likely split: {line}", err=True)
+
+
+@clusters_cmd.command("merge")
+@click.argument("name")
+@click.argument("into")
+@common
+def clusters_merge_cmd(name: str, into: str, db: str, fmt: str | None) -> None:
+    """Join cluster NAME into INTO: its events and every table kept beside them name INTO.
+
+    For one cluster that was ingested under two names. Ids do not depend on the cluster, so
+    ingesting the same files again afterwards, under INTO, stores nothing new.
+
+    \b
+    Example:
+      kubetrail clusters merge default prod-euw1
+    """
+    fmt = fmt or default_format()
+    store = _open(db, fmt)
+    try:
+        if name not in store.cluster_names() + store.pending_clusters():
+            held = ", ".join(store.cluster_names()) or "none"
+            fail(fmt, "usage", f"the store holds no cluster {name!r} (it holds: {held}): see kubetrail clusters", EXIT_USAGE)
+        events = store.rename_cluster(name, into)
+    finally:
+        store.close()
+    doc = {"merged": name, "into": into, "events": events}
+    if fmt == "json":
+        emit_json(doc)
+    else:
+        click.echo(f"merged cluster {name} into {into}: {events} events")
 
 
 @cli.command("status")
