@@ -109,3 +109,21 @@ def test_cli_answers_with_the_envelope_and_rejects_bad_flags(db: Path) -> None:
         err = cli(*bad)
         assert err.returncode == 2, (bad, err.stdout)
         assert json.loads(err.stdout)["error"]["code"] == "usage"
+
+
+def test_an_address_held_under_another_cluster_name_is_explained_with_the_fix(tmp_path: Path) -> None:
+    # The audit log ingested alone ('default'), the pod snapshot under --cluster shop-prod: one
+    # cluster under two names. The call from the CI runner's address cannot be tied to its pod in
+    # 'default', and the gap says where the address was held and how to join the names.
+    db = tmp_path / "split.duckdb"
+    assert run_cli("ingest", str(STORY / "audit.log"), "-o", "json", db=db).returncode == 0
+    assert run_cli("ingest", str(STORY / "pods.json"), "--cluster", "shop-prod", "-o", "json", db=db).returncode == 0
+    gaps = ask(db)["gaps"]
+    assert (
+        "calls by system:serviceaccount:ci:deployer from 10.244.2.50 could not be tied to a pod: no bound token and no known "
+        "holder of 10.244.2.50 then; ci/runner-5f6d7c8b9a-q7w8e held it in cluster shop-prod then: if default and shop-prod "
+        "are one cluster, run `kubetrail clusters merge default shop-prod`"
+    ) in gaps
+    assert run_cli("clusters", "merge", "default", "shop-prod", db=db).returncode == 0
+    pods = {r["pod"] for r in ask(db)["rows"] if r["actor"] == "system:serviceaccount:ci:deployer"}
+    assert "ci/runner-5f6d7c8b9a-q7w8e" in pods

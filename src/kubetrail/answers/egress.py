@@ -87,7 +87,8 @@ def _row(
     holder = resolver.at(flow["cluster"], flow["dst_ip"], flow["last"])
     where = place(flow["dst_ip"], holder, ["reserved:kube-apiserver"] if flow["apiserver"] else [], q.internal)
     if holder is None and where.scope in ("private", "unknown"):
-        gaps.append(f"{flow['dst_ip']} had no known holder when {pod} connected to it")
+        elsewhere = resolver.elsewhere(flow["cluster"], flow["dst_ip"], flow["last"])
+        gaps.append(f"{flow['dst_ip']} had no known holder when {pod} connected to it{elsewhere}")
     workload = workload_key(flow["namespace"], flow["pod_name"], flow["workload"])
     dest_names = names.of(flow["cluster"], flow["dst_ip"], flow["last"], flow["names"])
     baseline = baselines.get((flow["cluster"], workload))

@@ -32,17 +32,21 @@ def secrets(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str,
     resolver = IpResolver(store, skew_ns)
     resolver.prefetch((c["cluster"], c["source_ip"]) for c in calls if c["source_ip"])
     groups: dict[tuple[str, str, str | None, str | None], _Group] = {}
-    unresolved: dict[str, set[str]] = {}
+    unresolved: dict[str, set[str]] = {}  # ip -> actors
+    elsewhere: dict[str, str] = {}  # ip -> a holder in another cluster, if any (IpResolver.elsewhere)
     for call in calls:
         use = attribute(_call(call), resolver.at)
         if q.pod is not None and use.pod != q.pod:
             continue
         if use.attribution == NONE and call["service_account"] and call["source_ip"]:
-            unresolved.setdefault(call["source_ip"], set()).add(call["actor"])
+            ip = call["source_ip"]
+            unresolved.setdefault(ip, set()).add(call["actor"])
+            if ip not in elsewhere:
+                elsewhere[ip] = resolver.elsewhere(call["cluster"], ip, call["time"])
         key = (call["cluster"], call["actor"], use.pod, use.pod_uid)
         groups.setdefault(key, _Group(call["cluster"], call["actor"], call["service_account"], use)).add(call, use)
     rows = [g.row() for g in sorted(groups.values(), key=lambda g: (-g.last, g.actor, g.use.pod or ""))]
-    return envelope(q.window, rows, _gaps(store, q, calls, unresolved), q.limit, q.cursor)
+    return envelope(q.window, rows, _gaps(store, q, calls, unresolved, elsewhere), q.limit, q.cursor)
 
 
 def _call(row: Mapping[str, Any]) -> Call:
@@ -102,7 +106,9 @@ def _secret(call: Mapping[str, Any]) -> str:
     return f"{namespace}/*" if namespace else "*/*"
 
 
-def _gaps(store: Store, q: Query, calls: list[dict[str, Any]], unresolved: dict[str, set[str]]) -> list[str]:
+def _gaps(
+    store: Store, q: Query, calls: list[dict[str, Any]], unresolved: dict[str, set[str]], elsewhere: dict[str, str]
+) -> list[str]:
     gaps = []
     if not calls:
         (cov,) = store.query("source_coverage", source="k8s_audit", since=q.window.since, until=q.window.until, cluster=q.cluster)
@@ -111,5 +117,7 @@ def _gaps(store: Store, q: Query, calls: list[dict[str, Any]], unresolved: dict[
             gaps.append(f"no k8s_audit events in the window ({newest}): Secret access cannot be seen without the audit log")
     for ip, actors in sorted(unresolved.items()):
         who = ", ".join(sorted(actors))
-        gaps.append(f"calls by {who} from {ip} could not be tied to a pod: no bound token and no known holder of {ip} then")
+        gaps.append(
+            f"calls by {who} from {ip} could not be tied to a pod: no bound token and no known holder of {ip} then{elsewhere[ip]}"
+        )
     return gaps

@@ -19,6 +19,8 @@ from kubetrail.store import Store
 from kubetrail.timeutil import NS
 
 DEFAULT_SKEW_NS: Final = 2 * NS  # clock skew tolerated between sources
+ANY_CLUSTER: Final = "\x00any"  # a history key over every cluster
+UNNAMED_CLUSTER: Final = "default"  # the cluster of events nothing named
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,3 +157,19 @@ class IpResolver:
         if key not in self._histories:
             self._histories[key] = ip_history(self.store, ip, cluster)
         return holder_at(self._histories[key], time_ns, self.skew_ns)
+
+    def elsewhere(self, cluster: str, ip: str, time_ns: int) -> str:
+        """Why an address that had no holder in `cluster` then may have had one after all: a
+        holder in another cluster of the store, which is often the same cluster ingested under
+        another name. '' when there is none (asked only about addresses left unresolved)."""
+        if (ANY_CLUSTER, ip) not in self._histories:
+            self._histories[ANY_CLUSTER, ip] = ip_history(self.store, ip)
+        other = holder_at([h for h in self._histories[ANY_CLUSTER, ip] if h.cluster != cluster], time_ns, self.skew_ns)
+        if other is None:
+            return ""
+        merge, into = (other.cluster, cluster) if other.cluster == UNNAMED_CLUSTER else (cluster, other.cluster)
+        held = other.pod or other.service or other.node or other.scope
+        return (
+            f"; {held} held it in cluster {other.cluster} then: if {cluster} and {other.cluster} are one cluster, "
+            f"run `kubetrail clusters merge {merge} {into}`"
+        )
