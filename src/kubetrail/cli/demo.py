@@ -45,7 +45,8 @@ def run(out: Path, db: Path, *, seed: int, hours: float, events: int) -> Tour:
     simulate(out, seed=seed, hours=hours, events=events, stories=True, cluster_name=CLUSTER)
     store = DuckDBStore(db)
     try:
-        summary = ingest(store, list(expand_paths([str(out)])), Options(cluster=CLUSTER))
+        # No --cluster: Hubble names the cluster in its node names, and that names every event.
+        summary = ingest(store, list(expand_paths([str(out)])), Options())
         (span,) = store.con.execute("SELECT epoch_ns(min(time)), epoch_ns(max(time)) FROM events").fetchall()
         window = Window(span[0], span[1] + 1)
         found = incidents(store, IncidentsQuery(window))["rows"]
@@ -76,8 +77,13 @@ def _answers(store: DuckDBStore, window: Window, found: list[dict[str, Any]]) ->
 def render(tour: Tour) -> None:
     counts = ", ".join(f"{k}={v}" for k, v in sorted(tour.summary.ingested.items()))
     summary = tour.summary
+    named = (
+        f" into cluster {summary.naming.name} (named by {', '.join(sorted({s for _, s in summary.named}))})"
+        if summary.naming
+        else ""
+    )
     click.echo(
-        f"Ingested {counts}; {summary.duplicates} records delivered twice kept once, {summary.conflicts} conflicts, "
+        f"Ingested {counts}{named}; {summary.duplicates} records delivered twice kept once, {summary.conflicts} conflicts, "
         f"quarantined {summary.quarantined}.\n"
     )
     click.secho(f"{len(tour.incidents)} incidents", bold=True)
