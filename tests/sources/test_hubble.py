@@ -60,7 +60,11 @@ def test_dns_query_flow(corpora: Path) -> None:
     assert e.time == 1_633_346_546_592_280_339
     assert e.id == make_id("hubble", node, e.time, "10.156.2.2", 59102, "10.156.2.3", 53, "FORWARDED", False)
     assert (e.source, e.kind, e.format) == ("hubble", "dns", "hubble-json")
-    assert e.summary == "DNS Query istiod-istio-1611.istio-system.svc.istio-system.svc.cluster.local. A"
+    assert e.summary == (
+        "TCP kube-system/node-local-dns-88zrp (10.156.2.2:59102) -> kube-system/kube-dns-b4f5c58c7-vnx5s (10.156.2.3:53)"
+        " FORWARDED: DNS query istiod-istio-1611.istio-system.svc.istio-system.svc.cluster.local. A"
+    )
+    assert e.time_source is None  # the flow's own time
     assert e.dns_query == "istiod-istio-1611.istio-system.svc.istio-system.svc.cluster.local."
     assert (e.dns_ips, e.dns_rcode, e.dns_ttl) == (None, None, None)  # a query has no answer yet
     # The label says cluster "default": Cilium's name for an unnamed cluster, so no cluster is known.
@@ -75,6 +79,7 @@ def test_dns_query_flow(corpora: Path) -> None:
         "l7_type": "REQUEST",
         "dns_qtypes": ["A"],
         "dst_service_account": "kube-system/kube-dns",
+        "hubble_summary": "DNS Query istiod-istio-1611.istio-system.svc.istio-system.svc.cluster.local. A",
     }
     assert e.raw is None
 
@@ -82,6 +87,9 @@ def test_dns_query_flow(corpora: Path) -> None:
 def test_dns_answer_nxdomain(corpora: Path) -> None:
     e = _event(_flow(corpora, OTEL / "basic-sample-5-dns-flows.json", "2021-10-04T11:22:26.593860659Z"))
     assert (e.kind, e.dns_rcode, e.dns_ttl, e.dns_ips, e.is_reply) == ("dns", 3, 4294967295, None, True)
+    assert e.summary is not None and e.summary.endswith(
+        "FORWARDED: DNS answer istiod-istio-1611.istio-system.svc.istio-system.svc.cluster.local. A NXDOMAIN"
+    )
     assert (e.namespace, e.pod_name) == ("kube-system", "kube-dns-b4f5c58c7-vnx5s")  # the source endpoint
 
 
@@ -94,6 +102,10 @@ def test_dns_answer_with_ips_takes_cluster_from_policy_label(corpora: Path) -> N
         19,
     )
     assert e.dns_rcode == 0  # protojson omits rcode 0 (NOERROR) in an answer
+    assert e.summary == (
+        "UDP kube-system/coredns-558bd4d5db-w2m67 (10.244.1.227:53) -> bookinfo/ratings-v1-b6994bb9-jgqxb (10.244.0.206:54314)"
+        " FORWARDED: DNS answer productpage.bookinfo.svc.cluster.local. A 10.245.218.54"
+    )
     assert (e.sensor_cluster, e.node, e.protocol, e.src_port) == ("kind-kind", "kind-control-plane", "UDP", 53)
     assert _extra(e)["dns_rrtypes"] == ["A"]
 
@@ -103,7 +115,10 @@ def test_http_request_with_b3_headers(corpora: Path) -> None:
     assert e.time == 1_633_357_725_790_829_323
     assert (e.kind, e.http_method, e.http_url, e.http_code) == ("http", "GET", "http://productpage:9080/productpage", None)
     assert (e.trace_id, e.span_id, e.parent_span_id) == ("26dd8acda4b7f68fe07ed58885923131", "e07ed58885923131", None)
-    assert e.summary == "HTTP/1.1 GET http://productpage:9080/productpage"
+    assert e.summary == (
+        "TCP bookinfo/ratings-v1-b6994bb9-4dt5c (10.156.1.12:43244) -> bookinfo/productpage-v1-6b746f74dc-ffh56"
+        " (10.156.2.8:9080) FORWARDED: HTTP GET http://productpage:9080/productpage"
+    )
     assert (e.namespace, e.pod_name, e.service_account) == ("bookinfo", "ratings-v1-b6994bb9-4dt5c", "bookinfo/bookinfo-ratings")
     assert (e.dst_namespace, e.dst_pod_name, e.dst_labels) == ("bookinfo", "productpage-v1-6b746f74dc-ffh56", ["reserved:world"])
     assert (e.protocol, e.direction, e.is_reply) == ("TCP", "EGRESS", False)
@@ -111,12 +126,14 @@ def test_http_request_with_b3_headers(corpora: Path) -> None:
     assert extra["http_protocol"] == "HTTP/1.1"
     assert extra["http_headers"]["X-B3-Traceid"] == "26dd8acda4b7f68fe07ed58885923131"
     assert extra["http_headers"]["User-Agent"] == "curl/7.52.1"
+    assert extra["hubble_summary"] == "HTTP/1.1 GET http://productpage:9080/productpage"  # Hubble's own text
 
 
 def test_http_response_code_and_latency(corpora: Path) -> None:
     e = _event(_flow(corpora, OTEL / "basic-sample-348-http-flows.json", "2021-10-04T14:28:49.868432287Z"))
     assert (e.kind, e.http_code, e.is_reply, e.trace_id) == ("http", 503, True, "26dd8acda4b7f68fe07ed58885923131")
-    assert e.summary == "HTTP/1.1 503 4077ms (GET http://productpage:9080/productpage)"
+    assert e.summary is not None and e.summary.endswith("FORWARDED: HTTP 503 GET http://productpage:9080/productpage in 4077ms")
+    assert _extra(e)["hubble_summary"] == "HTTP/1.1 503 4077ms (GET http://productpage:9080/productpage)"
     assert (_extra(e)["l7_type"], _extra(e)["latency_ns"]) == ("RESPONSE", 4077768132)
 
 
@@ -130,10 +147,9 @@ def test_dropped_flow_from_exporter_splits_cluster_and_node(corpora: Path) -> No
     assert (e.namespace, e.pod_name, e.dst_pod_name) == ("default", "xwing", "deathstar-7848d6c4d5-th9v2")
     assert (e.src_port, e.dst_port, e.protocol) == (44916, 80, "TCP")
     assert _extra(e) == {"tcp_flags": ["SYN"]}
-    # No Summary in the exporter's flows: one is built.
-    assert (
-        e.summary
-        == "TCP default/xwing (10.244.1.60:44916) -> default/deathstar-7848d6c4d5-th9v2 (10.244.1.5:80) DROPPED: POLICY_DENIED"
+    # No Summary in the exporter's flows: nothing to keep, the built one as everywhere.
+    assert e.summary == (
+        "TCP default/xwing (10.244.1.60:44916) -> default/deathstar-7848d6c4d5-th9v2 (10.244.1.5:80) DROPPED: POLICY_DENIED [SYN]"
     )
 
 
@@ -149,7 +165,7 @@ def test_dropped_icmpv6_flow_without_endpoints(corpora: Path) -> None:
     )
     assert (e.drop_reason, e.namespace, e.pod_name, e.src_labels) == ("INVALID_SOURCE_IP", None, None, None)
     assert _extra(e) == {"icmp_type": 133}
-    assert e.summary == "ICMPv6 fe80::64d8:8aff:fe72:fc14 -> ff02::2 DROPPED: INVALID_SOURCE_IP"
+    assert e.summary == "ICMPv6 fe80::64d8:8aff:fe72:fc14 -> ff02::2 DROPPED: INVALID_SOURCE_IP [RouterSolicitation]"
 
 
 def test_icmpv4_echo_request_and_reply(corpora: Path) -> None:
@@ -160,7 +176,7 @@ def test_icmpv4_echo_request_and_reply(corpora: Path) -> None:
     assert (request.src_labels, request.dst_labels, request.src_identity) == (["reserved:host"], ["reserved:health"], 1)
     assert (request.is_reply, request.summary, request.node, request.sensor_cluster) == (
         False,
-        "ICMPv4 EchoRequest",
+        "ICMPv4 10.244.0.148 -> 10.244.0.160 FORWARDED [EchoRequest]",
         "kind-control-plane",
         None,
     )
@@ -169,14 +185,21 @@ def test_icmpv4_echo_request_and_reply(corpora: Path) -> None:
         "observation_point": "TO_ENDPOINT",
         "interface": "lxc_health",
         "icmp_type": 8,
+        "hubble_summary": "ICMPv4 EchoRequest",
     }
     reply = _event(_flow(corpora, path, "2021-11-10T10:41:26.095357Z"))
-    assert (reply.time, reply.is_reply, reply.summary) == (1_636_540_886_095_357_000, True, "ICMPv4 EchoReply")
+    # protojson leaves out ICMP type 0: an echo reply.
+    assert (reply.time, reply.is_reply) == (1_636_540_886_095_357_000, True)
+    assert reply.summary == "ICMPv4 10.244.0.160 -> 10.244.0.148 FORWARDED [EchoReply]"
 
 
 def test_older_reply_field_counts_when_is_reply_is_absent(corpora: Path) -> None:
     e = _event(_flow(corpora, OTEL / "basic-sample-10-flows.json", "2021-06-16T16:52:13.136834446Z"))
-    assert (e.is_reply, e.summary) == (True, "TCP Flags: ACK, FIN")
+    assert (e.is_reply, e.summary) == (
+        True,
+        "TCP bookinfo/reviews-v1-545db77b95-s6jb8 (10.0.2.16:15020) -> 10.0.2.1:42044 FORWARDED [FIN, ACK]",
+    )
+    assert _extra(e)["hubble_summary"] == "TCP Flags: ACK, FIN"
     assert _extra(e)["tcp_flags"] == ["FIN", "ACK"]
 
 
@@ -259,6 +282,20 @@ def test_workloads_services_names_and_endpoint_cluster() -> None:
     assert _extra(e)["egress_denied_by"] == ["shop/deny-db"]
 
 
+@pytest.mark.parametrize(("direction", "reply"), [("EGRESS", False), ("EGRESS", True), ("INGRESS", False), ("INGRESS", True)])
+def test_a_mesh_peer_keeps_its_cluster_as_an_endpoint_attribute(direction: str, reply: bool) -> None:
+    # Observed in cluster 'east' (plain node name): the endpoint on this node is the source of an
+    # outgoing connection and of the replies to an incoming one; the peer is in 'west'.
+    here = {"namespace": "shop", "pod_name": "web-1", "labels": ["k8s:io.cilium.k8s.policy.cluster=east"]}
+    peer = {"namespace": "shop", "pod_name": "db-0", "labels": ["k8s:io.cilium.k8s.policy.cluster=west"]}
+    outgoing_src = (direction == "EGRESS") != reply
+    src, dst = (here, peer) if outgoing_src else (peer, here)
+    e = _event(_http_flow([], source=src, destination=dst, traffic_direction=direction, is_reply=reply, node_name="node-1"))
+    assert e.sensor_cluster == "east"
+    extra = _extra(e)
+    assert {extra["src_cluster"], extra["dst_cluster"]} == {"east", "west"}
+
+
 def test_no_sensor_cluster_when_the_record_names_none(corpora: Path) -> None:
     record = _flow(corpora, OTEL / "basic-sample-5-dns-flows.json", "2021-10-04T11:22:26.592280339Z")
     assert (_event(record).sensor_cluster, _event(record).cluster) == (None, None)  # the pipeline names it
@@ -318,7 +355,7 @@ def test_detect_rejects_audit_event_lists() -> None:
     assert not SOURCE.detect({"process_exec": {"process": {}}, "node_name": "n1", "time": "2026-11-28T10:00:00Z"})
 
 
-_TRIGGERS = {"flow", "verdict", "lost_events", "node_status", "agent_event", "debug_event"}
+_TRIGGERS = {"flow", "IP", "l4", "ethernet", "l7", "lost_events", "node_status", "agent_event", "debug_event"}
 
 
 @given(JSON_VALUES)
@@ -335,7 +372,7 @@ def test_detect_never_raises_and_rejects_random_values(value: Any) -> None:
 def test_flow_without_time_is_a_normalize_error(corpora: Path) -> None:
     record = copy.deepcopy(_flow(corpora, OTEL / "basic-sample-5-dns-flows.json", "2021-10-04T11:22:26.592280339Z"))
     del record["flow"]["time"], record["time"]
-    with pytest.raises(NormalizeError, match="no time"):
+    with pytest.raises(NormalizeError, match=r"neither flow\.time nor time"):
         SOURCE.normalize(record)
 
 
@@ -359,3 +396,59 @@ def test_only_l7_flows_and_unknown_shapes_are_scanned_for_secrets() -> None:
     assert may_hold_secrets({"flow": l4 | {"extensions": {"token": "x"}}}) is True
     assert may_hold_secrets(wrapped | {"token": "x"}) is True  # a wrapper key beyond the exporter's
     assert may_hold_secrets(l4) is True  # a bare flow (hubble observe -o json): scanned
+
+
+# -- optional fields: protojson leaves out whatever is empty ----------------------------------------
+
+DNS_QUERY = (OTEL / "basic-sample-5-dns-flows.json", "2021-10-04T11:22:26.592280339Z")
+
+
+def test_flow_with_its_time_only_in_the_envelope(corpora: Path) -> None:
+    record = copy.deepcopy(_flow(corpora, *DNS_QUERY))
+    del record["flow"]["time"]
+    e = _event(record)
+    assert (e.time, e.time_source) == (1_633_346_546_592_280_339, "time")
+    assert e.id == _event(_flow(corpora, *DNS_QUERY)).id  # the same stamp: the same flow
+
+
+def test_bare_flow_without_verdict_is_detected_and_read(corpora: Path) -> None:
+    flow = copy.deepcopy(_flow(corpora, *DNS_QUERY)["flow"])
+    del flow["verdict"]  # VERDICT_UNKNOWN is the zero value: protojson leaves it out
+    assert SOURCE.detect(flow)
+    e = _event(flow)
+    assert (e.verdict, e.kind, e.time_source) == (None, "dns", None)
+    assert e.summary is not None and " (10.156.2.3:53): DNS query istiod" in e.summary
+
+
+def test_masked_flow_without_addresses_endpoints_or_node_is_read(corpora: Path) -> None:
+    # An exporter field mask (or a flow of another type) keeps only some fields.
+    record = copy.deepcopy(_flow(corpora, *DNS_QUERY))
+    for key in ("IP", "l4", "source", "destination", "node_name", "l7", "Summary", "Type"):
+        record["flow"].pop(key, None)
+    del record["node_name"]
+    e = _event(record)
+    assert (e.src_ip, e.dst_ip, e.protocol, e.namespace, e.node, e.kind) == (None, None, None, None, None, "network_flow")
+    assert e.summary == "IP ? -> ? FORWARDED"
+
+
+def test_destination_names_and_omitted_zero_values_in_the_summary() -> None:
+    flow = _http_flow([], destination_names=["api.example.com"], source={"namespace": "shop", "pod_name": "web-1"})
+    flow["l7"] = {"type": "RESPONSE", "http": {"method": "GET", "url": "http://api.example.com/"}}  # code 0 left out
+    e = _event(flow)
+    assert (e.http_code, e.kind) == (None, "http")
+    assert (
+        e.summary
+        == "TCP shop/web-1 (10.0.0.1:40000) -> api.example.com (10.0.0.2:80) FORWARDED: HTTP GET http://api.example.com/"
+    )
+
+
+def test_kafka_gist_in_the_summary() -> None:
+    flow = _http_flow([])
+    flow["l7"] = {"type": "REQUEST", "kafka": {"api_key": "produce", "topic": "orders"}}
+    assert _event(flow).summary == "TCP 10.0.0.1:40000 -> 10.0.0.2:80 FORWARDED: Kafka produce orders"
+
+
+def test_lost_events_without_a_count_lost_zero() -> None:
+    record = {"lost_events": {"source": "PERF_EVENT_RING_BUFFER"}, "time": "2026-11-28T10:00:00Z"}
+    e = _event(record)
+    assert (e.drop_count, e.node, e.summary) == (0, None, "Hubble lost 0 events (PERF_EVENT_RING_BUFFER)")

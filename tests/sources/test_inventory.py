@@ -221,11 +221,25 @@ def test_detect_never_raises_and_rejects_random_values(value: Any) -> None:
 # -- quarantine -----------------------------------------------------------------------------------
 
 
-def test_item_without_uid_is_a_normalize_error() -> None:
+def test_item_without_uid_is_read_and_keyed_on_its_name() -> None:
     snapshot = _snapshot()
-    del snapshot["items"][3]["metadata"]["uid"]
-    with pytest.raises(NormalizeError, match=r"items\[3\]: a Kubernetes object needs kind, metadata.name and metadata.uid"):
+    item = snapshot["items"][3]
+    meta = item["metadata"]
+    del meta["uid"]  # Go leaves out an empty uid (omitempty)
+    e = SOURCE.normalize(snapshot)[3]
+    assert (e.object_name, e.pod_uid) == (meta["name"], None)
+    assert e.id == make_id("inventory", item["kind"], None, meta.get("namespace"), meta["name"], meta.get("resourceVersion"))
+
+
+def test_item_without_name_or_kind_is_a_normalize_error() -> None:
+    snapshot = _snapshot()
+    del snapshot["items"][3]["metadata"]["name"]
+    with pytest.raises(
+        NormalizeError, match=r"items\[3\]: a Kubernetes object needs a kind and a metadata.name \(no metadata.name\)"
+    ):
         SOURCE.normalize(snapshot)
+    with pytest.raises(NormalizeError, match=r"\(no kind and metadata.name\)"):
+        SOURCE.normalize({"apiVersion": "v1", "kind": "List", "items": [{"metadata": {}}]})
 
 
 def test_item_without_any_timestamp_is_a_normalize_error() -> None:

@@ -168,10 +168,37 @@ def test_a_log_line_names_no_cluster_and_its_id_holds_none(exec_pod: dict[str, A
 
 
 def test_time_falls_back_to_timestamp_then_stage_timestamp(exec_pod: dict[str, Any]) -> None:
+    assert one(exec_pod).time_source is None
     no_received = {k: v for k, v in exec_pod.items() if k != "requestReceivedTimestamp"}
-    assert one(no_received).time == ns("2018-10-26T13:38:34Z")
+    assert (one(no_received).time, one(no_received).time_source) == (ns("2018-10-26T13:38:34Z"), "timestamp")
     only_stage = {k: v for k, v in no_received.items() if k != "timestamp"}
-    assert one(only_stage).time == ns("2018-10-26T13:38:34.902914Z")
+    assert (one(only_stage).time, one(only_stage).time_source) == (ns("2018-10-26T13:38:34.902914Z"), "stageTimestamp")
+    # Go writes a zero metav1.MicroTime/Time as null: the same as missing.
+    nulls = {**exec_pod, "requestReceivedTimestamp": None, "timestamp": None}
+    assert (one(nulls).time, one(nulls).time_source) == (ns("2018-10-26T13:38:34.902914Z"), "stageTimestamp")
+
+
+def test_time_falls_back_to_the_old_object_meta(exec_pod: dict[str, Any]) -> None:
+    # v1alpha1/v1beta1 Events carried an ObjectMeta whose creationTimestamp dated the event.
+    old = {k: v for k, v in exec_pod.items() if k not in ("requestReceivedTimestamp", "timestamp", "stageTimestamp")}
+    e = one({**old, "metadata": {"creationTimestamp": "2018-10-26T13:38:34Z"}})
+    assert (e.time, e.time_source, e.stage_time) == (ns("2018-10-26T13:38:34Z"), "metadata.creationTimestamp", None)
+
+
+def test_event_without_audit_id_is_read_with_a_key_of_what_it_says(exec_pod: dict[str, Any]) -> None:
+    event = {k: v for k, v in exec_pod.items() if k != "auditID"} | {"apiVersion": "audit.k8s.io/v1"}
+    assert SOURCE.detect(event)
+    e = one(event)
+    assert (e.audit_id, e.verb, e.exec_command) == (None, "create", "bash")
+    other = one(event | {"requestURI": exec_pod["requestURI"].replace("command=bash", "command=sh")})
+    assert other.id != e.id  # two requests at the same stage time are not one identity
+    assert one(event).id == e.id
+
+
+def test_event_without_api_version_or_stage_is_still_detected(exec_pod: dict[str, Any]) -> None:
+    event = {k: v for k, v in exec_pod.items() if k not in ("stage", "kind")}
+    assert SOURCE.detect(event)
+    assert (one(event).stage, one(event).verb) == (None, "create")
 
 
 @pytest.mark.parametrize(
@@ -480,12 +507,25 @@ def test_unreadable_time_is_an_error(bad: Any, exec_pod: dict[str, Any]) -> None
         SOURCE.normalize({**exec_pod, "requestReceivedTimestamp": bad})
 
 
-@pytest.mark.parametrize("missing", ["insertId", "timestamp"])
-def test_gke_entry_without_identity_or_time_is_an_error(missing: str) -> None:
+def test_gke_entry_without_timestamp_takes_receive_timestamp() -> None:
     [entry] = load_values(FIX / "gke-exec.json")
-    del entry[missing]
-    with pytest.raises(NormalizeError, match=missing):
+    assert one(entry).time_source is None
+    del entry["timestamp"]
+    e = one(entry)
+    assert (e.time, e.time_source) == (ns("2025-07-13T08:38:41.005864307Z"), "receiveTimestamp")
+    del entry["receiveTimestamp"]
+    with pytest.raises(NormalizeError, match="GKE LogEntry without timestamp or receiveTimestamp"):
         SOURCE.normalize(entry)
+
+
+def test_gke_entry_without_insert_id_is_keyed_on_its_operation() -> None:
+    [entry] = load_values(FIX / "gke-exec.json")
+    del entry["insertId"]
+    e = one(entry)
+    assert (e.audit_id, e.verb, e.exec_command) == ("5d8e1b0a-7c6f-4e3d-9b2a-1f0e9d8c7b6a", "create", "sh -c id")
+    del entry["operation"]
+    e = one(entry)
+    assert (e.audit_id, e.time) == (None, ns("2025-07-13T08:38:39.127266Z"))
 
 
 def test_aks_log_that_is_not_json_is_an_error(corpora: Path) -> None:

@@ -309,10 +309,13 @@ def _trace_doc(corpora: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return doc, doc["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
 
 
-def test_span_without_start_time_is_a_normalize_error(corpora: Path) -> None:
+def test_span_without_any_time_is_a_normalize_error(corpora: Path) -> None:
     doc, span = _trace_doc(corpora)
-    del span["startTimeUnixNano"]
-    with pytest.raises(NormalizeError, match=r"resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]: span has no startTimeUnixNano"):
+    del span["startTimeUnixNano"], span["endTimeUnixNano"]
+    with pytest.raises(
+        NormalizeError,
+        match=r"resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]: span has neither startTimeUnixNano nor endTimeUnixNano",
+    ):
         SOURCE.normalize(doc)
 
 
@@ -342,3 +345,90 @@ def test_malformed_requests_are_normalize_errors() -> None:
 
 def test_empty_request_has_no_events() -> None:
     assert _events({"resourceSpans": []}) == []
+
+
+# -- optional fields and older OTLP -------------------------------------------------------------------
+
+
+def test_span_without_start_time_is_dated_by_its_end(corpora: Path) -> None:
+    doc, span = _trace_doc(corpora)
+    assert _event(doc).time_source is None
+    span["startTimeUnixNano"] = "0"  # proto3 JSON may also write the zero value
+    e = _event(doc)
+    assert (e.time, e.end_time, e.time_source) == (1_544_712_661_000_000_000, 1_544_712_661_000_000_000, "endTimeUnixNano")
+
+
+def test_log_record_time_source_names_the_observed_time(corpora: Path) -> None:
+    doc = copy.deepcopy(_request(corpora / SPEC / "logs.json"))
+    record = doc["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
+    assert _events(doc)[0].time_source is None
+    del record["timeUnixNano"]
+    first = _events(doc)[0]
+    assert (first.time, first.time_source) == (1_544_712_660_300_000_000, "observedTimeUnixNano")
+
+
+def _older(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {renames.get(k, k): _older(v, renames) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_older(v, renames) for v in node]
+    return node
+
+
+V0_14 = {
+    "scopeSpans": "instrumentationLibrarySpans",
+    "scopeLogs": "instrumentationLibraryLogs",
+    "scope": "instrumentationLibrary",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "renames"),
+    [
+        ("trace.json", V0_14),  # OTLP v0.9 to v0.14
+        ("logs.json", V0_14),  # v0.12 to v0.14
+        ("logs.json", V0_14 | {"logRecords": "logs"}),  # before v0.12
+    ],
+)
+def test_older_otlp_gives_the_same_events(corpora: Path, name: str, renames: dict[str, str]) -> None:
+    value = _request(corpora / SPEC / name)
+    old = _older(value, renames)
+    assert SOURCE.detect(old)
+    assert _without_raw(_events(old)) == _without_raw(_events(value))
+    assert _without_raw(_events(_snake_case(old))) == _without_raw(_events(value))
+    for e in _events(old):  # raw keeps the request's own shape, and reads back to the same event
+        assert e.raw is not None and renames["scopeSpans" if "Spans" in e.raw else "scopeLogs"] in e.raw
+        assert _without_raw(_events(json.loads(e.raw))) == _without_raw([e])
+
+
+def test_base64_ids_of_older_otlp_json_read_as_hex(corpora: Path) -> None:
+    doc, span = _trace_doc(corpora)
+    _hex_to_base64(span, "traceId", "spanId", "parentSpanId")
+    assert len(span["traceId"]) == 24
+    e = _event(doc)
+    assert (e.trace_id, e.span_id, e.parent_span_id) == (TRACE_ID, "eee19b7ec3c1b174", "eee19b7ec3c1b173")
+
+
+def test_status_with_only_the_deprecated_code_is_an_error(corpora: Path) -> None:
+    doc, span = _trace_doc(corpora)
+    span["status"] = {"deprecatedCode": "DEPRECATED_STATUS_CODE_UNKNOWN_ERROR", "message": "boom"}
+    assert _event(doc).status == "ERROR"
+    span["status"] = {"code": "STATUS_CODE_UNSET", "deprecatedCode": 2}
+    assert _event(doc).status == "ERROR"
+    span["status"] = {"deprecatedCode": "DEPRECATED_STATUS_CODE_OK"}
+    assert _event(doc).status == "UNSET"
+    span["status"] = {"code": 1, "deprecatedCode": 2}  # the new field wins when set
+    assert _event(doc).status == "OK"
+
+
+def test_empty_scopes_and_nameless_items_read(corpora: Path) -> None:
+    # protojson leaves out an empty list of spans, a span's empty name and a record's empty body.
+    assert _events({"resourceSpans": [{"scopeSpans": [{"scope": {"name": "x"}}]}]}) == []
+    doc, span = _trace_doc(corpora)
+    del span["name"]
+    assert _event(doc).summary == "my.service: server span"
+    logs = copy.deepcopy(_request(corpora / SPEC / "logs.json"))
+    record = logs["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
+    del record["body"]
+    record["eventName"] = "device.app.lifecycle"
+    assert _events(logs)[0].summary == "device.app.lifecycle"

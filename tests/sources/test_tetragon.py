@@ -47,8 +47,8 @@ def _extra(event: Event) -> dict[str, Any]:
 def test_exec_in_a_pod(corpora: Path) -> None:
     e = _event(_sample(corpora, BOOK / "00_process_lifecycle/nc_process_exec.json"))
     exec_id = "bWluaWt1YmU6MzM0OTc2NzgxOTUzNTozODMxNA=="
-    assert e.time == 1_643_738_516_411_000_000  # 2022-02-01T18:01:56.411Z
-    assert e.id == make_id("tetragon", "minikube", 1_643_738_516_411_000_000, "process_exec", exec_id)
+    assert e.time == 1_643_738_516_411_000_000  # process.start_time 2022-02-01T18:01:56.411Z
+    assert (e.id, e.time_source) == (make_id("tetragon", "process_exec", exec_id), None)  # keyed on exec_id alone
     assert (e.source, e.kind, e.sensor_source, e.format) == ("tetragon", "process_exec", "process_exec", "tetragon-json")
     assert e.summary == f"process_exec /usr/bin/nc {NC_ARGS} in tenant-jobs/elasticsearch-56f8fc6988-65smb"
     assert (e.binary, e.args, e.pid, e.process_uid) == ("/usr/bin/nc", NC_ARGS, 38314, 0)
@@ -64,7 +64,8 @@ def test_exec_in_a_pod(corpora: Path) -> None:
 
 def test_exec_with_workload_and_labels(corpora: Path) -> None:
     e = _event(_sample(corpora, DOCS / "concepts_events.jsonl"))
-    assert e.time == 1_696_629_837_700_326_678
+    # The exec as the kernel stamped it (process.start_time), not `time` (…700326678) when the agent saw it.
+    assert (e.time, e.time_source) == (1_696_629_837_700_327_580, None)
     assert (e.sensor_cluster, e.node) == (None, "gke-john-632-default-pool-7041cac0-9s95")
     assert (e.binary, e.args) == ("/usr/bin/curl", "https://ebpf.io/applications/#tetragon")
     assert (e.parent_binary, e.parent_args) == ("/bin/bash", '-c "curl https://ebpf.io/applications/#tetragon"')
@@ -143,7 +144,8 @@ def test_throttle_is_sensor_stats(corpora: Path) -> None:
 def test_container_without_pod_comes_from_docker_field(corpora: Path) -> None:
     e = _event(_sample(corpora, BOOK / "03_post_exploitation_techniques/merlin-agent-7z-exit.json"))
     assert (e.kind, e.container_id, e.pod_name) == ("process_exit", "a51959123c3b", None)
-    assert e.summary == "process_exit /usr/lib/p7zip/7z a s3nsitiv3.7z ../ops_bank_accounts/ on minikube"
+    # protojson leaves out a zero exit status: no signal and no status is status 0.
+    assert e.summary == "process_exit /usr/lib/p7zip/7z a s3nsitiv3.7z ../ops_bank_accounts/ status 0 on minikube"
 
 
 def test_every_tetragon_corpus_file_normalizes(corpora: Path) -> None:
@@ -264,7 +266,8 @@ def test_detect_rejects_other_sources(corpora: Path) -> None:
         {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "verb": "get", "stage": "ResponseComplete"},
         {"resourceLogs": []},
         {"apiVersion": "v1", "kind": "List", "items": []},
-        {"process_exec": {}},  # no time
+        {"process_future": {}},  # not one of Tetragon's event types, no process, no envelope
+        {"rate_limit_info": {"number_of_dropped_process_events": "3"}},  # no envelope
         {"process_exec": "x", "time": "2025-01-01T00:00:00Z"},
         [{"process_exec": {}, "time": "t"}],
         "process_exec",
@@ -285,3 +288,146 @@ def test_normalize_returns_an_event_or_raises_normalize_error(body: dict[str, An
     for event_type in ("process_exec", "process_kprobe", "process_loader", "process_exit"):
         (e,) = SOURCE.normalize({event_type: body, "time": "2025-01-01T00:00:00Z"})
         assert e.kind in KINDS
+
+
+# -- optional fields: protojson leaves out whatever is empty ----------------------------------------
+
+
+def _without(record: Any, *paths: str) -> Any:
+    """A deep copy of `record` without the fields at these dotted paths."""
+    out = copy.deepcopy(record)
+    for path in paths:
+        *parents, last = path.split(".")
+        node = out
+        for key in parents:
+            node = node[key]
+        del node[last]
+    return out
+
+
+def test_exec_without_time_is_detected_and_dated_by_its_start(corpora: Path) -> None:
+    record = _sample(corpora, DOCS / "concepts_events.jsonl")
+    line = _without(record, "time")
+    assert SOURCE.detect(line)
+    e = _event(line)
+    assert (e.time, e.time_source, e.kind) == (1_696_629_837_700_327_580, None, "process_exec")
+    # The same exec by another path: same id and the same normalized content.
+    assert e == _event(record)
+
+
+def test_exec_without_time_or_node_name_is_still_detected(corpora: Path) -> None:
+    line = _without(_sample(corpora, BOOK / "00_process_lifecycle/nc_process_exec.json"), "time", "node_name")
+    assert SOURCE.detect(line)
+    e = _event(line)
+    assert (e.node, e.time, e.binary) == (None, 1_643_738_516_411_000_000, "/usr/bin/nc")
+    assert e.summary == f"process_exec /usr/bin/nc {NC_ARGS} in tenant-jobs/elasticsearch-56f8fc6988-65smb"
+
+
+def test_exec_without_start_time_falls_back_to_time(corpora: Path) -> None:
+    e = _event(_without(_sample(corpora, DOCS / "concepts_events.jsonl"), "process_exec.process.start_time"))
+    assert (e.time, e.time_source) == (1_696_629_837_700_326_678, "time")
+
+
+def test_exec_without_any_time_is_quarantined_with_both_fields_named(corpora: Path) -> None:
+    line = _without(_sample(corpora, DOCS / "concepts_events.jsonl"), "time", "process_exec.process.start_time")
+    assert SOURCE.detect(line)
+    with pytest.raises(NormalizeError, match=r"neither process_exec\.process\.start_time nor time"):
+        SOURCE.normalize(line)
+
+
+def test_exit_without_time_takes_its_own_time_and_keeps_its_id(corpora: Path) -> None:
+    record = _sample(corpora, BOOK / "00_process_lifecycle/nc_process_exit.json")
+    exit_id = record["process_exit"]["process"]["exec_id"]
+    moved = _without(record, "time")
+    moved["process_exit"]["time"] = record["time"]  # newer Tetragon writes the same kernel stamp here too
+    e = _event(moved)
+    assert (e.time, e.time_source, e.kind) == (1_643_738_517_725_000_000, None, "process_exit")
+    assert e.id == _event(record).id == make_id("tetragon", "process_exit", exit_id)
+
+
+def test_exit_is_not_dated_by_its_process_start(corpora: Path) -> None:
+    line = _without(_sample(corpora, BOOK / "00_process_lifecycle/nc_process_exit.json"), "time")
+    assert line["process_exit"]["process"]["start_time"]  # there, but it dates the exec, not the exit
+    with pytest.raises(NormalizeError, match=r"process_exit has no time: no time nor process_exit\.time"):
+        SOURCE.normalize(line)
+
+
+@pytest.mark.parametrize(
+    ("path", "etype"),
+    [
+        (DOCS / "use-cases_filename-access.jsonl", "process_kprobe"),
+        (BOOK / "00_four_golden_signals/process_connect.json", "process_connect"),
+        (DOCS / "concepts_cgroup-rate.jsonl", "process_throttle"),
+    ],
+)
+def test_other_events_without_time_are_quarantined_not_dated_by_process_start(corpora: Path, path: Path, etype: str) -> None:
+    line = _without(_sample(corpora, path), "time")
+    assert SOURCE.detect(line)
+    with pytest.raises(NormalizeError, match=f"{etype} has no time"):
+        SOURCE.normalize(line)
+
+
+def test_exec_and_exit_ids_do_not_depend_on_node_or_time(corpora: Path) -> None:
+    for path in ("00_process_lifecycle/nc_process_exec.json", "00_process_lifecycle/nc_process_exit.json"):
+        record = _sample(corpora, BOOK / path)
+        other = copy.deepcopy(record) | {"node_name": "elsewhere", "time": "2030-01-01T00:00:00Z"}
+        assert _event(other).id == _event(record).id
+
+
+def test_kprobe_id_keeps_node_and_time(corpora: Path) -> None:
+    record = _sample(corpora, DOCS / "use-cases_filename-access.jsonl")
+    e = _event(record)
+    exec_id = record["process_kprobe"]["process"]["exec_id"]
+    assert e.id == make_id("tetragon", e.node, e.time, "process_kprobe", exec_id)
+    later = _event(copy.deepcopy(record) | {"time": "2030-01-01T00:00:00Z"})
+    assert later.id != e.id
+
+
+def test_exec_without_exec_id_falls_back_to_node_and_time(corpora: Path) -> None:
+    e = _event(_without(_sample(corpora, BOOK / "00_process_lifecycle/nc_process_exec.json"), "process_exec.process.exec_id"))
+    assert (e.exec_id, e.id) == (None, make_id("tetragon", "minikube", 1_643_738_516_411_000_000, "process_exec", None))
+
+
+def test_process_without_binary_or_type_reads_without_none_in_summaries() -> None:
+    exec_line = {"process_exec": {"process": {"pid": 7, "start_time": "2025-01-01T00:00:00Z"}}, "node_name": "n1"}
+    assert _event(exec_line).summary == "process_exec ? on n1"
+    throttle = {"process_throttle": {"cgroup": "session-1.scope"}, "time": "2025-01-01T00:00:00Z"}  # type 0 left out
+    e = _event(throttle)
+    assert (e.summary, e.drop_count) == ("process_throttle THROTTLE_UNKNOWN session-1.scope", 0)
+    listen = _probe("process_listen", {"ip": "0.0.0.0", "protocol": "TCP"})  # port 0 left out
+    assert _event(listen).summary == "process_listen /usr/bin/cat 0.0.0.0 TCP on n1"
+
+
+def test_rate_limit_info_is_sensor_stats() -> None:
+    record = {"rate_limit_info": {"number_of_dropped_process_events": "12"}, "node_name": "n1", "time": "2025-01-01T00:00:00Z"}
+    assert SOURCE.detect(record)
+    e = _event(record)
+    assert (e.kind, e.drop_count, e.sensor_source, e.node) == ("sensor_stats", 12, "rate_limit_info", "n1")
+    assert e.summary == "Tetragon rate limit dropped 12 process events on n1"
+    with pytest.raises(NormalizeError, match="rate_limit_info has no time"):
+        SOURCE.normalize({"rate_limit_info": {}, "node_name": "n1"})
+
+
+def test_usdt_probe_is_read() -> None:
+    record = _probe("process_usdt", {"path": "/usr/bin/python3", "provider": "python", "name": "function__entry"})
+    assert SOURCE.detect(record)
+    e = _event(record)
+    assert (e.kind, e.sensor_source) == ("runtime_alert", "process_usdt")
+    assert e.summary == "process_usdt /usr/bin/python3:python:function__entry() by /usr/bin/cat on n1"
+
+
+def test_the_same_exec_by_two_paths_ingests_as_a_duplicate(corpora: Path, tmp_path: Path) -> None:
+    from kubetrail.ingest.pipeline import Options, ingest
+    from kubetrail.store.duckdb import DuckDBStore
+
+    record = _sample(corpora, DOCS / "concepts_events.jsonl")
+    (tmp_path / "export.jsonl").write_text(json.dumps(record) + "\n")
+    (tmp_path / "relay.jsonl").write_text(json.dumps(_without(record, "time")) + "\n")
+    store = DuckDBStore(tmp_path / "k.duckdb")
+    try:
+        first = ingest(store, [str(tmp_path / "export.jsonl")], Options())
+        second = ingest(store, [str(tmp_path / "relay.jsonl")], Options())
+    finally:
+        store.close()
+    assert (first.ingested, first.quarantined) == ({"tetragon": 1}, 0)
+    assert (second.ingested, second.duplicates, second.conflicts, second.quarantined) == ({}, 1, 0, 0)

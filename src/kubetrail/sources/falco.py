@@ -1,8 +1,14 @@
 """Falco: `json_output` lines (any event source), `http_output` bodies and falcosidekick payloads.
 
-All three carry one alert object: `time`, `rule`, `priority`, `output`, `output_fields`, usually
-`source`, `tags` and `hostname`; falcosidekick adds a `uuid`. Every alert becomes one
+All three carry one alert object. Falco always writes `time`, `rule` and `priority` (and, in
+newer versions, `source` and `hostname`); `output`, `tags`, `message` and `output_fields` can each
+be turned off (`json_include_*_property`), and falcosidekick adds a `uuid`. Every alert becomes one
 `runtime_alert`; Falco's own metrics snapshots and syscall-drop notices become `sensor_stats`.
+
+Time: `time`; when it is missing or not RFC 3339 (falcosidekick's zero time, hand-edited
+samples), the event time among the output fields (`evt.time`, `evt.rawtime`, `evt.time.iso8601`),
+named in `time_source` (e.g. `output_fields.evt.time`). The summary is `output` without its
+time/priority prefix, else `message`, else built from the rule and the fields.
 """
 
 from __future__ import annotations
@@ -26,20 +32,21 @@ _STATS_OUTPUT: Final = "Falco metrics snapshot"
 # queue, and `n_drops` of the legacy "syscall event drop" alert.
 _DROP_COUNTERS: Final = ("scap.n_drops", "falco.outputs_queue_num_drops", "n_drops")
 _EPOCH_FIELDS: Final = ("evt.time", "evt.rawtime", "evt.time.iso8601")
+_EPOCH_SOURCES: Final = {key: f"output_fields.{key}" for key in _EPOCH_FIELDS}  # time_source values
 _UNKNOWN: Final = frozenset({"<NA>", ""})
 # Top-level keys that have a column; the others (falcosidekick `uuid`, ...) go to `extra`.
-_MAPPED: Final = frozenset({"output", "priority", "rule", "time", "output_fields", "source", "tags", "hostname"})
+_MAPPED: Final = frozenset({"output", "message", "priority", "rule", "time", "output_fields", "source", "tags", "hostname"})
 
 Fields = dict[str, Any]
 
 
 def detect(value: Any) -> bool:
-    """A Falco alert: a `rule` and a `priority`, with an `output` or `output_fields`."""
+    """A Falco alert: a `rule` and a `priority`, with a `time`, `output_fields`, `output` or `message`."""
     return (
         isinstance(value, dict)
         and isinstance(value.get("rule"), str)
         and isinstance(value.get("priority"), str)
-        and ("output_fields" in value or "output" in value)
+        and ("time" in value or "output_fields" in value or "output" in value or "message" in value)
     )
 
 
@@ -47,19 +54,22 @@ def normalize(value: Any) -> Iterable[Event]:
     if not isinstance(value, dict):
         raise NormalizeError("Falco alert is not a JSON object")
     fields = _output_fields(value)
-    time_ns = _time(value, fields)
+    time_ns, time_source = _time(value, fields)
     rule = _text(value.get("rule"))
     output = _text(value.get("output"))
     node = _text(value.get("hostname")) or _field(fields, "evt.hostname")
     uuid = _text(value.get("uuid"))
     stats = _is_stats(rule, output)
+    container, process, audit = _container(fields), _process(fields), _audit(fields)
+    message = _summary(output) or _text(value.get("message"))
     event = Event(
-        id=make_id("falco", uuid) if uuid else make_id("falco", node, time_ns, rule, output),
+        id=make_id("falco", uuid) if uuid else make_id("falco", node, time_ns, rule, output or _said(message, fields)),
         time=time_ns,
         source="falco",
         kind="sensor_stats" if stats else "runtime_alert",
         format="falcosidekick" if uuid else "falco-json",
-        summary=_summary(output),
+        time_source=time_source,
+        summary=message or _built_summary(rule, {**container, **process, **audit}),
         node=node,
         rule=rule,
         priority=_text(value.get("priority")),
@@ -67,10 +77,10 @@ def normalize(value: Any) -> Iterable[Event]:
         tags=_tags(value.get("tags")),
         drop_count=_drop_count(fields) if stats else None,
         extra=_extra(value, fields),
-        **_container(fields),
-        **_process(fields),
+        **container,
+        **process,
         **_network(fields),
-        **_audit(fields),
+        **audit,
     )
     return (event,)
 
@@ -84,19 +94,22 @@ def _output_fields(value: dict[str, Any]) -> Fields:
     return fields
 
 
-def _time(value: dict[str, Any], fields: Fields) -> int:
-    """`time` when it is RFC 3339, else the epoch number in `evt.time` (ns or µs) and its kin."""
+def _time(value: dict[str, Any], fields: Fields) -> tuple[int, str | None]:
+    """`time` when it is RFC 3339, else the epoch number in `evt.time` (ns or µs) and its kin,
+    with the path of the field it came from."""
     text = value.get("time")
     if isinstance(text, str):
         try:
-            return parse_rfc3339(text)
+            return parse_rfc3339(text), None
         except ValueError:
             pass  # e.g. "2021-04-13T20:58:00.746609046Z+2": fall back to the epoch fields
     for key in _EPOCH_FIELDS:
         ns = _epoch(fields.get(key))
         if ns is not None:
-            return ns
-    raise NormalizeError(f"Falco alert has no usable time (time={text!r}, no numeric evt.time)")
+            return ns, _EPOCH_SOURCES[key]
+    raise NormalizeError(
+        f"Falco alert has no usable time (time={text!r}, and no output_fields evt.time, evt.rawtime or evt.time.iso8601)"
+    )
 
 
 def _epoch(raw: Any) -> int | None:
@@ -122,6 +135,25 @@ def _summary(output: str | None) -> str | None:
         return None
     m = _OUTPUT_PREFIX.match(output)
     return output[m.end() :] if m else output
+
+
+def _said(message: str | None, fields: Fields) -> str:
+    """What the alert says, for its identity, when it has no `output`."""
+    return message if message is not None else msgspec.json.encode(fields, order="sorted").decode()
+
+
+def _prefixed(word: str, value: str | None) -> str | None:
+    return f"{word} {value}" if value else None
+
+
+def _built_summary(rule: str | None, c: Fields) -> str:
+    """'Terminal shell in container: sh by root in default/kubecon' for an alert without output or message."""
+    where = f"{c['namespace']}/{c['pod_name']}" if c["pod_name"] else c["container_name"] or c["container_id"]
+    parts = [c["binary"], c["args"], _prefixed("by", c["process_user"]), _prefixed("in", where)]
+    if c["actor"]:
+        parts += [c["actor"], c["verb"] or "?", c["resource"], c["object_name"]]
+    detail = " ".join(p for p in parts if p)
+    return f"{rule or 'Falco alert'}: {detail}" if detail else rule or "Falco alert"
 
 
 def _container(f: Fields) -> Fields:

@@ -10,6 +10,16 @@ Field names are Hubble's proto names (`source_port`, `is_reply`, `drop_reason_de
 producers print them. Trace context of HTTP flows comes from Hubble's `trace_context` and from the
 W3C `traceparent` and B3 headers; 64-bit B3 trace ids are left-padded to 32 hex digits, as
 OpenTelemetry's B3 propagator does, so they join with OTel spans.
+
+protojson leaves out every zero value and empty field (a `VERDICT_UNKNOWN` flow has no `verdict`,
+an exporter's field mask drops more), so no single field is required to recognise a flow. A
+flow's time is its own `flow.time`; a wrapped flow without it takes the envelope's `time`
+(`time_source` says so); a flow with neither is a NormalizeError.
+
+The event summary is kubetrail's own sentence: `TCP shop/cart-6d4f (10.244.1.5:40321) ->
+198.51.100.23:3333 FORWARDED [SYN]`, the drop reason or the L7 gist after a colon (`: DNS query
+pool.example.net. A`, `: HTTP GET http://...`), the TCP flags or the ICMP message in brackets.
+Hubble's own `Summary` text, where present, is kept in `extra` as `hubble_summary`.
 """
 
 from __future__ import annotations
@@ -28,7 +38,9 @@ from kubetrail.timeutil import TimeError, parse_rfc3339
 
 FORMAT: Final = "hubble-json"
 _NON_FLOW: Final = ("lost_events", "node_status", "agent_event", "debug_event")
-_FLOW_KEYS: Final = ("IP", "l4", "Type", "ethernet")
+# A bare Flow (older `hubble observe -o json`): one of its packet objects beside one of its other keys.
+_FLOW_OBJECTS: Final = ("IP", "l4", "ethernet", "l7")
+_FLOW_KEYS: Final = ("verdict", "Type", "event_type", "time", "node_name", "source", "destination", "is_reply")
 _L4: Final = ("TCP", "UDP", "SCTP", "ICMPv4", "ICMPv6")
 _UNKNOWN: Final = frozenset({"VERDICT_UNKNOWN", "DROP_REASON_UNKNOWN", "TRAFFIC_DIRECTION_UNKNOWN", ""})
 _SA_LABEL: Final = "k8s:io.cilium.k8s.policy.serviceaccount="
@@ -46,9 +58,9 @@ def detect(value: Any) -> bool:
         return False
     if isinstance(value.get("flow"), dict):
         return True
-    if isinstance(value.get("verdict"), str) and any(k in value for k in _FLOW_KEYS):
+    if any(isinstance(value.get(k), dict) for k in _NON_FLOW):
         return True
-    return any(isinstance(value.get(k), dict) for k in _NON_FLOW)
+    return any(isinstance(value.get(k), dict) for k in _FLOW_OBJECTS) and any(k in value for k in _FLOW_KEYS)
 
 
 def normalize(value: Any) -> list[Event]:
@@ -71,14 +83,23 @@ def _enum(v: Any) -> str | None:
     return v if isinstance(v, str) and v not in _UNKNOWN else None
 
 
-def _time(*candidates: Any) -> int:
-    stamp = next((c for c in candidates if isinstance(c, str) and c), None)
-    if stamp is None:
+def _time(stamp: Any) -> int:
+    if not isinstance(stamp, str) or not stamp:
         raise NormalizeError("Hubble record has no time")
     try:
         return parse_rfc3339(stamp)
     except TimeError as exc:
         raise NormalizeError(f"Hubble record time: {exc}") from exc
+
+
+def _flow_time(flow: dict[str, Any], envelope: dict[str, Any]) -> tuple[int, str | None]:
+    """`flow.time`, else the envelope's `time` (the same stamp, copied by the observer)."""
+    own = flow.get("time")
+    if own is not None or flow is envelope:
+        return _time(own), None
+    if envelope.get("time") is None:
+        raise NormalizeError("Hubble record has no time: neither flow.time nor time")
+    return _time(envelope["time"]), "time"
 
 
 def _split_node(node_name: str | None) -> tuple[str | None, str | None]:
@@ -162,7 +183,7 @@ def _workload_text(w: tuple[str, str] | None) -> str | None:
 
 
 def _flow_event(flow: dict[str, Any], envelope: dict[str, Any]) -> Event:
-    time = _time(flow.get("time"), envelope.get("time"))
+    time, time_source = _flow_time(flow, envelope)
     node_name = text(envelope.get("node_name")) or text(flow.get("node_name"))
     node_cluster, node = _split_node(node_name)
     src, dst = _endpoint(flow.get("source")), _endpoint(flow.get("destination"))
@@ -171,6 +192,7 @@ def _flow_event(flow: dict[str, Any], envelope: dict[str, Any]) -> Event:
     extra = _flow_extra(flow, l4, src, dst)
     fields: dict[str, Any] = {
         "time": time,
+        "time_source": time_source,
         "node": node,
         "sensor_cluster": node_cluster or _local(flow, src, dst).cluster,
         "src_ip": text(ip.get("source")),
@@ -191,7 +213,9 @@ def _flow_event(flow: dict[str, Any], envelope: dict[str, Any]) -> Event:
     fields.update(_l7_fields(l7, headers, extra))
     fields.update(_trace_fields(flow.get("trace_context"), headers))
     fields["id"] = _flow_id(flow, node_name, fields)
-    summary = text(flow.get("Summary")) or _built_summary(fields)
+    summary = _built_summary(fields, extra, l7)
+    if own := text(flow.get("Summary")):
+        extra["hubble_summary"] = own
     return Event(source="hubble", format=FORMAT, summary=summary, extra=_json(extra), **fields)
 
 
@@ -363,18 +387,74 @@ def _hex_id(value: Any, length: int) -> str | None:
 # --- summaries and non-flow records -----------------------------------------------------------
 
 
-def _built_summary(f: dict[str, Any]) -> str:
-    src = _addr(f["src_namespace"], f["src_pod_name"], f["src_ip"], f["src_port"])
-    dst = _addr(f["dst_namespace"], f["dst_pod_name"], f["dst_ip"], f["dst_port"])
-    line = f"{f['protocol'] or 'IP'} {src} -> {dst}"
-    if f["verdict"]:
-        line += f" {f['verdict']}"
-    return f"{line}: {f['drop_reason']}" if f["drop_reason"] else line
+def _built_summary(f: dict[str, Any], extra: dict[str, Any], l7: dict[str, Any]) -> str:
+    """'TCP shop/cart-6d4f (10.244.1.5:40321) -> pool.example.net (198.51.100.23:3333) FORWARDED [SYN]':
+    the drop reason or the L7 gist after a colon, the TCP flags or the ICMP message in brackets."""
+    src = _addr(f["src_namespace"], f["src_pod_name"], extra.get("src_names"), f["src_ip"], f["src_port"])
+    dst = _addr(f["dst_namespace"], f["dst_pod_name"], f["dst_names"], f["dst_ip"], f["dst_port"])
+    protocol, verdict, drop = f["protocol"], f["verdict"], f["drop_reason"]
+    line = f"{protocol or 'IP'} {src} -> {dst} {verdict}" if verdict else f"{protocol or 'IP'} {src} -> {dst}"
+    gist = _l7_gist(f, extra, l7) if l7 else None
+    if drop or gist:
+        line += f": {drop}; {gist}" if drop and gist else f": {drop or gist}"
+    if "tcp_flags" in extra:
+        return f"{line} [{', '.join(extra['tcp_flags'])}]"
+    icmp = _icmp_gist(protocol, extra) if protocol in _ICMP else None
+    return f"{line} [{icmp}]" if icmp else line
 
 
-def _addr(namespace: str | None, pod: str | None, ip: str | None, port: int | None) -> str:
+def _addr(namespace: str | None, pod: str | None, names: list[str] | None, ip: str | None, port: int | None) -> str:
     where = f"{ip}:{port}" if ip and port else ip or "?"
-    return f"{namespace}/{pod} ({where})" if pod else where
+    if pod:
+        return f"{namespace}/{pod} ({where})" if namespace else f"{pod} ({where})"
+    return f"{names[0]} ({where})" if names else where
+
+
+def _l7_gist(f: dict[str, Any], extra: dict[str, Any], l7: dict[str, Any]) -> str | None:
+    """'DNS query pool.example.net. A', 'DNS answer ... 203.0.113.7', 'HTTP GET url', 'HTTP 503 GET url in 12ms'."""
+    response = extra.get("l7_type") == "RESPONSE"
+    if f["kind"] == "dns":
+        what = " ".join([f["dns_query"] or "?", *extra.get("dns_qtypes", ())])
+        if not response:
+            return f"DNS query {what}"
+        rcode = f["dns_rcode"]
+        answer = " ".join(f["dns_ips"] or ()) if not rcode else _RCODES.get(rcode, f"rcode {rcode}")
+        return f"DNS answer {what} {answer}".rstrip()
+    if f["kind"] == "http":
+        request = " ".join(p for p in (f["http_method"], f["http_url"]) if p)
+        if not response:
+            return f"HTTP {request}".rstrip()
+        latency = extra.get("latency_ns")
+        took = f" in {latency // 1_000_000}ms" if latency else ""
+        return " ".join(p for p in ("HTTP", str(f["http_code"] or ""), request) if p) + took
+    kafka = obj(l7.get("kafka"))
+    if kafka:
+        return " ".join(p for p in ("Kafka", text(kafka.get("api_key")), text(kafka.get("topic"))) if p)
+    return None
+
+
+def _icmp_gist(protocol: str, extra: dict[str, Any]) -> str:
+    """The ICMP message (protojson leaves out type 0, an IPv4 echo reply)."""
+    kind = extra.get("icmp_type", 0)
+    name = _ICMP[protocol].get(kind, f"type {kind}")
+    code = extra.get("icmp_code")
+    return f"{name} code {code}" if code else name
+
+
+_RCODES: Final = {1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+_ICMP4: Final = {0: "EchoReply", 3: "DestinationUnreachable", 5: "Redirect", 8: "EchoRequest", 11: "TimeExceeded"}
+_ICMP6: Final = {
+    1: "DestinationUnreachable",
+    2: "PacketTooBig",
+    3: "TimeExceeded",
+    128: "EchoRequest",
+    129: "EchoReply",
+    133: "RouterSolicitation",
+    134: "RouterAdvertisement",
+    135: "NeighborSolicitation",
+    136: "NeighborAdvertisement",
+}
+_ICMP: Final = {"ICMPv4": _ICMP4, "ICMPv6": _ICMP6}
 
 
 def _stats_event(key: str, payload: dict[str, Any], envelope: dict[str, Any]) -> Event:

@@ -10,6 +10,10 @@ Snapshot time: kubectl prints none, so an item's time is the newest timestamp fo
 (`metadata.creationTimestamp`, `status.startTime`, conditions' `lastTransitionTime` /
 `lastHeartbeatTime` / `lastProbeTime`, and the `startedAt` / `finishedAt` of container states).
 The object was observed no earlier than that; an item with no timestamp is a NormalizeError.
+
+Identity: kind, `metadata.uid` and `resourceVersion`. Go's encoder leaves out empty metadata
+fields (`omitempty`), so an object without a uid is read too, keyed on kind, namespace, name and
+`resourceVersion`; only an item without kind or name cannot be read.
 """
 
 from __future__ import annotations
@@ -73,12 +77,15 @@ def _event(item: Any, default_kind: str | None, where: str, own_raw: bool) -> Ev
     kind = text(item.get("kind")) or default_kind
     meta = obj(item.get("metadata"))
     uid, name = text(meta.get("uid")), text(meta.get("name"))
-    if kind is None or uid is None or name is None:
-        raise NormalizeError(f"{where}: a Kubernetes object needs kind, metadata.name and metadata.uid")
+    if kind is None or name is None:
+        missing = " and ".join(m for m, v in (("kind", kind), ("metadata.name", name)) if v is None)
+        raise NormalizeError(f"{where}: a Kubernetes object needs a kind and a metadata.name (no {missing})")
+    version = meta.get("resourceVersion")
+    key = (kind, uid, version) if uid else (kind, None, text(meta.get("namespace")), name, version)
     fields, extra, summary = _READERS.get(kind, _other)(item, kind, meta)
     extra = {"object_kind": kind, **extra, "labels": obj(meta.get("labels"))}
     return Event(
-        id=make_id("inventory", kind, uid, meta.get("resourceVersion")),
+        id=make_id("inventory", *key),
         time=_snapshot_time(item, where),
         source="inventory",
         kind="inventory",
@@ -136,7 +143,7 @@ def _pod(item: dict[str, Any], kind: str, meta: dict[str, Any]) -> tuple[Fields,
     fields = {
         "namespace": namespace,
         "pod_name": name,
-        "pod_uid": meta["uid"],
+        "pod_uid": text(meta.get("uid")),
         "node": node,
         "service_account": f"{namespace}/{sa}" if namespace and sa else None,
         "workload_kind": workload[0] if workload else None,

@@ -13,6 +13,13 @@ Shapes read (each becomes one `api_call` event per audit event):
 
 Events taken out of a container (EventList, `records`, CloudWatch) carry their own item as
 `raw`; for a record that is one event, `raw` is left to the pipeline (the record's text).
+
+Time: `requestReceivedTimestamp`; else, named in `time_source`, v1beta1's deprecated
+`timestamp` (the same instant, to the second), `stageTimestamp`, or v1alpha1/v1beta1's
+`metadata.creationTimestamp` (the Go types write a zero time as null, so any may be missing).
+GKE: the LogEntry's `timestamp`, else `receiveTimestamp` (Cloud Logging's own fallback).
+Identity: `auditID` and the stage; without an `auditID` (or a GKE `insertId`) the event is keyed
+on what it says instead (times, verb, URI, user), never dropped.
 """
 
 from __future__ import annotations
@@ -80,8 +87,12 @@ def _reader(v: dict[str, Any]) -> Reader | None:
 def _is_audit_event(v: dict[str, Any]) -> bool:
     api = v.get("apiVersion")
     if api is None:  # Falco's trace files drop apiVersion (some drop nothing else)
-        return v.get("kind", "Event") == "Event" and "auditID" in v and "stage" in v
+        return v.get("kind", "Event") == "Event" and "auditID" in v and any(k in v for k in _AUDIT_KEYS)
     return isinstance(api, str) and api.startswith("audit.k8s.io/") and v.get("kind", "Event") == "Event"
+
+
+# Beside an auditID and no apiVersion, any of these says it is an audit event.
+_AUDIT_KEYS: Final = ("stage", "stageTimestamp", "requestReceivedTimestamp", "requestURI", "verb")
 
 
 def _is_event_list(v: dict[str, Any]) -> bool:
@@ -218,8 +229,12 @@ def _audit(ev: dict[str, Any], fmt: str, cluster: str | None, raw: str | None) -
     """`cluster`: the name the record's envelope carries (AKS resource, EKS log group), if any."""
     stage, stage_ts, audit_id = _str(ev.get("stage")), ev.get("stageTimestamp"), _str(ev.get("auditID"))
     stage_time = None if stage_ts is None else _ns(stage_ts, "stageTimestamp")
+    time, time_source = _request_time(ev, stage_time)
     # The audit ID is a UUID per request: with the stage, it is the event's identity in any cluster.
-    e = _event(make_id(NAME, audit_id, stage, stage_time), _request_time(ev, stage_time), fmt, cluster, raw)
+    key = make_id(NAME, audit_id, stage, stage_time) if audit_id else _id_without_audit_id(ev, stage, stage_time, time)
+    e = _event(key, time, fmt, cluster, raw)
+    if time_source is not None:
+        e.time_source = time_source
     e.audit_id, e.audit_level, e.stage, e.stage_time = audit_id, _str(ev.get("level")), stage, stage_time
     if stage == "ResponseComplete":
         e.end_time = stage_time  # an exec session ends then
@@ -240,14 +255,25 @@ def _event(event_id: str, time: int, fmt: str, cluster: str | None, raw: str | N
     return e
 
 
-def _request_time(ev: dict[str, Any], stage_time: int | None) -> int:
-    for key in ("requestReceivedTimestamp", "timestamp"):  # `timestamp`: v1beta1
-        text = ev.get(key)
-        if text is not None:
-            return _ns(text, key)
-    if stage_time is None:
-        raise NormalizeError("audit event without requestReceivedTimestamp, timestamp or stageTimestamp")
-    return stage_time
+def _request_time(ev: dict[str, Any], stage_time: int | None) -> tuple[int, str | None]:
+    """The request's time and, when it is not `requestReceivedTimestamp`, the field it came from."""
+    text = ev.get("requestReceivedTimestamp")
+    if text is not None:
+        return _ns(text, "requestReceivedTimestamp"), None
+    text = ev.get("timestamp")  # v1beta1's deprecated name for the same instant
+    if text is not None:
+        return _ns(text, "timestamp"), "timestamp"
+    if stage_time is not None:
+        return stage_time, "stageTimestamp"
+    created = _dict(ev.get("metadata")).get("creationTimestamp")  # v1alpha1/v1beta1 ObjectMeta
+    if created is not None:
+        return _ns(created, "metadata.creationTimestamp"), "metadata.creationTimestamp"
+    raise NormalizeError("audit event without requestReceivedTimestamp, timestamp, stageTimestamp or metadata.creationTimestamp")
+
+
+def _id_without_audit_id(ev: dict[str, Any], stage: str | None, stage_time: int | None, time: int) -> str:
+    user = _dict(ev.get("user")).get("username")
+    return make_id(NAME, None, stage, stage_time, time, ev.get("verb"), ev.get("requestURI"), user)
 
 
 def _set_actor(e: Event, ev: dict[str, Any], extra: dict[str, Any]) -> None:
@@ -470,16 +496,29 @@ def _read_gke(v: dict[str, Any]) -> list[Event]:
 
 
 def _gke_event(v: dict[str, Any]) -> Event:
-    """insertId is the entry's identity; GKE logs no stage (stage, stage_time, end_time stay unknown)."""
-    insert_id = _str(v.get("insertId"))
-    if not insert_id:
-        raise NormalizeError("GKE LogEntry without insertId")
-    if v.get("timestamp") is None:
-        raise NormalizeError("GKE LogEntry without timestamp")
+    """insertId is the entry's identity; GKE logs no stage (stage, stage_time, end_time stay unknown).
+    The time is `timestamp`, else `receiveTimestamp` (what Cloud Logging assigns when `timestamp`
+    is omitted); an entry without insertId is keyed on its operation, time, method and resource."""
+    insert_id, operation = _str(v.get("insertId")) or None, _str(_dict(v.get("operation")).get("id")) or None
+    time, time_source = _gke_time(v)
+    if insert_id:
+        key = make_id(NAME, "gke", insert_id)
+    else:
+        pp = v["protoPayload"]
+        key = make_id(NAME, "gke", None, operation, time, pp.get("methodName"), pp.get("resourceName"))
     cluster = _str(_dict(_dict(v.get("resource")).get("labels")).get("cluster_name"))
-    e = _event(make_id(NAME, "gke", insert_id), _ns(v["timestamp"], "timestamp"), _GKE, cluster, None)
-    e.audit_id = _str(_dict(v.get("operation")).get("id")) or insert_id
+    e = _event(key, time, _GKE, cluster, None)
+    e.time_source = time_source
+    e.audit_id = operation or insert_id
     return e
+
+
+def _gke_time(v: dict[str, Any]) -> tuple[int, str | None]:
+    if v.get("timestamp") is not None:
+        return _ns(v["timestamp"], "timestamp"), None
+    if v.get("receiveTimestamp") is not None:
+        return _ns(v["receiveTimestamp"], "receiveTimestamp"), "receiveTimestamp"
+    raise NormalizeError("GKE LogEntry without timestamp or receiveTimestamp")
 
 
 def _set_gke_caller(e: Event, pp: dict[str, Any]) -> None:

@@ -10,6 +10,13 @@ the OTLP/JSON shape (ids as hex, 64-bit integers as strings) before `normalize` 
 Every attribute (resource, scope, span or record) is kept in `extra`, decoded to plain JSON; the
 Kubernetes resource attributes and the HTTP, network and end-user span attributes of the semantic
 conventions (current and older names) also fill their columns.
+
+Older OTLP is read too: `instrumentationLibrarySpans`/`instrumentationLibraryLogs` with their
+`instrumentationLibrary` (before v0.15), log records under `logs` (before v0.12), trace and span
+ids in base64 (the plain proto3 JSON mapping, before OTLP/JSON settled on hex), and a status
+whose error is only in `deprecatedCode` (v0.6 to v0.11). Times (`time_source` names any fallback): a span's `startTimeUnixNano`,
+else its `endTimeUnixNano`; a log record's `timeUnixNano`, else `observedTimeUnixNano` (which the
+data model says to use when the other is absent). proto3 leaves out zeros, so a 0 is no time.
 """
 
 from __future__ import annotations
@@ -36,10 +43,13 @@ _CAMEL_NAMES: Final = (
     *("traceId", "spanId", "parentSpanId", "traceState", "startTimeUnixNano", "endTimeUnixNano"),
     *("timeUnixNano", "observedTimeUnixNano", "severityText", "severityNumber", "eventName"),
     *("stringValue", "boolValue", "intValue", "doubleValue", "bytesValue", "arrayValue", "kvlistValue"),
+    *("instrumentationLibrarySpans", "instrumentationLibraryLogs", "instrumentationLibrary", "deprecatedCode"),
 )
 # lowerCamelCase -> the proto field name, which the proto3 JSON mapping also accepts.
 _SNAKE: Final = {name: re.sub(r"[A-Z]", lambda m: "_" + m.group().lower(), name) for name in _CAMEL_NAMES}
 _HEX: Final = re.compile(r"[0-9a-f]+")
+# Length of an id in base64 (the proto3 JSON mapping of bytes), by its length in hex digits.
+_BASE64_LENGTH: Final = {32: 24, 16: 12}
 _SPAN_KINDS: Final = ("", "internal", "server", "client", "producer", "consumer")
 _STATUS_CODES: Final = ("UNSET", "OK", "ERROR")
 _SEVERITIES: Final = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
@@ -115,11 +125,23 @@ def _nanos(v: Any) -> int | None:
 
 
 def _hex_id(v: Any, digits: int) -> str | None:
-    """A trace (32 digits) or span (16 digits) id as lowercase hex; all zeros means none."""
-    if not isinstance(v, str) or len(v) != digits:
+    """A trace (32 digits) or span (16 digits) id as lowercase hex (or base64, as older OTLP/JSON
+    wrote it); all zeros means none."""
+    if not isinstance(v, str):
         return None
+    if len(v) != digits:
+        return _base64_id(v, digits) if len(v) == _BASE64_LENGTH[digits] else None
     h = v.lower()
     return h if _HEX.fullmatch(h) and h.strip("0") else None
+
+
+def _base64_id(v: str, digits: int) -> str | None:
+    try:
+        raw = base64.b64decode(v, validate=True)
+    except ValueError:
+        return None
+    h = raw.hex()
+    return h if len(h) == digits and h.strip("0") else None
 
 
 def _json(d: dict[str, Any]) -> str | None:
@@ -206,19 +228,22 @@ class _At:
 @dataclass(frozen=True, slots=True)
 class _Signal:
     resources: str  # lowerCamelCase key names
-    scopes: str
-    items: str
+    scopes: tuple[str, ...]  # the current name first, then older ones
+    items: tuple[str, ...]
     build: Callable[[dict[str, Any], _At], Event]
 
 
-def _list_at(d: dict[str, Any], camel: str, where: str) -> tuple[str, list[Any]]:
-    key = camel if camel in d else _SNAKE[camel]
-    value = d.get(key)
-    if value is None:
-        return camel, []
-    if not isinstance(value, list):
-        raise NormalizeError(f"{where}{key}: expected a list")
-    return key, value
+def _list_at(d: dict[str, Any], names: tuple[str, ...], where: str) -> tuple[str, list[Any]]:
+    """The list under the first of these names (camelCase or snake_case) that is present."""
+    for camel in names:
+        key = camel if camel in d else _SNAKE.get(camel, camel)
+        value = d.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            raise NormalizeError(f"{where}{key}: expected a list")
+        return key, value
+    return names[0], []
 
 
 def _object(v: Any, path: str) -> dict[str, Any]:
@@ -228,7 +253,7 @@ def _object(v: Any, path: str) -> dict[str, Any]:
 
 
 def _items(request: dict[str, Any], signal: _Signal) -> Iterator[tuple[dict[str, Any], _At]]:
-    rkey, groups = _list_at(request, signal.resources, "")
+    rkey, groups = _list_at(request, (signal.resources,), "")
     for i, value in enumerate(groups):
         path = f"{rkey}[{i}]"
         group = _object(value, path)
@@ -243,17 +268,26 @@ def _items(request: dict[str, Any], signal: _Signal) -> Iterator[tuple[dict[str,
 def _scope_items(
     scope_group: dict[str, Any], path: str, signal: _Signal, resource: _Resource, wrap: Callable[[dict[str, Any]], str]
 ) -> Iterator[tuple[dict[str, Any], _At]]:
-    scope = _scope(scope_group.get("scope"))
+    scope_key = "scope" if "scope" in scope_group else _scope_key(scope_group)
+    scope = _scope(scope_group.get(scope_key))
     ikey, items = _list_at(scope_group, signal.items, f"{path}.")
     for n, item in enumerate(items):
         item_path = f"{path}.{ikey}[{n}]"
-        raw = wrap({**_present("scope", scope_group), ikey: [item]})
+        raw = wrap({**_present(scope_key, scope_group), ikey: [item]})
         yield _object(item, item_path), _At(item_path, resource, scope, raw)
 
 
 def _one_item_request(rkey: str, skey: str, group: dict[str, Any], scope_group: dict[str, Any]) -> str:
     """The `raw` of one span or record: a request holding only it, with its resource and scope."""
     return orjson.dumps({rkey: [{**_present("resource", group), skey: [scope_group]}]}).decode()
+
+
+def _scope_key(scope_group: dict[str, Any]) -> str:
+    """Where an older request keeps its scope: `instrumentationLibrary` (before OTLP v0.15)."""
+    for key in ("instrumentationLibrary", "instrumentation_library"):
+        if key in scope_group:
+            return key
+    return "scope"
 
 
 def _present(key: str, d: dict[str, Any]) -> dict[str, Any]:
@@ -300,21 +334,25 @@ def _span_event(span: dict[str, Any], at: _At) -> Event:
     trace_id, span_id = _hex_id(_get(span, "traceId"), 32), _hex_id(_get(span, "spanId"), 16)
     if trace_id is None or span_id is None:
         raise NormalizeError(f"{at.path}: a span needs a traceId of 32 and a spanId of 16 hex digits")
-    start = _nanos(_get(span, "startTimeUnixNano"))
+    start, end = _nanos(_get(span, "startTimeUnixNano")), _nanos(_get(span, "endTimeUnixNano"))
+    time_source = None
     if start is None:
-        raise NormalizeError(f"{at.path}: span has no startTimeUnixNano")
+        if end is None:
+            raise NormalizeError(f"{at.path}: span has neither startTimeUnixNano nor endTimeUnixNano")
+        start, time_source = end, "endTimeUnixNano"
     attrs = _attributes(span.get("attributes"))
     kind = _span_kind(span.get("kind"))
     status = obj(span.get("status"))
-    code = _status(status.get("code"))
+    code = _status(status)
     columns = {**at.resource.columns, **_span_columns(attrs, kind)}
     return Event(
         id=make_id("otel", trace_id, span_id),
         time=start,
-        end_time=_nanos(_get(span, "endTimeUnixNano")),
+        end_time=end,
         source="otel",
         kind="span",
         format=FORMAT,
+        time_source=time_source,
         trace_id=trace_id,
         span_id=span_id,
         parent_span_id=_hex_id(_get(span, "parentSpanId"), 16),
@@ -364,17 +402,27 @@ def _span_kind(v: Any) -> str | None:
     return _SPAN_KINDS[n]
 
 
-def _status(v: Any) -> str:
-    """OTLP status code; absent means UNSET (proto3 omits the zero value)."""
-    if isinstance(v, str) and v.startswith("STATUS_CODE_"):
+def _span_name(span: dict[str, Any]) -> str:
+    name = text(span.get("name"))
+    return f"span {name}" if name else "span"
+
+
+def _status(status: dict[str, Any]) -> str:
+    """OTLP status code; absent means UNSET (proto3 omits the zero value). OTLP v0.6 to v0.11
+    also had `deprecatedCode`: with `code` unset, any value of it but OK means an error."""
+    v = status.get("code")
+    if isinstance(v, str) and v.startswith("STATUS_CODE_") and v != "STATUS_CODE_UNSET":
         return v.removeprefix("STATUS_CODE_")
     n = integer(v)
-    return _STATUS_CODES[n] if n is not None and 0 <= n < len(_STATUS_CODES) else "UNSET"
+    if n is not None and 0 < n < len(_STATUS_CODES):
+        return _STATUS_CODES[n]
+    old = _get(status, "deprecatedCode")
+    return "ERROR" if old is not None and old not in (0, "0", "DEPRECATED_STATUS_CODE_OK") else "UNSET"
 
 
 def _span_summary(span: dict[str, Any], c: dict[str, Any], kind: str | None, status: str) -> str:
     what = f"{c['http_method']} {c['http_route'] or c['http_url'] or ''}".rstrip() if c["http_method"] else None
-    line = f"{c['service_name'] or 'unknown service'}: {kind or 'unspecified'} {what or 'span ' + (text(span.get('name')) or '')}"
+    line = f"{c['service_name'] or 'unknown service'}: {kind or 'unspecified'} {what or _span_name(span)}"
     if c["http_code"] is not None:
         line += f" -> {c['http_code']}"
     return f"{line} {status}" if status == "ERROR" else line
@@ -410,7 +458,9 @@ def _link_extra(link: dict[str, Any]) -> dict[str, Any]:
 
 
 def _log_event(record: dict[str, Any], at: _At) -> Event:
-    time = _nanos(_get(record, "timeUnixNano")) or _nanos(_get(record, "observedTimeUnixNano"))
+    time, time_source = _nanos(_get(record, "timeUnixNano")), None
+    if time is None:
+        time, time_source = _nanos(_get(record, "observedTimeUnixNano")), "observedTimeUnixNano"
     if time is None:
         raise NormalizeError(f"{at.path}: log record has no timeUnixNano or observedTimeUnixNano")
     trace_id, span_id = _hex_id(_get(record, "traceId"), 32), _hex_id(_get(record, "spanId"), 16)
@@ -423,10 +473,11 @@ def _log_event(record: dict[str, Any], at: _At) -> Event:
         source="otel",
         kind="log",
         format=FORMAT,
+        time_source=time_source,
         trace_id=trace_id,
         span_id=span_id,
         priority=_severity(_get(record, "severityText"), _get(record, "severityNumber")),
-        summary=body_text,
+        summary=body_text if body_text is not None else text(_get(record, "eventName")) or text(record.get("name")),
         extra=_log_extra(record, at, body),
         raw=at.raw,
         **columns,
@@ -459,8 +510,8 @@ def _log_extra(record: dict[str, Any], at: _At, body: Any) -> str | None:
 
 
 _SIGNALS: Final = (
-    _Signal("resourceSpans", "scopeSpans", "spans", _span_event),
-    _Signal("resourceLogs", "scopeLogs", "logRecords", _log_event),
+    _Signal("resourceSpans", ("scopeSpans", "instrumentationLibrarySpans"), ("spans",), _span_event),
+    _Signal("resourceLogs", ("scopeLogs", "instrumentationLibraryLogs"), ("logRecords", "logs"), _log_event),
 )
 
 

@@ -1,9 +1,25 @@
 """Cilium Tetragon: the JSON export (`tetra getevents -o json`, export files).
 
-A record is `{"<event type>": {...}, "node_name": ..., "time": ..., "cluster_name"?: ...}`, the event
-type being `process_exec`, `process_exit`, `process_kprobe`, `process_tracepoint`, `process_uprobe`,
-`process_lsm`, `process_loader`, `process_throttle`, or the older `process_connect`/`process_close`/
-`process_listen`; any other `process_*` type is read generically. Each record is one event.
+A record is a `GetEventsResponse`: `{"<event type>": {...}, "node_name"?, "time"?, "cluster_name"?,
+"node_labels"?, "aggregation_info"?}`, the event type being `process_exec`, `process_exit`,
+`process_kprobe`, `process_tracepoint`, `process_uprobe`, `process_usdt`, `process_lsm`,
+`process_loader`, `process_throttle`, or the older `process_connect`/`process_close`/`process_listen`;
+any other `process_*` type is read generically, and `rate_limit_info` (events the agent dropped)
+becomes `sensor_stats`. Each record is one event.
+
+protojson leaves out every empty field, so none of them is required to recognise a record: the
+`process_*` object names the producer. The time of each event type (`time_source` names the field
+when it is not the usual one):
+- `process_exec`: `process_exec.process.start_time`, the exec as the kernel stamped it (the
+  envelope's `time` is when the agent saw it, a microsecond or so off); else `time`.
+- `process_exit`: `time`, else `process_exit.time` (Tetragon writes the same kernel stamp to
+  both, so either is the usual field).
+- every other type: `time` only. A probe, a connection or a throttle is not dated by its
+  process's start: without `time` it is a NormalizeError.
+
+Identity: an exec and an exit are keyed on the event type and `exec_id` (unique across the
+cluster), so the same exec read from two exports is one event whatever its envelope says; other
+events, and execs or exits without an `exec_id`, on node, time, event type and `exec_id`.
 """
 
 from __future__ import annotations
@@ -38,6 +54,11 @@ _BODY_MAPPED: Final = frozenset(
     | {"source_ip", "source_port", "destination_ip", "destination_port", "protocol", "ip", "port"}
 )
 _TOP_MAPPED: Final = frozenset({"node_name", "time", "cluster_name"})
+# GetEventsResponse's keys beside the event object.
+_ENVELOPE: Final = ("node_name", "time", "cluster_name", "node_labels", "aggregation_info")
+# Events keyed on their exec_id rather than on a time.
+_EXEC_KEYED: Final = ("process_exec", "process_exit")
+_RATE_LIMIT: Final = "rate_limit_info"
 
 # Probe function names, reduced to a base name: '__x64_sys_openat' -> 'openat',
 # 'security_file_permission' -> 'file_permission', 'syscalls/sys_enter_connect' -> 'connect'.
@@ -74,8 +95,18 @@ _ARG_TEXT_MAX: Final = 64
 
 
 def detect(value: Any) -> bool:
-    """A Tetragon event: a `time` and a `process_*` object (Hubble's jsonpb has `flow` instead)."""
-    return isinstance(value, dict) and "time" in value and _event_type(value) is not None
+    """A Tetragon event: a `process_*` object that is one of Tetragon's event types, holds a
+    `process`, or sits beside an envelope key; or a `rate_limit_info` object beside one."""
+    if not isinstance(value, dict):
+        return False
+    etype = _event_type(value)
+    if etype is None:
+        return isinstance(value.get(_RATE_LIMIT), dict) and _has_envelope(value)
+    return etype in _EVENT_TYPES or isinstance(value[etype].get("process"), dict) or _has_envelope(value)
+
+
+def _has_envelope(value: Obj) -> bool:
+    return any(key in value for key in _ENVELOPE)
 
 
 def normalize(value: Any) -> Iterable[Event]:
@@ -83,19 +114,22 @@ def normalize(value: Any) -> Iterable[Event]:
         raise NormalizeError("Tetragon event is not a JSON object")
     etype = _event_type(value)
     if etype is None:
+        if isinstance(value.get(_RATE_LIMIT), dict):
+            return (_rate_limit(value, value[_RATE_LIMIT]),)
         raise NormalizeError("Tetragon event has no process_* object")
     body: Obj = value[etype]
-    time_ns = _time(value.get("time"))
     process = _obj(body.get("process"))
+    time_ns, time_source = _event_time(etype, value, body, process)
     node = _text(value.get("node_name"))
     proc_fields = {**_process(process), **_parent(process, _obj(body.get("parent"))), **_pod(process)}
     detail = _DETAILS.get(etype, _generic)(etype, body, proc_fields)
     event = Event(
-        id=make_id("tetragon", node, time_ns, etype, proc_fields["exec_id"]),
+        id=_event_id(etype, proc_fields["exec_id"], node, time_ns),
         time=time_ns,
         source="tetragon",
         kind=detail.kind,
         format="tetragon-json",
+        time_source=time_source,
         summary=_summary(etype, detail.what, proc_fields, node),
         sensor_cluster=_text(value.get("cluster_name")),
         node=node,
@@ -109,6 +143,12 @@ def normalize(value: Any) -> Iterable[Event]:
     return (event,)
 
 
+def _event_id(etype: str, exec_id: str | None, node: str | None, time_ns: int) -> str:
+    if exec_id is not None and etype in _EXEC_KEYED:
+        return make_id("tetragon", etype, exec_id)
+    return make_id("tetragon", node, time_ns, etype, exec_id)
+
+
 def _event_type(record: Obj) -> str | None:
     for key, body in record.items():
         if key.startswith("process_") and isinstance(body, dict):
@@ -116,13 +156,30 @@ def _event_type(record: Obj) -> str | None:
     return None
 
 
-def _time(raw: Any) -> int:
+def _event_time(etype: str, record: Obj, body: Obj, process: Obj) -> tuple[int, str | None]:
+    """The event's time and, when it is not the event type's usual field, the field it came from."""
+    if etype == "process_exec":
+        start = process.get("start_time")
+        if start is not None:
+            return _time(start, "process_exec.process.start_time"), None
+        if record.get("time") is not None:
+            return _time(record["time"], "time"), "time"
+        raise NormalizeError("Tetragon process_exec has no time: neither process_exec.process.start_time nor time")
+    if record.get("time") is not None:
+        return _time(record["time"], "time"), None
+    if etype == "process_exit" and body.get("time") is not None:
+        return _time(body["time"], "process_exit.time"), None  # the same kernel stamp as `time`
+    also = " nor process_exit.time" if etype == "process_exit" else ""
+    raise NormalizeError(f"Tetragon {etype} has no time: no time{also} (nothing else dates a {etype})")
+
+
+def _time(raw: Any, path: str) -> int:
     if not isinstance(raw, str):
-        raise NormalizeError(f"Tetragon event has no time (time={raw!r})")
+        raise NormalizeError(f"Tetragon {path} is not a time ({path}={raw!r})")
     try:
         return parse_rfc3339(raw)
     except ValueError as exc:
-        raise NormalizeError(f"Tetragon event time: {exc}") from exc
+        raise NormalizeError(f"Tetragon {path}: {exc}") from exc
 
 
 # -- the process, its parent and its pod -------------------------------------------------------
@@ -175,8 +232,8 @@ def _exec(etype: str, body: Obj, proc: Obj) -> _Detail:
 
 def _exit(etype: str, body: Obj, proc: Obj) -> _Detail:
     signal = _text(body.get("signal"))
-    status = body.get("status")
-    ending = f" signal {signal}" if signal else f" status {status}" if status is not None else ""
+    # protojson leaves out a zero status: an exit without signal or status exited with 0.
+    ending = f" signal {signal}" if signal else f" status {integer(body.get('status')) or 0}"
     return _Detail("process_exit", _command(proc) + ending, {})
 
 
@@ -186,40 +243,43 @@ def _probe(etype: str, body: Obj, proc: Obj) -> _Detail:
     args = body.get("args")
     arg_list: list[Any] = args if isinstance(args, list) else []
     kind, fields = _classify(_base_name(function), arg_list)
-    what = f"{function}({', '.join(_arg_text(a) for a in arg_list)}) by {proc['binary']}"
+    what = f"{function}({', '.join(_arg_text(a) for a in arg_list)}) by {proc['binary'] or '?'}"
     return _Detail(kind, what, fields)
 
 
 def _connection(etype: str, body: Obj, proc: Obj) -> _Detail:
     """Older schema's process_connect / process_close: one TCP/UDP connection."""
-    fields = {
-        "src_ip": _text(body.get("source_ip")),
-        "src_port": integer(body.get("source_port")),
-        "dst_ip": _text(body.get("destination_ip")),
-        "dst_port": integer(body.get("destination_port")),
-        "protocol": _protocol(body.get("protocol")),
+    src_ip, src_port = _text(body.get("source_ip")), integer(body.get("source_port"))
+    dst_ip, dst_port = _text(body.get("destination_ip")), integer(body.get("destination_port"))
+    protocol = _protocol(body.get("protocol"))
+    fields: Obj = {
+        "src_ip": src_ip,
+        "src_port": src_port,
+        "dst_ip": dst_ip,
+        "dst_port": dst_port,
+        "protocol": protocol,
         "direction": "EGRESS" if etype == "process_connect" else None,
     }
-    src = f"{fields['src_ip']}:{fields['src_port']}"
-    dst = f"{fields['dst_ip']}:{fields['dst_port']}"
-    return _Detail("network_flow", f"{proc['binary']} {src} -> {dst} {fields['protocol']}", fields)
+    src, dst = _endpoint_text(src_ip, src_port), _endpoint_text(dst_ip, dst_port)
+    return _Detail("network_flow", _joined(proc["binary"] or "?", src, "->", dst, protocol), fields)
 
 
 def _listen(etype: str, body: Obj, proc: Obj) -> _Detail:
     """Older schema's process_listen: the local address goes to src_ip/src_port."""
-    fields = {"src_ip": _text(body.get("ip")), "src_port": integer(body.get("port")), "protocol": _protocol(body.get("protocol"))}
-    return _Detail("network_flow", f"{proc['binary']} {fields['src_ip']}:{fields['src_port']} {fields['protocol']}", fields)
+    ip, port, protocol = _text(body.get("ip")), integer(body.get("port")), _protocol(body.get("protocol"))
+    what = _joined(proc["binary"] or "?", _endpoint_text(ip, port), protocol)
+    return _Detail("network_flow", what, {"src_ip": ip, "src_port": port, "protocol": protocol})
 
 
 def _throttle(etype: str, body: Obj, proc: Obj) -> _Detail:
     """Events of a cgroup throttled (not reported) from THROTTLE_START until THROTTLE_STOP."""
-    kind = _text(body.get("type"))
-    return _Detail("sensor_stats", f"{kind} {body.get('cgroup')}", {"drop_count": 1 if kind == "THROTTLE_START" else 0})
+    kind = _text(body.get("type")) or "THROTTLE_UNKNOWN"  # protojson leaves out the zero enum value
+    return _Detail("sensor_stats", _joined(kind, _text(body.get("cgroup"))), {"drop_count": 1 if kind == "THROTTLE_START" else 0})
 
 
 def _loader(etype: str, body: Obj, proc: Obj) -> _Detail:
     path = _text(body.get("path"))
-    return _Detail("runtime_alert", f"{proc['binary']} loaded {path}", {"file_path": path})
+    return _Detail("runtime_alert", f"{proc['binary'] or '?'} loaded {path or '?'}", {"file_path": path})
 
 
 def _generic(etype: str, body: Obj, proc: Obj) -> _Detail:
@@ -236,12 +296,15 @@ _DETAILS: Final[dict[str, Callable[[str, Obj, Obj], _Detail]]] = {
     "process_tracepoint": _probe,
     "process_uprobe": _probe,
     "process_lsm": _probe,
+    "process_usdt": _probe,
     "process_connect": _connection,
     "process_close": _connection,
     "process_listen": _listen,
     "process_throttle": _throttle,
     "process_loader": _loader,
 }
+# GetEventsResponse's event types (api/v1/tetragon/events.proto) and the older schema's.
+_EVENT_TYPES: Final = frozenset(_DETAILS)
 
 
 # -- probes ------------------------------------------------------------------------------------
@@ -252,6 +315,8 @@ def _function_name(body: Obj) -> str:
         return str(body["function_name"])
     if "subsys" in body or "event" in body:  # tracepoint
         return f"{body.get('subsys')}/{body.get('event')}"
+    if "provider" in body:  # usdt
+        return f"{body.get('path')}:{body.get('provider')}:{body.get('name')}"
     return f"{body.get('path')}:{body.get('symbol')}"  # uprobe
 
 
@@ -363,8 +428,15 @@ def _protocol(raw: Any) -> str | None:
 
 
 def _command(proc: Obj) -> str:
-    args = proc["args"]
-    return f"{proc['binary']} {args}" if args else str(proc["binary"])
+    return _joined(proc["binary"] or "?", proc["args"])
+
+
+def _joined(*parts: str | None) -> str:
+    return " ".join(p for p in parts if p)
+
+
+def _endpoint_text(ip: str | None, port: int | None) -> str:
+    return f"{ip or '?'}:{port}" if port is not None else ip or "?"
 
 
 def _summary(etype: str, what: str, proc: Obj, node: str | None) -> str:
@@ -389,6 +461,28 @@ def _extra(record: Obj, etype: str, body: Obj, process: Obj) -> str | None:
     extra.update((k, v) for k, v in body.items() if k not in _BODY_MAPPED)
     extra.update((k, v) for k, v in record.items() if k != etype and k not in _TOP_MAPPED)
     return msgspec.json.encode(extra, order="sorted").decode() if extra else None
+
+
+# -- rate_limit_info ---------------------------------------------------------------------------
+
+
+def _rate_limit(record: Obj, info: Obj) -> Event:
+    """Process events the agent dropped under its export rate limit (a zero count is left out)."""
+    time_ns, _ = _event_time(_RATE_LIMIT, record, info, {})
+    node = _text(record.get("node_name"))
+    dropped = integer(info.get("number_of_dropped_process_events")) or 0
+    return Event(
+        id=make_id("tetragon", node, time_ns, _RATE_LIMIT, dropped),
+        time=time_ns,
+        source="tetragon",
+        kind="sensor_stats",
+        format="tetragon-json",
+        summary=_joined(f"Tetragon rate limit dropped {dropped} process events", f"on {node}" if node else None),
+        sensor_cluster=_text(record.get("cluster_name")),
+        node=node,
+        sensor_source=_RATE_LIMIT,
+        drop_count=dropped,
+    )
 
 
 # -- values ------------------------------------------------------------------------------------
