@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORPORA := ../shared/corpora
 
-.PHONY: demo test lint typecheck unit docs bench clean
+.PHONY: demo test lint typecheck unit docs bench bench-precision clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ unit: $(STAMP)
 BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# How many high or critical incidents match no planted story, over ten simulated days of 200,000
+# events (bench/precision.py); add PRECISION_ARGS=--record to keep the result in bench/RESULTS.md.
+PRECISION_ARGS ?=
+bench-precision: $(STAMP)
+	$(BIN)/python -m bench.precision $(PRECISION_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo.duckdb demo.duckdb.wal demo-sim

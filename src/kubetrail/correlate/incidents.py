@@ -3,8 +3,10 @@ initiated them) within a window become one incident with an ordered story, MITRE
 technique ids and a severity.
 
 A signal is one piece of evidence with what it is about; grouping is pure: union-find over the
-signals, linking two when they share an entity and lie within `link_ns` of each other. An
-incident's id derives from its earliest signal, so it stays the same as the incident grows.
+signals, linking two when they share an entity and lie within `link_ns` of each other, and
+linking all the signals of one channel (the replicas of a workload keeping one steady channel
+out, each a signal of its own pod) however far apart they lie. An incident's id derives from its
+earliest signal, so it stays the same as the incident grows.
 """
 
 from __future__ import annotations
@@ -33,10 +35,12 @@ class Signal:
     pod: str | None = None  # "namespace/name"
     actor: str | None = None
     initiator: str | None = None  # the user who started it, when attribution found one
-    destination: str | None = None
+    destinations: tuple[str, ...] = ()  # addresses it reached
     target: str | None = None  # a pod the evidence acted on ("namespace/name"): the one an API call created
+    channel: str | None = None  # a steady channel out that the replicas of a workload keep (correlate/steady.py)
 
     def entities(self) -> set[str]:
+        """What links it to signals close in time: its pods, actor and initiator."""
         named = (("pod", self.pod), ("pod", self.target), ("actor", self.actor), ("actor", self.initiator))
         return {f"{self.cluster}|{kind}:{value}" for kind, value in named if value}
 
@@ -69,12 +73,16 @@ def group(signals: Iterable[Signal], link_ns: int = LINK_NS) -> list[Incident]:
         return i
 
     last_seen: dict[str, int] = {}  # entity -> index of its latest signal
+    channels: dict[tuple[str, str], int] = {}  # channel -> index of its first signal
     for i, signal in enumerate(ordered):
         for entity in signal.entities():
             j = last_seen.get(entity)
             if j is not None and signal.time - ordered[j].time <= link_ns:
                 parent[find(i)] = find(j)
             last_seen[entity] = i
+        if signal.channel is not None:
+            j = channels.setdefault((signal.cluster, signal.channel), i)
+            parent[find(i)] = find(j)
     groups: dict[int, Incident] = {}
     for i, signal in enumerate(ordered):
         groups.setdefault(find(i), Incident()).signals.append(signal)

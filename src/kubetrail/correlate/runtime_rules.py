@@ -20,9 +20,10 @@ MINING_PORTS: Final = (3333, 4444, 5555, 7777, 14433, 14444, 45560, 45700)
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    reason: str
+    reason: str  # what the process or connection did, as a reason (`ask processes`)
     severity: str
     techniques: tuple[str, ...]
+    why: str  # what makes it suspicious, said after the event: "a mining-pool port"
 
 
 _WRITABLE: Final = ("/tmp/", "/dev/shm/", "/var/tmp/")
@@ -38,16 +39,20 @@ def judge(event: Mapping[str, Any]) -> Finding | None:
     if event["kind"] == "process_exec":
         return _process(event["binary"] or "", event.get("args") or "")
     if event["kind"] == "network_flow" and event["dst_port"] in MINING_PORTS:
-        return Finding(f"connected to {event['dst_ip']}:{event['dst_port']}, a mining-pool port", "high", ("T1496",))
+        reason = f"connected to {event['dst_ip']}:{event['dst_port']}, a mining-pool port"
+        return Finding(reason, "high", ("T1496",), "a mining-pool port")
     return None
 
 
 def _process(binary: str, args: str) -> Finding | None:
     name = posixpath.basename(binary)
     if binary.startswith(_WRITABLE):
-        return Finding(f"ran {binary} from world-writable {posixpath.dirname(binary)}", "high", ("T1204", "T1059"))
+        where = posixpath.dirname(binary)
+        why = f"a program in world-writable {where}"
+        return Finding(f"ran {binary} from world-writable {where}", "high", ("T1204", "T1059"), why)
     if name in SHELLS and _PIPED_DOWNLOAD.search(args):
-        return Finding("piped a download into a shell", "high", ("T1105", "T1059.004"))
+        return Finding("piped a download into a shell", "high", ("T1105", "T1059.004"), "a download piped into a shell")
     if (name == "nsenter" and _NSENTER_HOST.search(args)) or (name == "chroot" and _CHROOT_HOST.match(args)):
-        return Finding(f"{name} into the node's namespaces or root: a container escape", "high", ("T1611",))
+        reason = f"{name} into the node's namespaces or root: a container escape"
+        return Finding(reason, "high", ("T1611",), "a container escape into the node")
     return None

@@ -4,6 +4,8 @@ Every writer of the simulator draws on one model, so the audit log, runtime even
 from one seed agree on who was who when: each pod's name, uid, node, IP, containers and
 service-account tokens, and the interval `[start_ns, end_ns)` in which it held them. Pods die
 and are replaced (rollouts, evictions); a node hands a freed pod IP to a later pod, as IPAM does.
+In a period of an hour or more, one of our apps ships a planned release in the period's first
+third (`Cluster.release`), and its team rolls that app out again no sooner than three hours later.
 
 Every time in the model is true time, which the API server's clock (the audit log's) reads
 exactly. Each node's clock is off by a constant `clock_offset_ns` (within ±1 s, under
@@ -198,6 +200,7 @@ class Cluster:
     # names as "cluster/node" (as Relay does) and labels endpoints with the name; otherwise node names
     # alone and Cilium's name for an unnamed cluster, "default", in the label.
     hubble_names_cluster: bool = True
+    release: Revision | None = None  # the planned release of one of our apps, in periods of an hour or more
 
     @property
     def cilium_name(self) -> str | None:
@@ -273,6 +276,9 @@ _ROLLOUTS_PER_DAY: Final = {"shop": 6.0, "payments": 3.0, "ci": 1.0}  # elsewher
 _RARE_ROLLOUTS: Final = 0.25
 _DEATHS_PER_POD_DAY: Final = 0.3  # evictions, node drains, failed probes
 _QUIET_END_NS: Final = 15 * MINUTE  # no disruption starts this close to the end of the period
+_RELEASE_MIN_PERIOD: Final = HOUR  # a period this long or longer has a planned release
+_RELEASE_FREEZE: Final = 3 * HOUR  # its app is rolled out again no sooner than this after it
+_RELEASED: Final = ("shop", "payments")  # namespaces of the apps that ship releases (Deployments of 2+ replicas)
 _IMAGE_BUILDS: Final = "registry.example.com/"  # our own images get a new tag on each rollout
 _UUID_CLEAR: Final = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
 _UUID_SET: Final = (0x4 << 76) | (0x2 << 62)  # version 4, RFC 4122 variant
@@ -291,7 +297,8 @@ def build_cluster(seed: int, start_ns: int, hours: float) -> Cluster:
     nodes = _nodes(rng, random.Random(f"kubetrail-clocks:{seed}"), region, 6)
     control_plane_ip = _free_ip(rng, {n.ip for n in nodes}, subnet=0)
     workloads = tuple(_workload(rng, spec) for spec in _CATALOG)
-    planners = [_Planner(rng, w, nodes, period) for w in workloads]
+    released, release_at = _release(random.Random(f"kubetrail-release:{seed}"), workloads, period)
+    planners = [_Planner(rng, w, nodes, period, release_at if w is released else None) for w in workloads]
     lives = [life for planner in planners for life in planner.run()]
     return Cluster(
         name=f"{rng.choice(('prod', 'staging'))}-{region}",
@@ -309,7 +316,17 @@ def build_cluster(seed: int, start_ns: int, hours: float) -> Cluster:
         controller_manager=_component("kube-controller-manager", control_plane_ip),
         scheduler=_component("kube-scheduler", control_plane_ip),
         controllers=tuple(ServiceAccount("kube-system", name, uuid4(rng)) for name in _CONTROLLERS),
+        release=next((p.released for p in planners if p.released is not None), None),
     )
+
+
+def _release(rng: random.Random, workloads: tuple[Workload, ...], period: tuple[int, int]) -> tuple[Workload | None, int]:
+    """Which app ships the planned release, and when: in the period's first third, after its first sixth."""
+    span = period[1] - period[0]
+    apps = [w for w in workloads if w.kind == "Deployment" and w.namespace in _RELEASED and w.replicas >= 2]
+    if span < _RELEASE_MIN_PERIOD:
+        return None, 0
+    return rng.choice(apps), period[0] + int(span * rng.uniform(1 / 6, 1 / 3))
 
 
 def uuid4(rng: random.Random) -> str:
@@ -381,18 +398,23 @@ class _Life(NamedTuple):
 class _Planner:
     """Plans one workload's pods: which template runs where, from when to when."""
 
-    def __init__(self, rng: random.Random, workload: Workload, nodes: tuple[Node, ...], period: tuple[int, int]) -> None:
-        self.rng, self.workload, self.nodes, self.period = rng, workload, nodes, period
+    def __init__(
+        self, rng: random.Random, workload: Workload, nodes: tuple[Node, ...], period: tuple[int, int], release: int | None
+    ) -> None:
+        self.rng, self.workload, self.nodes, self.period, self.release = rng, workload, nodes, period, release
         first = self._revision(workload.images, period[0] - int(rng.uniform(2, 20) * DAY))
         self.revisions = [first]
         slots = len(nodes) if workload.kind == "DaemonSet" else workload.replicas
         self.current = [self._initial(first, slot) for slot in range(slots)]
         self.lives: list[_Life] = []
+        self.released: Revision | None = None  # the revision the planned release made
 
     def run(self) -> list[_Life]:
         for t, slot in self._disruptions():
             if slot < 0:
                 self._rollout(t)
+                if t == self.release:
+                    self.released = self.revisions[-1]
             else:
                 self._replace(slot, t)
         return self.lives + self.current
@@ -416,6 +438,9 @@ class _Planner:
         """Rollouts (slot -1) and the deaths of single pods, in time order."""
         rate = _ROLLOUTS_PER_DAY.get(self.workload.namespace, _RARE_ROLLOUTS)
         events = [(t, -1) for t in self._poisson(rate)]
+        if self.release is not None:  # none just before the planned release, nor for a while after it
+            events = [(t, s) for t, s in events if not self.release - HOUR < t < self.release + _RELEASE_FREEZE]
+            events.append((self.release, -1))
         for slot in range(len(self.current)):
             events.extend((t, slot) for t in self._poisson(_DEATHS_PER_POD_DAY))
         return sorted(events)

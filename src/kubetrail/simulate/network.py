@@ -8,6 +8,13 @@ service names and for the few external names the apps are expected to reach (an 
 package mirror, a payment provider, an ACME server), followed by the connection to the answered
 address. Every endpoint is a pod alive when the flow happened, with the IP it held then.
 
+Beside that traffic, jobs every replica of some workloads runs on a timer (`JOBS`), benign
+look-alikes of a beacon: a sync to the object store every 15 minutes (one address per answer, out
+of many), a metrics push to a SaaS every 5 minutes by two apps, an hourly licence check and an NTP
+poll every 1024 s by both payments apps, each with its scheduler's jitter, resolving the name
+again when its cached answer has expired. They take at most a third of the flows asked for: at
+sizes too small for all of them, those that do not fit are left out.
+
 `write_otlp` writes OTLP/JSON `ExportTraceServiceRequest` documents, one trace per line: an HTTP
 request served by a frontend pod, its client call and the server span of the API pod it calls,
 each span stamped by the clock of its pod's node (the SDK reads the host's clock), so an API
@@ -29,7 +36,7 @@ from typing import IO, Any, Final, NamedTuple
 import orjson
 
 from kubetrail.simulate.clock import Delivery, rfc3339_ns
-from kubetrail.simulate.cluster import NS, Cluster, Pod, Service, uuid4
+from kubetrail.simulate.cluster import HOUR, MINUTE, NS, Cluster, Pod, Service, uuid4
 
 Json = dict[str, Any]
 
@@ -58,6 +65,38 @@ class _External(NamedTuple):
     weight: float
     prefix: str  # the first two octets of its addresses
     port: int = 443
+    rotating: bool = False  # each answer is one of its many addresses (an object store), else all of its few
+
+
+class Job(NamedTuple):
+    """What every pod of some workloads does on a timer: resolve `name` (when the answer it cached
+    for `ttl` s has expired) and connect to the address answered."""
+
+    workloads: tuple[str, ...]
+    name: str
+    prefix: str  # the first two octets of its addresses
+    port: int
+    protocol: str  # "TCP" or "UDP"
+    every: int  # ns
+    timing: str  # "loop": `every` after the last run and its work; "timer": every `every` from the start; "cron": on the clock
+    late: tuple[float, float]  # s: how long the work takes plus how much the wait errs (loop), how late a run starts (else)
+    ttl: int  # s, of the DNS answers
+    rotating: bool = False
+
+
+class _Run(NamedTuple):
+    """One run of a job: by `pod` at `t`, after a lookup answering `answer` when `lookup`."""
+
+    t: int
+    pod: Pod
+    job: Job
+    address: str
+    answer: tuple[str, ...]
+    lookup: bool
+
+    @property
+    def lines(self) -> int:
+        return 4 if self.lookup else 2
 
 
 # fmt: off
@@ -74,8 +113,9 @@ _TALKS: Final = (
     _Talk("monitoring/prometheus", "shop/cart", 1.0),
     _Talk("monitoring/grafana", "monitoring/prometheus", 0.5),
 )
+_RECEIPTS: Final = "payments-receipts.s3.us-east-1.amazonaws.com."
 _EXTERNALS: Final = (
-    _External("payments/payments-api", "payments-receipts.s3.us-east-1.amazonaws.com.", 0.6, "52.216"),
+    _External("payments/payments-api", _RECEIPTS, 0.6, "52.216", rotating=True),
     _External("payments/payments-worker", "api.stripe.com.", 1.0, "54.187"),
     _External("ci/runner", "pypi.org.", 0.3, "151.101"),
     _External("ci/runner", "files.pythonhosted.org.", 0.3, "146.75"),
@@ -83,7 +123,23 @@ _EXTERNALS: Final = (
     _External("cert-manager/cert-manager", "acme-v02.api.letsencrypt.org.", 0.05, "172.65"),
     _External("monitoring/grafana", "grafana.com.", 0.05, "34.120"),
 )
+JOBS: Final = (
+    # payments-worker's replicas sync the receipts payments-api writes to its bucket: a sync, then
+    # `sleep 900`; S3 answers one of many addresses, for 5 s
+    Job(("payments/payments-worker",), _RECEIPTS, "52.216", 443, "TCP", 15 * MINUTE, "loop", (3.0, 40.0), 5, rotating=True),
+    # the OTel SDKs of two apps export metrics every 5 min (OTEL_METRIC_EXPORT_INTERVAL=300000) to a
+    # SaaS; its gateway closes idle connections sooner, so each export opens one
+    Job(("shop/cart", "payments/payments-api"), "otlp.nr-data.net.", "162.247", 4318, "TCP", 5 * MINUTE, "timer",
+         (0.001, 0.05), 60),
+    # the payments apps' fraud-scoring SDK checks its licence at the top of every hour
+    Job(("payments/payments-api", "payments/payments-worker"), "license.riskgate.io.", "34.102", 443, "TCP", HOUR, "cron",
+         (0.1, 3.0), 300),
+    # their signing library checks the clock against NTP every 1024 s (an SNTP client's poll)
+    Job(("payments/payments-api", "payments/payments-worker"), "time.cloudflare.com.", "162.159", 123, "UDP", 1024 * NS,
+         "loop", (-50.0, 50.0), 300),
+)
 # fmt: on
+_PERIODIC_SHARE: Final = 1 / 3  # of the flows asked for, at most this many are the jobs' (those that fit, in order)
 _DNS: Final = "kube-system/coredns"
 _CONNECT_ONLY: Final = 0.6  # a connection whose name the client had cached: no lookup first
 _EXTERNAL_SHARE: Final = 0.12  # of lookups, those of an external name
@@ -190,36 +246,98 @@ def write_hubble(path: Path | str, *, cluster: Cluster, events: int, seed: int) 
         raise ValueError(f"events must be zero or more, not {events}")
     with open(path, "wb", buffering=1 << 20) as out:
         delivery = Delivery(random.Random(f"kubetrail-delivery:hubble:{seed}"), twice=_TWICE)
-        return _Hubble(cluster, random.Random(seed), delivery, out).run(events)
+        pools = _pools(random.Random(f"kubetrail-addresses:{seed}"))
+        jobs = [_schedule(cluster, job, pools[job.name], random.Random(f"kubetrail-jobs:{seed}:{job.name}")) for job in JOBS]
+        return _Hubble(cluster, random.Random(seed), delivery, out, pools).run(events, _fitting(jobs, events))
+
+
+def _pools(rng: random.Random) -> dict[str, list[str]]:
+    """The addresses of each external name: many for one that answers one at a time, else 1 to 4."""
+    rotating = {e.name for e in _EXTERNALS if e.rotating} | {j.name for j in JOBS if j.rotating}
+    prefixes = {e.name: e.prefix for e in _EXTERNALS} | {j.name: j.prefix for j in JOBS}
+    pools = {}
+    for name, prefix in prefixes.items():
+        count = 16 if name in rotating else rng.choice((1, 2, 4))
+        pools[name] = [f"{prefix}.{rng.randrange(1, 255)}.{rng.randrange(1, 255)}" for _ in range(count)]
+    return pools
+
+
+def _answer(rng: random.Random, pool: list[str], rotating: bool) -> tuple[str, ...]:
+    return (pool[int(rng.random() * len(pool))],) if rotating else tuple(pool)
+
+
+def _schedule(cluster: Cluster, job: Job, pool: list[str], rng: random.Random) -> list[_Run]:
+    """The runs of a job by every pod of its workloads in the period, in time order."""
+    runs = []
+    for pod in cluster.pods:
+        if pod.workload.key not in job.workloads:
+            continue
+        origin = pod.start_ns + int(rng.uniform(5, 60) * NS)  # the process is up, its scheduler started
+        stop = min(pod.end_ns or cluster.end_ns, cluster.end_ns) - _HOLD
+        cached: tuple[str, tuple[str, ...]] = ("", ())
+        expires = 0
+        for t in _ticks(rng, job, origin, max(origin, cluster.start_ns), stop):
+            lookup = t >= expires
+            if lookup:
+                answer = _answer(rng, pool, job.rotating)
+                cached, expires = (answer[int(rng.random() * len(answer))], answer), t + job.ttl * NS
+            runs.append(_Run(t, pod, job, cached[0], cached[1], lookup))
+    return sorted(runs, key=lambda r: (r.t, r.pod.uid))
+
+
+def _ticks(rng: random.Random, job: Job, origin: int, begin: int, stop: int) -> list[int]:
+    """When a pod whose scheduler started at `origin` runs the job in [begin, stop)."""
+    every, (lo, hi) = job.every, job.late
+    if job.timing == "loop":
+        t, out = begin if origin >= begin else begin + int(rng.random() * every), []
+        while t < stop:
+            out.append(t)
+            t += every + int(rng.uniform(lo, hi) * NS)
+        return out
+    first = origin if job.timing == "timer" else 0  # cron: on the wall clock
+    ticks = range(first + -(-(begin - first) // every) * every, stop, every)
+    return [t for tick in ticks if (t := tick + int(rng.uniform(lo, hi) * NS)) < stop]
+
+
+def _fitting(jobs: list[list[_Run]], events: int) -> list[_Run]:
+    """The runs of the jobs that fit in their share of `events` lines, in order, merged by time."""
+    room, kept = int(events * _PERIODIC_SHARE), []
+    for runs in jobs:
+        lines = sum(r.lines for r in runs)
+        if lines <= room:
+            room -= lines
+            kept += runs
+    return sorted(kept, key=lambda r: (r.t, r.pod.uid))
 
 
 class _Hubble:
-    def __init__(self, cluster: Cluster, rng: random.Random, delivery: Delivery, out: IO[bytes]) -> None:
+    def __init__(
+        self, cluster: Cluster, rng: random.Random, delivery: Delivery, out: IO[bytes], pools: dict[str, list[str]]
+    ) -> None:
         self.cluster, self.rng, self.out = cluster, rng, out
         self.live = _Live(cluster.pods)
         self.services = {s.workload.key: s for s in cluster.services if s.workload is not None}
         self.endpoints = Endpoints(cluster, rng)
         self.endpoint_ids: dict[str, int] = {}
-        self.world_ips = {e.name: self._world_ips(e.prefix) for e in _EXTERNALS}
+        self.world_ips = pools
         self.talk_weights = _cumulative([t.weight for t in _TALKS])
         self.external_weights = _cumulative([e.weight for e in _EXTERNALS])
         self.order = delivery
 
-    def _world_ips(self, prefix: str) -> list[str]:
-        rng = self.rng
-        return [f"{prefix}.{rng.randrange(1, 255)}.{rng.randrange(1, 255)}" for _ in range(rng.choice((1, 2, 4)))]
-
-    def run(self, events: int) -> int:
+    def run(self, events: int, runs: list[_Run]) -> int:
         rng = self.rng
         plan: list[bool] = []  # per exchange: does a lookup come first (4 lines) or not (2)?
-        lines = 0
+        lines = sum(r.lines for r in runs)
         while lines < events:
             lookup = rng.random() >= _CONNECT_ONLY
             plan.append(lookup)
             lines += 4 if lookup else 2
         times = _sorted_times(rng, self.cluster.start_ns, self.cluster.end_ns - 50 * MS, len(plan))
-        written, chunk = 0, []
+        written, chunk, i = 0, [], 0
         for lookup, t in zip(plan, times, strict=True):
+            while i < len(runs) and runs[i].t <= t:
+                self._run(runs[i])
+                i += 1
             self.live.advance(t)
             due = self.order.due(t, events - written)
             chunk += due
@@ -228,11 +346,29 @@ class _Hubble:
                 self.out.write(b"".join(chunk))
                 chunk.clear()
             self._exchange(t, lookup)
+        for run in runs[i:]:
+            self._run(run)
+        while self.order.made < events:  # a run that found no DNS server left its lines to others
+            self._exchange(times[-1] if times else self.cluster.start_ns, False)
         due = self.order.due(None, events - written)
         chunk += due
         written += len(due)
         self.out.write(b"".join(chunk))
         return written
+
+    def _run(self, run: _Run) -> None:
+        """A job's run: the lookup (when its cached answer expired), then the connection or datagram."""
+        t, client = run.t, run.pod
+        self.live.advance(t)
+        if run.lookup:
+            dns = self.live.pick(self.rng, _DNS, t + _HOLD)
+            if dns is None:
+                return
+            t = self._lookup(t, client, dns, run.job.name, list(run.answer), run.job.ttl)
+        if run.job.protocol == "UDP":
+            self._datagram(t, client, run.address, run.job.port)
+        else:
+            self._connect(t, client, None, run.address, run.job.port)
 
     def _exchange(self, t: int, lookup: bool) -> None:
         """A connection, after a lookup of its name when `lookup` (external names always need one)."""
@@ -242,7 +378,7 @@ class _Hubble:
             client = self.live.pick(rng, ext.client, t + _HOLD)
             dns = self.live.pick(rng, _DNS, t + _HOLD)
             if client is not None and dns is not None:
-                ips = self.world_ips[ext.name]
+                ips = list(_answer(rng, self.world_ips[ext.name], ext.rotating))
                 t = self._lookup(t, client, dns, ext.name, ips)
                 self._connect(t, client, None, rng.choice(ips), ext.port)
                 return
@@ -260,13 +396,15 @@ class _Hubble:
             return
         raise RuntimeError(f"no pair of workloads that talk is alive at {t}")
 
-    def _lookup(self, t: int, client: Pod, dns: Pod, name: str, ips: list[str]) -> int:
-        """A DNS query and its answer; returns the time the answer arrived."""
+    def _lookup(self, t: int, client: Pod, dns: Pod, name: str, ips: list[str], ttl: int | None = None) -> int:
+        """A DNS query and its answer (its TTL `ttl` s, else as usual for the name); returns the
+        time the answer arrived."""
         rng = self.rng
         port = rng.randrange(*_EPHEMERAL)
         dns_port = self.services[_DNS].port
         latency = 200 * US + int(rng.random() * 3 * MS)
-        ttl = _DNS_TTL if name.endswith(".cluster.local.") else rng.randrange(20, 300)
+        if ttl is None:
+            ttl = _DNS_TTL if name.endswith(".cluster.local.") else rng.randrange(20, 300)
         src, dst = self.endpoints.of(client), self.endpoints.of(dns)
         query = {"type": "REQUEST", "dns": {"query": name, "observation_source": "proxy", "qtypes": ["A"]}}
         self._emit(t, client, src, dst, client.ip, dns.ip, {"UDP": {"source_port": port, "destination_port": dns_port}},
@@ -299,6 +437,16 @@ class _Hubble:
         self._emit(t + rtt, client, dst, src, ip, client.ip,
                    {"TCP": {"source_port": port, "destination_port": sport, "flags": _SYN_ACK}},
                    "L3_L4", {"type": 4}, True, "TO_ENDPOINT", None, "TCP Flags: SYN, ACK")  # fmt: skip
+
+    def _datagram(self, t: int, client: Pod, ip: str, port: int) -> None:
+        """A UDP request to an address outside and its answer, as the client's node sees them."""
+        rng = self.rng
+        sport, src = rng.randrange(*_EPHEMERAL), self.endpoints.of(client)
+        self._emit(t, client, src, _WORLD, client.ip, ip, {"UDP": {"source_port": sport, "destination_port": port}},
+                   "L3_L4", {"type": 4, "sub_type": 3}, False, "TO_STACK", None, "UDP")  # fmt: skip
+        rtt = 2 * MS + int(rng.random() * 30 * MS)
+        self._emit(t + rtt, client, _WORLD, src, ip, client.ip, {"UDP": {"source_port": port, "destination_port": sport}},
+                   "L3_L4", {"type": 4}, True, "TO_ENDPOINT", None, "UDP")  # fmt: skip
 
     def _emit(self, t: int, observer: Pod, src: Json, dst: Json, src_ip: str, dst_ip: str, l4: Json, kind: str,
               event_type: Json, reply: bool, point: str | None, l7: Json | None, summary: str) -> None:  # fmt: skip

