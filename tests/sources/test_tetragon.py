@@ -323,6 +323,18 @@ def test_exec_without_time_or_node_name_is_still_detected(corpora: Path) -> None
     assert e.summary == f"process_exec /usr/bin/nc {NC_ARGS} in tenant-jobs/elasticsearch-56f8fc6988-65smb"
 
 
+def test_a_process_found_running_at_agent_start_is_dated_when_the_agent_saw_it(corpora: Path) -> None:
+    # procFS: Tetragon read it from /proc when it started; its start may be days earlier, when no
+    # sensor was watching. Dated by its start, the store would claim Tetragon coverage back then.
+    record = _sample(corpora, DOCS / "concepts_events.jsonl")
+    record["process_exec"]["process"] = dict(record["process_exec"]["process"], flags="procFS auid rootcwd",
+                                             start_time="2023-10-01T08:00:00.000000001Z")  # fmt: skip
+    e = _event(record)
+    assert (e.time, e.time_source) == (1_696_629_837_700_326_678, None)
+    unseen = _event(_without(record, "time"))  # nothing else dates it
+    assert (unseen.time, unseen.time_source) == (1_696_147_200_000_000_001, "process_exec.process.start_time")
+
+
 def test_exec_without_start_time_falls_back_to_time(corpora: Path) -> None:
     e = _event(_without(_sample(corpora, DOCS / "concepts_events.jsonl"), "process_exec.process.start_time"))
     assert (e.time, e.time_source) == (1_696_629_837_700_326_678, "time")

@@ -11,7 +11,10 @@ protojson leaves out every empty field, so none of them is required to recognise
 `process_*` object names the producer. The time of each event type (`time_source` names the field
 when it is not the usual one):
 - `process_exec`: `process_exec.process.start_time`, the exec as the kernel stamped it (the
-  envelope's `time` is when the agent saw it, a microsecond or so off); else `time`.
+  envelope's `time` is when the agent saw it, a microsecond or so off); else `time`. But a
+  process the agent found already running when it started (flag `procFS`) is dated by `time`,
+  when the agent saw it: its start may be days before the sensor saw anything, and dating the
+  event there would claim coverage the sensor never had; else by its start.
 - `process_exit`: `time`, else `process_exit.time` (Tetragon writes the same kernel stamp to
   both, so either is the usual field).
 - every other type: `time` only. A probe, a connection or a throttle is not dated by its
@@ -159,9 +162,12 @@ def _event_type(record: Obj) -> str | None:
 def _event_time(etype: str, record: Obj, body: Obj, process: Obj) -> tuple[int, str | None]:
     """The event's time and, when it is not the event type's usual field, the field it came from."""
     if etype == "process_exec":
-        start = process.get("start_time")
+        start, found_running = process.get("start_time"), "procFS" in str(process.get("flags", "")).split()
+        if found_running and record.get("time") is not None:
+            return _time(record["time"], "time"), None
         if start is not None:
-            return _time(start, "process_exec.process.start_time"), None
+            path = "process_exec.process.start_time"
+            return _time(start, path), path if found_running else None
         if record.get("time") is not None:
             return _time(record["time"], "time"), "time"
         raise NormalizeError("Tetragon process_exec has no time: neither process_exec.process.start_time nor time")
