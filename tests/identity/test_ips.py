@@ -47,6 +47,22 @@ def test_creation_and_deletion_bound_the_interval() -> None:
     assert holder_at(history, 350 * S).pod == "ns/b"  # type: ignore[union-attr]
 
 
+def test_a_deletion_just_before_the_last_sighting_by_a_clock_ahead_still_ends_the_run() -> None:
+    # The API server deletes the pod at 250 s; a node whose clock runs 0.08 s ahead stamps the pod's
+    # last flow 250.08 s. Without the skew the run stayed open: hours later a DaemonSet pod given
+    # the same address had its own token's calls from it flagged as a stolen token's.
+    ms = S // 1000
+    lifecycle = [
+        {"cluster": "c", "namespace": "ns", "pod_name": "a", "verb": "create", "at": 101 * S},
+        {"cluster": "c", "namespace": "ns", "pod_name": "a", "verb": "delete", "at": 250 * S},
+    ]
+    (holder,) = build_history([run("a", 100 * S + 500 * ms, 250 * S + 80 * ms)], lifecycle)
+    assert (holder.start, holder.end) == (100 * S + 500 * ms, 250 * S)
+    assert holder_at([holder], 4 * 3600 * S) is None
+    (far,) = build_history([run("a", 100 * S, 260 * S)], lifecycle, skew_ns=2 * S)  # seen 10 s after: another story
+    assert far.end is None
+
+
 def test_a_recreated_name_takes_the_creation_just_before_its_run() -> None:
     lifecycle = [{"cluster": "c", "namespace": "ns", "pod_name": "db-0", "verb": "create", "at": t * S} for t in (10, 300)]
     history = build_history([run("db-0", 400 * S, 500 * S)], lifecycle)

@@ -38,11 +38,13 @@ class Holder:
     observations: int
 
 
-def ip_history(store: Store, ip: str, cluster: str | None = None) -> list[Holder]:
-    return ip_histories(store, [ip], cluster).get(ip, [])
+def ip_history(store: Store, ip: str, cluster: str | None = None, skew_ns: int = DEFAULT_SKEW_NS) -> list[Holder]:
+    return ip_histories(store, [ip], cluster, skew_ns).get(ip, [])
 
 
-def ip_histories(store: Store, ips: Iterable[str], cluster: str | None = None) -> dict[str, list[Holder]]:
+def ip_histories(
+    store: Store, ips: Iterable[str], cluster: str | None = None, skew_ns: int = DEFAULT_SKEW_NS
+) -> dict[str, list[Holder]]:
     """The histories of many addresses, read with two queries. A loopback or unspecified address
     has none: every pod has its own."""
     wanted = sorted({ip for ip in ips if not _nobodys(ip)})
@@ -58,21 +60,27 @@ def ip_histories(store: Store, ips: Iterable[str], cluster: str | None = None) -
         by_ip.setdefault(r["ip"], []).append(r)
     return {
         ip: build_history(
-            held, [row for name in {(r["namespace"], r["pod_name"]) for r in held} for row in lifecycle.get(name, [])]
+            held, [row for name in {(r["namespace"], r["pod_name"]) for r in held} for row in lifecycle.get(name, [])], skew_ns
         )
         for ip, held in by_ip.items()
     }
 
 
-def build_history(runs: Sequence[Mapping[str, Any]], lifecycle: Iterable[Mapping[str, Any]]) -> list[Holder]:
-    """Runs (in time order per cluster) and audit pod creations/deletions -> intervals."""
+def build_history(
+    runs: Sequence[Mapping[str, Any]], lifecycle: Iterable[Mapping[str, Any]], skew_ns: int = DEFAULT_SKEW_NS
+) -> list[Holder]:
+    """Runs (in time order per cluster) and audit pod creations/deletions -> intervals. The API
+    server's clock stamps the creations and deletions, each node's clock the observations: a
+    deletion up to `skew_ns` before the last observation still ends the run (a sensor's last
+    flow of a pod, stamped by a clock ahead, may follow its deletion), and likewise a creation
+    up to `skew_ns` after the first."""
     runs = _host_network_as_node(runs)
     events: dict[tuple[str, str, str], list[tuple[str, int]]] = {}
     for row in lifecycle:
         events.setdefault((row["cluster"], row["namespace"], row["pod_name"]), []).append((row["verb"], row["at"]))
     final = {run["cluster"]: i for i, run in enumerate(runs)}  # each cluster's last run
     return [
-        _holder(run, events.get((run["cluster"], run["namespace"], run["pod_name"]), []), i < final[run["cluster"]])
+        _holder(run, events.get((run["cluster"], run["namespace"], run["pod_name"]), []), i < final[run["cluster"]], skew_ns)
         for i, run in enumerate(runs)
     ]
 
@@ -104,10 +112,10 @@ def _host_network_as_node(runs: Sequence[Mapping[str, Any]]) -> Sequence[Mapping
     return merged
 
 
-def _holder(run: Mapping[str, Any], lifecycle: list[tuple[str, int]], followed: bool) -> Holder:
+def _holder(run: Mapping[str, Any], lifecycle: list[tuple[str, int]], followed: bool, skew_ns: int) -> Holder:
     first, last = run["first_seen"], run["last_seen"]
-    created = [t for verb, t in lifecycle if verb == "create" and t <= first]
-    deleted = [t for verb, t in lifecycle if verb == "delete" and t >= last]
+    created = [t for verb, t in lifecycle if verb == "create" and t <= first + skew_ns]
+    deleted = [t for verb, t in lifecycle if verb == "delete" and t >= last - skew_ns]
     born = min(filter(None, (run["born"], max(created, default=None))), default=None)
     died = min(filter(None, (run["died"], min(deleted, default=None))), default=None)
     pod = f"{run['namespace']}/{run['pod_name']}" if run["scope"] == "pod" and run["pod_name"] else None
@@ -149,13 +157,13 @@ class IpResolver:
             if (cluster, ip) not in self._histories:
                 wanted.setdefault(cluster, set()).add(ip)
         for cluster, ips in wanted.items():
-            found = ip_histories(self.store, ips, cluster)
+            found = ip_histories(self.store, ips, cluster, self.skew_ns)
             self._histories.update({(cluster, ip): found.get(ip, []) for ip in ips})
 
     def at(self, cluster: str, ip: str, time_ns: int) -> Holder | None:
         key = (cluster, ip)
         if key not in self._histories:
-            self._histories[key] = ip_history(self.store, ip, cluster)
+            self._histories[key] = ip_history(self.store, ip, cluster, self.skew_ns)
         return holder_at(self._histories[key], time_ns, self.skew_ns)
 
     def elsewhere(self, cluster: str, ip: str, time_ns: int) -> str:
@@ -163,7 +171,7 @@ class IpResolver:
         holder in another cluster of the store, which is often the same cluster ingested under
         another name. '' when there is none (asked only about addresses left unresolved)."""
         if (ANY_CLUSTER, ip) not in self._histories:
-            self._histories[ANY_CLUSTER, ip] = ip_history(self.store, ip)
+            self._histories[ANY_CLUSTER, ip] = ip_history(self.store, ip, skew_ns=self.skew_ns)
         other = holder_at([h for h in self._histories[ANY_CLUSTER, ip] if h.cluster != cluster], time_ns, self.skew_ns)
         if other is None:
             return ""
