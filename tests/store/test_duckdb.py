@@ -65,7 +65,9 @@ def test_a_store_from_a_newer_kubetrail_is_refused(tmp_path: Path, read_only: bo
 def test_an_empty_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tmp_path: Path) -> None:
     DuckDBStore(tmp_path / "s.duckdb").close()
     with duckdb.connect(str(tmp_path / "s.duckdb")) as con:  # as schema 11 left it
-        con.execute("ALTER TABLE events DROP COLUMN sensor_cluster; ALTER TABLE events DROP COLUMN time_source")
+        con.execute(
+            "ALTER TABLE events DROP COLUMN sensor_cluster; ALTER TABLE events DROP COLUMN time_source; DROP TABLE cursors"
+        )
         con.execute("UPDATE meta SET value = '11' WHERE key = 'schema_version'")
     reader = DuckDBStore(tmp_path / "s.duckdb", read_only=True)
     try:

@@ -137,9 +137,9 @@ class _Run:
     options: Options
     pending: str
 
-    def job(self, path: str, file_id: int) -> _Job:
+    def job(self, path: str, file_id: int) -> Job:
         source = self.options.source
-        return _Job(path, file_id, source.name if source else None, self.options.cluster or self.pending, self.options.cluster)
+        return Job(path, file_id, source.name if source else None, self.options.cluster or self.pending, self.options.cluster)
 
 
 # -- normalizing a chunk (pure: runs here or in a worker) -------------------------------------
@@ -154,7 +154,7 @@ class ChunkResult:
 
 
 @dataclass(frozen=True)
-class _Job:
+class Job:
     path: str
     file_id: int
     source_name: str | None
@@ -162,7 +162,7 @@ class _Job:
     given: str | None  # --cluster: the cluster of every event
 
 
-def normalize_chunk(chunk: Chunk, job: _Job) -> ChunkResult:
+def normalize_chunk(chunk: Chunk, job: Job) -> ChunkResult:
     """Frame, redact, detect and normalize the records of one chunk."""
     state = _ChunkState(job)
     # Parsed records hold no reference cycles; the cyclic collector would only rescan the
@@ -191,7 +191,7 @@ class InputResult:
     size: int
 
 
-def normalize_input(job: _Job, chunk_bytes: int) -> InputResult:
+def normalize_input(job: Job, chunk_bytes: int) -> InputResult:
     stream, hasher = open_input(job.path)
     with stream:
         results = [normalize_chunk(c, job) for c in chunks(stream, _decoders(), chunk_bytes)]
@@ -203,7 +203,7 @@ def _decoders() -> tuple[BytesDecoder, ...]:
 
 
 class _ChunkState:
-    def __init__(self, job: _Job) -> None:
+    def __init__(self, job: Job) -> None:
         self.job = job
         self.forced = registry()[job.source_name] if job.source_name else None
         self.hint: Source | None = self.forced
@@ -311,7 +311,7 @@ class _Workers:
             self.up = self.pool.submit(_started)
         return self.pool
 
-    def map(self, job: _Job, items: Iterator[Chunk]) -> Iterator[ChunkResult]:
+    def map(self, job: Job, items: Iterator[Chunk]) -> Iterator[ChunkResult]:
         pool = self.start()
         pending: deque[Future[ChunkResult]] = deque()
         for chunk in items:  # keep at most 2 chunks per worker in flight: memory stays bounded
@@ -527,7 +527,7 @@ class _FileIngest:
         self.store.finish_file(self.file_id, result)
         self._add_to_summary(result)
 
-    def _results(self, items: Iterator[Chunk], job: _Job) -> Iterator[ChunkResult]:
+    def _results(self, items: Iterator[Chunk], job: Job) -> Iterator[ChunkResult]:
         first = next(items, None)
         if first is None:
             return

@@ -27,6 +27,16 @@ class WriteCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a live input stands (the spool of `serve`, a followed file): stored with the events
+    it led to, in one transaction."""
+
+    name: str
+    position: int
+    state: str | None = None  # what else the input needs to resume (a followed file's identity)
+
+
+@dataclass(frozen=True, slots=True)
 class QuarantineRow:
     file_id: int
     line: int
@@ -58,8 +68,13 @@ class Store(Protocol):
         """Record what reading the file gave (its sha256 is known only at the end)."""
         ...
 
-    def write_events(self, batch: pa.Table) -> WriteCounts:
-        """Store a batch of events (columns of the catalog), deduplicated against the store."""
+    def write_events(self, batch: pa.Table, cursor: Cursor | None = None) -> WriteCounts:
+        """Store a batch of events (columns of the catalog), deduplicated against the store, and
+        `cursor` with them in the same transaction."""
+        ...
+
+    def cursor(self, name: str) -> Cursor | None:
+        """The position a live input last committed, or None."""
         ...
 
     def write_quarantine(self, rows: list[QuarantineRow]) -> int:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 import duckdb
 
 from kubetrail.model import FIELD_NAMES, catalog
-from kubetrail.store import PENDING_CLUSTER, FileResult, QuarantineRow, WriteCounts
+from kubetrail.store import PENDING_CLUSTER, Cursor, FileResult, QuarantineRow, WriteCounts
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -170,7 +170,8 @@ class DuckDBStore:
 
     def finish_file(self, file_id: int, result: FileResult) -> None:
         stored_nothing = result.ingested == 0 and result.conflicts == 0 and result.quarantined == 0
-        if stored_nothing and self._seen_before(file_id, result.sha256):
+        # A live input (no sha256: it has no end) keeps its row: its counts are updated as it goes.
+        if stored_nothing and result.sha256 and self._seen_before(file_id, result.sha256):
             # Re-reading a file already ingested stores nothing new, not even a files row.
             self.con.execute("DELETE FROM files WHERE file_id = ?", [file_id])
             return
@@ -201,12 +202,14 @@ class DuckDBStore:
         return bool(row and row[0])
 
     # -- events ---------------------------------------------------------------------------
-    def write_events(self, batch: pa.Table) -> WriteCounts:
+    def write_events(self, batch: pa.Table, cursor: Cursor | None = None) -> WriteCounts:
         # Arrow is imported by the writes only: a question's process never needs it (~70 ms).
         import pyarrow as pa
         import pyarrow.compute as pc
 
         if batch.num_rows == 0:
+            if cursor is not None:
+                self._save_cursor(self.con, cursor)
             return WriteCounts()
         keys = pa.table({"id": batch["id"], "content_hash": batch["content_hash"], "_seq": pa.array(range(batch.num_rows))})
         con = self.con
@@ -230,6 +233,8 @@ class DuckDBStore:
             self._append()
             for table, of_batch in _SIDE_TABLES:
                 con.execute(f"INSERT INTO {table} SELECT * FROM {of_batch}")
+            if cursor is not None:
+                self._save_cursor(con, cursor)
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -240,6 +245,17 @@ class DuckDBStore:
             con.execute(f"DROP VIEW IF EXISTS temp._new; SET memory_limit = '{self.memory_limit}'")
             pa.default_memory_pool().release_unused()
         return _counts(batch["file_id"], batch["source"], dup, conflict)
+
+    @staticmethod
+    def _save_cursor(con: duckdb.DuckDBPyConnection, cursor: Cursor) -> None:
+        con.execute(
+            "INSERT OR REPLACE INTO cursors VALUES (?, ?, ?, make_timestamp_ns(?))",
+            [cursor.name, cursor.position, cursor.state, _now()],
+        )
+
+    def cursor(self, name: str) -> Cursor | None:
+        row = self._reader().execute("SELECT position, state FROM cursors WHERE name = ?", [name]).fetchall()
+        return Cursor(name, int(row[0][0]), row[0][1]) if row else None
 
     def _append(self) -> None:
         """Append `_new` to the events table, with one thread: DuckDB splits a table of several

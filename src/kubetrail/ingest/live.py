@@ -1,0 +1,154 @@
+"""Live input into the store: request bodies received by `kubetrail serve` and lines appended to a
+followed file, written in groups with the position they reached (a `Cursor`) in one transaction.
+
+A body is framed, redacted, detected and normalized exactly as a file is by `ingest` (the same
+`normalize_chunk`), with its records placed at their line and byte offset in their origin (the
+spool, the followed file). Each origin is one `files` row, whose counts grow with every write.
+
+Cluster names (CONTRACT.md, "cluster"): the sender's configured cluster, else the writer's, is
+authoritative; without either, the events that name no cluster take the one name the group and
+the store carry, else `default`, and several names are warned about, as for `ingest`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from kubetrail.ingest.clusters import name_clusters, pending_name
+from kubetrail.ingest.pipeline import ChunkResult, Job, _decoders, normalize_chunk
+from kubetrail.ingest.reader import Chunk, Record, chunks
+from kubetrail.store import Cursor, FileResult, Store, WriteCounts
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A piece of live input: a received request body, or lines appended to a followed file."""
+
+    data: bytes  # decompressed
+    origin: str  # provenance: the receiver and sender ("POST /v1/audit from apiserver"), or the file's path
+    source: str | None = None  # every record is of this source (a receiver's), or None: detect each
+    cluster: str | None = None  # the sender's configured cluster (authoritative), or None
+    line: int = 1  # line of the first byte of `data` in its origin
+    offset: int = 0  # byte offset of `data` in its origin
+
+
+@dataclass
+class LiveResult:
+    """What one write did."""
+
+    stored: Counter[str] = field(default_factory=Counter)  # new events by source
+    duplicates: int = 0
+    conflicts: int = 0
+    quarantined: int = 0
+    records: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class _Origin:
+    file_id: int
+    size: int = 0
+    records: int = 0
+    skipped: int = 0
+    quarantined: int = 0
+    ingested: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    sources: Counter[str] = field(default_factory=Counter)
+
+
+class LiveWriter:
+    """Writes groups of bodies with their cursor. One writer per store (the store's single writer)."""
+
+    def __init__(self, store: Store, cluster: str | None = None) -> None:
+        self.store = store
+        self.cluster = cluster  # the cluster of every body whose sender has none configured
+        self.origins: dict[str, _Origin] = {}
+
+    def write(self, bodies: Sequence[Body], cursor: Cursor | None = None) -> LiveResult:
+        pending = pending_name()
+        results = [(body, result) for body in bodies for result in self._normalize(body, pending)]
+        events = pa.concat_tables([r.events for _, r in results]) if results else None
+        warnings: tuple[str, ...] = ()
+        if events is not None and events.num_rows and pc.any(pc.equal(events["cluster"], pending)).as_py():
+            named: Counter[tuple[str, str]] = Counter()
+            for body, r in results:
+                if body.cluster is None and self.cluster is None:
+                    named.update(r.named)
+            naming = name_clusters(None, named, self.store.cluster_names())
+            warnings = naming.warnings
+            cluster = events["cluster"]
+            named_here = pc.if_else(pc.equal(cluster, pending), pa.scalar(naming.name), cluster)
+            events = events.set_column(events.schema.get_field_index("cluster"), "cluster", named_here)
+        quarantine = [q for _, r in results for q in r.quarantine]
+        self.store.write_quarantine(quarantine)
+        if events is None or not events.num_rows:
+            counts = self.store.write_events(pa.table({}), cursor) if cursor is not None else None
+        else:
+            counts = self.store.write_events(events, cursor)
+        return self._account(bodies, results, counts.files if counts else {}, warnings)
+
+    def _normalize(self, body: Body, pending: str) -> Iterator[ChunkResult]:
+        origin = self.origins.get(body.origin)
+        if origin is None:
+            origin = self.origins[body.origin] = _Origin(self.store.begin_file(body.origin))
+        job = Job(body.origin, origin.file_id, body.source, body.cluster or self.cluster or pending, body.cluster or self.cluster)
+        for chunk in chunks(io.BufferedReader(io.BytesIO(body.data)), _decoders()):
+            yield normalize_chunk(_placed(chunk, body), job)
+
+    def _account(
+        self,
+        bodies: Sequence[Body],
+        results: list[tuple[Body, ChunkResult]],
+        per_file: dict[int, WriteCounts],
+        warnings: tuple[str, ...],
+    ) -> LiveResult:
+        out = LiveResult(warnings=warnings)
+        for body in bodies:
+            self.origins[body.origin].size += len(body.data)
+        for body, r in results:
+            origin = self.origins[body.origin]
+            origin.records += r.records
+            origin.skipped += r.skipped
+            origin.quarantined += len(r.quarantine)
+            origin.sources.update(r.sources)
+            out.records += r.records
+            out.quarantined += len(r.quarantine)
+        touched = {self.origins[b.origin].file_id: self.origins[b.origin] for b in bodies}
+        for file_id, origin in touched.items():
+            counts = per_file.get(file_id)
+            if counts is not None:
+                origin.ingested += sum(counts.stored.values())
+                origin.duplicates += counts.duplicates
+                origin.conflicts += counts.conflicts
+                out.stored.update(counts.stored)
+                out.duplicates += counts.duplicates
+                out.conflicts += counts.conflicts
+            self.store.finish_file(file_id, _file_result(origin))
+        return out
+
+
+def _file_result(origin: _Origin) -> FileResult:
+    top = origin.sources.most_common(1)
+    return FileResult(
+        sha256="", size=origin.size, source=top[0][0] if top else None, records=origin.records, ingested=origin.ingested,
+        duplicates=origin.duplicates, conflicts=origin.conflicts, quarantined=origin.quarantined, skipped_lines=origin.skipped,
+    )  # fmt: skip
+
+
+def _placed(chunk: Chunk, body: Body) -> Chunk:
+    """A chunk of a body, with its lines and offsets counted from the body's place in its origin."""
+    lines, offset = body.line - 1, body.offset
+    if chunk.framed is None:
+        return Chunk(chunk.line + lines, chunk.offset + offset, chunk.data)
+    for item in chunk.framed:
+        item.line += lines
+        if isinstance(item, Record):
+            item.offset += offset
+    return chunk
