@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from kubetrail.answers.window import DEFAULT_LIMIT, Window, parse_duration, window
+from kubetrail.answers.requests import ASK_SINCE, BASELINE, SKEW, STORY_SINCE
+from kubetrail.answers.window import DEFAULT_LIMIT
 from kubetrail.cli.output import EXIT_PROBLEM, EXIT_USAGE, default_format, emit_json, fail, incident_story, stderr, table
 from kubetrail.model import SOURCES
-from kubetrail.timeutil import TimeError, format_ns, parse_at
 
 if TYPE_CHECKING:
+    from kubetrail.api.held import Held
     from kubetrail.ingest.pipeline import Options, Summary
     from kubetrail.store.duckdb import DuckDBStore
 
@@ -67,9 +67,15 @@ def cli() -> None:
 
 
 def _open(db: str, fmt: str, *, read_only: bool = False) -> DuckDBStore:
-    """The store; questions open it read-only, so several can be asked at once."""
+    """The store; questions open it read-only, so several can be asked at once. A store held by
+    `kubetrail serve` (which DuckDB lets no other process open) is asked through it (_ask); a
+    write to it is refused, naming the process."""
+    from kubetrail.api.held import read_held
     from kubetrail.store.duckdb import DuckDBStore, StoreError
 
+    if not read_only and (held := read_held(db)) is not None:
+        message = f"{db} is held by kubetrail serve (PID {held.pid}, {held.url}): stop it first, or send records to it"
+        fail(fmt, "held", message, EXIT_PROBLEM)
     if read_only and not os.path.exists(db):
         fail(fmt, "store", f"no store at {db}: ingest something first (kubetrail ingest PATH --db {db})", EXIT_PROBLEM)
     try:
@@ -89,21 +95,57 @@ def _open(db: str, fmt: str, *, read_only: bool = False) -> DuckDBStore:
 )
 @click.option("--strict", is_flag=True, help="Exit 1 when any record was quarantined.")
 @click.option("--workers", type=click.IntRange(min=0), default=0, help="Worker processes for large inputs (0: one per core).")
+@click.option(
+    "--follow",
+    "follow_paths",
+    is_flag=True,
+    help="Follow PATHS (files or '-') as they grow, across rotations, until Ctrl-C or SIGTERM; resumes where it stopped.",
+)
 @common
 def ingest_cmd(
-    paths: tuple[str, ...], source_name: str | None, cluster: str | None, strict: bool, workers: int, db: str, fmt: str | None
+    paths: tuple[str, ...],
+    source_name: str | None,
+    cluster: str | None,
+    strict: bool,
+    workers: int,
+    follow_paths: bool,
+    db: str,
+    fmt: str | None,
 ) -> None:
     """Ingest files, directories, globs, .gz files, or '-' (stdin).
+
+    With --follow, export files (Tetragon's JSON export, Hubble's exporter file, or
+    `hubble observe --follow -o jsonpb` on stdin) are tailed into the store as they grow.
 
     \b
     Example:
       kubetrail ingest /var/log/kubernetes/audit.log hubble-flows.json.gz --cluster prod
+      kubetrail ingest --follow /var/run/cilium/tetragon/tetragon.log /var/run/cilium/hubble/events.log
     """
     from kubetrail.ingest.pipeline import Options
     from kubetrail.ingest.reader import expand_paths
     from kubetrail.sources import registry
 
     fmt = fmt or default_format()
+    if follow_paths:
+        from kubetrail.ingest.follow import FollowError, FollowOptions, follow, stop_on_signals
+
+        store = _open(db, fmt)
+        stop = stop_on_signals()  # set by SIGINT/SIGTERM: the follow writes what it holds, then returns
+        try:
+            followed = follow(store, paths, FollowOptions(source_name, cluster), stop, notify=partial(click.echo, err=True))
+        except FollowError as exc:
+            fail(fmt, "usage", str(exc), EXIT_USAGE)
+        finally:
+            store.close()
+        if fmt == "json":
+            emit_json(followed.as_json())
+        else:
+            _render_ingest(followed.summary, fmt)
+            click.echo(f"gaps: {followed.truncations} truncations, {followed.bytes_possibly_lost} bytes possibly lost")
+        if strict and followed.summary.quarantined:
+            sys.exit(EXIT_PROBLEM)
+        return
     try:
         files = list(expand_paths(list(paths)))
     except FileNotFoundError as exc:
@@ -198,17 +240,8 @@ def show_cmd(event_id: str, db: str, fmt: str | None) -> None:
     Example:
       kubetrail show 3f2a9c0d4b1e8f7a6c5d4e3f2a1b0c9d -o json
     """
-    from kubetrail.show import event_document
-
     fmt = fmt or default_format()
-    store = _open(db, fmt, read_only=True)
-    try:
-        row = store.get_event(event_id)
-    finally:
-        store.close()
-    if row is None:
-        fail(fmt, "not_found", f"no event with id {event_id!r} in {db}", EXIT_PROBLEM)
-    doc = event_document(row)
+    doc = _ask(fmt, db, "show", where=f" in {db}", id=event_id)
     if fmt == "json":
         emit_json(doc)
         return
@@ -229,19 +262,8 @@ def who_cmd(ip: str, at_text: str, cluster: str | None, db: str, fmt: str | None
     Example:
       kubetrail who 10.244.1.23 --at 2026-11-28T10:15:02Z -o json
     """
-    from kubetrail.answers.who import who
-
     fmt = fmt or default_format()
-    store = _open(db, fmt, read_only=True)
-    try:
-        at = parse_at(at_text, time.time_ns(), lambda: store.query("newest_event")[0]["newest"])
-        doc = who(store, ip, at, cluster)
-    except TimeError as exc:
-        fail(fmt, "usage", str(exc), EXIT_USAGE)
-    except ValueError as exc:
-        fail(fmt, "usage", f"{exc}: give an IPv4 or IPv6 address", EXIT_USAGE)
-    finally:
-        store.close()
+    doc = _ask(fmt, db, "who", ip=ip, at=at_text, cluster=cluster)
     if fmt == "json":
         emit_json(doc)
         return
@@ -296,30 +318,53 @@ filter_options = _options(
 )
 
 
-def _window(store: DuckDBStore, fmt: str, since: str, until: str | None, at_text: str) -> Window:
-    try:
-        win = window(since, until, at_text, time.time_ns(), lambda: store.query("newest_event")[0]["newest"])
-    except TimeError as exc:
-        fail(fmt, "usage", str(exc), EXIT_USAGE)
-    (seen,) = store.query("window_events", since=win.since, until=win.until)
-    if not seen["in_window"]:
-        newest = format_ns(seen["newest"]) if seen["newest"] else "none: the store is empty"
-        click.echo(
-            f"kubetrail: no events at all in [{format_ns(win.since)}, {format_ns(win.until)}); newest stored event: {newest}",
-            err=True,
-        )
-    return win
+def _ask(fmt: str, db: str, question: str, /, *, where: str = "", **values: Any) -> Any:
+    """The document of `question` (answers/requests.py) for the option values: asked of the
+    `kubetrail serve` holding the store when one does, else of the store itself. An error exits
+    the contract's way; `where` follows a not-found message."""
+    from kubetrail.api.held import read_held
+
+    held = read_held(db)
+    if held is not None:
+        return _ask_serve(fmt, held, question, values, where)
+    from kubetrail.answers.requests import answer
+
+    return _ask_store(fmt, db, lambda store: answer(question, store, values, _note), where)
 
 
-def _answer(fmt: str, db: str, since: str, until: str | None, at_text: str, compute: Callable[[DuckDBStore, Window], Any]) -> Any:
-    """Open the store read-only, resolve the window, compute the answer; bad input -> usage error."""
+def _ask_store(fmt: str, db: str, run: Callable[[DuckDBStore], Any], where: str = "") -> Any:
+    """`run` on the store, opened read-only."""
+    from kubetrail.answers.requests import RequestError
+
     store = _open(db, fmt, read_only=True)
     try:
-        return compute(store, _window(store, fmt, since, until, at_text))
-    except ValueError as exc:  # TimeError included
-        fail(fmt, "usage", str(exc), EXIT_USAGE)
+        return run(store)
+    except RequestError as exc:
+        _refused(fmt, exc.code, exc.message, where)
     finally:
         store.close()
+
+
+def _ask_serve(fmt: str, held: Held, question: str, values: dict[str, Any], where: str = "") -> Any:
+    """The question put to the serve holding the store; its notes go to stderr, as local ones do."""
+    from kubetrail.api import client
+
+    try:
+        reply = client.ask(held, question, values)
+    except client.ClientError as exc:
+        _refused(fmt, exc.code, exc.message, where, usage=exc.usage)
+    for note in reply.notes:
+        _note(note)
+    return reply.doc
+
+
+def _refused(fmt: str, code: str, message: str, where: str, *, usage: bool | None = None) -> NoReturn:
+    usage = code == "usage" if usage is None else usage
+    fail(fmt, code, message + where if code == "not_found" else message, EXIT_USAGE if usage else EXIT_PROBLEM)
+
+
+def _note(text: str) -> None:
+    click.echo(f"kubetrail: {text}", err=True)
 
 
 def _print_rows(
@@ -335,20 +380,13 @@ def _print_rows(
         click.echo(f"gap: {gap}", err=True)
 
 
-def _baseline_ns(fmt: str, text: str) -> int:
-    ns = parse_duration(text)
-    if ns is None:
-        fail(fmt, "usage", f"--baseline {text!r}: give a duration such as 7d", EXIT_USAGE)
-    return ns
-
-
 @cli.group("ask")
 def ask() -> None:
     """Ask one of the five questions: secrets, processes, actor, egress, trace."""
 
 
 @ask.command("secrets")
-@window_options("1h")
+@window_options(ASK_SINCE)
 @page_options
 @filter_options
 @common
@@ -362,14 +400,11 @@ def ask_secrets(
     Example:
       kubetrail ask secrets --since 1h --namespace payments -o json
     """
-    from kubetrail.answers.secrets import Query as SecretsQuery
-    from kubetrail.answers.secrets import secrets
-
     fmt = fmt or default_format()
-    if pod is not None and pod.count("/") != 1:
-        fail(fmt, "usage", f"--pod {pod!r}: give NAMESPACE/NAME", EXIT_USAGE)
-    query = partial(SecretsQuery, cluster=cluster, namespace=namespace, pod=pod, limit=limit, cursor=cursor)
-    doc = _answer(fmt, db, since, until, at_text, lambda store, win: secrets(store, query(win)))
+    doc = _ask(
+        fmt, db, "ask secrets", since=since, until=until, at=at_text, cluster=cluster, limit=limit, cursor=cursor,
+        namespace=namespace, pod=pod,
+    )  # fmt: skip
     columns = ["actor", "pod", "attribution", "verbs", "secrets", "denied", "count", "last_seen"]
     _print_rows(doc, fmt, f"Secret access {doc['window']['since']} .. {doc['window']['until']}", columns)
 
@@ -377,8 +412,8 @@ def ask_secrets(
 @ask.command("actor")
 @click.argument("name", required=False)
 @click.option("--sa", default=None, help="Service account NS/NAME (means system:serviceaccount:NS:NAME).")
-@click.option("--baseline", default="7d", show_default=True, help="History before --since that defines normal behaviour.")
-@window_options("1h")
+@click.option("--baseline", default=BASELINE, show_default=True, help="History before --since that defines normal behaviour.")
+@window_options(ASK_SINCE)
 @page_options
 @filter_options
 @common
@@ -393,22 +428,15 @@ def ask_actor(
       kubetrail ask actor --sa payments/api --since 6h -o json
       kubetrail ask actor alice@example.com
     """
-    from kubetrail.answers.actor import Query as ActorQuery
-    from kubetrail.answers.actor import actor, service_account_user
+    from kubetrail.answers.requests import username
 
     fmt = fmt or default_format()
-    if (name is None) == (sa is None):
-        fail(fmt, "usage", "give the username NAME or --sa NS/NAME (one of them)", EXIT_USAGE)
-    baseline_ns = _baseline_ns(fmt, baseline)
-    try:
-        who_ = name if name is not None else service_account_user(sa or "")
-    except ValueError as exc:
-        fail(fmt, "usage", str(exc), EXIT_USAGE)
-    query = partial(
-        ActorQuery, actor=who_, cluster=cluster, namespace=namespace, pod=pod, baseline_ns=baseline_ns, limit=limit, cursor=cursor
-    )
-    doc = _answer(fmt, db, since, until, at_text, lambda store, win: actor(store, query(win)))
-    _print_rows(doc, fmt, f"API calls of {who_}", ["time", "verb", "resource", "namespace", "name", "code", "pod", "reasons"])
+    doc = _ask(
+        fmt, db, "ask actor", name=name, sa=sa, baseline=baseline, since=since, until=until, at=at_text, limit=limit,
+        cursor=cursor, cluster=cluster, namespace=namespace, pod=pod,
+    )  # fmt: skip
+    columns = ["time", "verb", "resource", "namespace", "name", "code", "pod", "reasons"]
+    _print_rows(doc, fmt, f"API calls of {username(name, sa)}", columns)
 
 
 @ask.command("egress")
@@ -418,8 +446,8 @@ def ask_actor(
 @click.option(
     "--internal-cidr", "internal", multiple=True, help="Internal networks (repeatable; default RFC 1918, 100.64/10, fc00::/7)."
 )
-@click.option("--baseline", default="7d", show_default=True, help="History before --since that defines normal destinations.")
-@window_options("1h")
+@click.option("--baseline", default=BASELINE, show_default=True, help="History before --since that defines normal destinations.")
+@window_options(ASK_SINCE)
 @page_options
 @filter_options
 @common
@@ -434,21 +462,12 @@ def ask_egress(
     Example:
       kubetrail ask egress --external --new --since 6h
     """
-    from kubetrail.answers.egress import Query as EgressQuery
-    from kubetrail.answers.egress import egress
-    from kubetrail.identity.scope import DEFAULT_INTERNAL, networks
-
     fmt = fmt or default_format()
-    baseline_ns = _baseline_ns(fmt, baseline)
-    try:
-        nets = networks(internal) if internal else DEFAULT_INTERNAL
-    except ValueError as exc:
-        fail(fmt, "usage", str(exc), EXIT_USAGE)
-    query = partial(
-        EgressQuery, cluster=cluster, namespace=namespace, pod=pod, external=external, new=new_only, destination=destination,
-        internal=nets, baseline_ns=baseline_ns, limit=limit, cursor=cursor,
+    doc = _ask(
+        fmt, db, "ask egress", external=external, new=new_only, destination=destination, internal_cidr=internal,
+        baseline=baseline, since=since, until=until, at=at_text, limit=limit, cursor=cursor, cluster=cluster,
+        namespace=namespace, pod=pod,
     )  # fmt: skip
-    doc = _answer(fmt, db, since, until, at_text, lambda store, win: egress(store, query(win)))
     columns = ["pod", "destination_ip", "destination_names", "port", "destination_scope", "external", "new", "flows", "last_seen"]
     _print_rows(doc, fmt, "egress", columns)
 
@@ -457,8 +476,8 @@ def ask_egress(
 @click.option("--unexpected", is_flag=True, help="Only processes outside the baseline or flagged by a rule.")
 @click.option("--binary", default=None, help="A path, or a name matching the path's last part.")
 @click.option("--image", default=None, help="An image reference prefix.")
-@click.option("--baseline", default="7d", show_default=True, help="History before --since that defines what a workload runs.")
-@window_options("1h")
+@click.option("--baseline", default=BASELINE, show_default=True, help="History before --since that defines what a workload runs.")
+@window_options(ASK_SINCE)
 @page_options
 @filter_options
 @common
@@ -473,15 +492,11 @@ def ask_processes(
     Example:
       kubetrail ask processes --unexpected --since 6h
     """
-    from kubetrail.answers.processes import Query as ProcessesQuery
-    from kubetrail.answers.processes import processes
-
     fmt = fmt or default_format()
-    query = partial(
-        ProcessesQuery, cluster=cluster, namespace=namespace, pod=pod, unexpected=unexpected, binary=binary, image=image,
-        baseline_ns=_baseline_ns(fmt, baseline), limit=limit, cursor=cursor,
+    doc = _ask(
+        fmt, db, "ask processes", unexpected=unexpected, binary=binary, image=image, baseline=baseline, since=since,
+        until=until, at=at_text, limit=limit, cursor=cursor, cluster=cluster, namespace=namespace, pod=pod,
     )  # fmt: skip
-    doc = _answer(fmt, db, since, until, at_text, lambda store, win: processes(store, query(win)))
     columns = ["pod", "container", "binary", "count", "expected", "reasons", "initiator", "last_seen"]
     _print_rows(doc, fmt, "processes", columns, _initiator_cell)
 
@@ -494,7 +509,7 @@ def _initiator_cell(row: dict[str, Any], column: str) -> Any:
 
 @ask.command("trace")
 @click.argument("event_id")
-@click.option("--skew", default="2s", show_default=True, help="Clock skew tolerated between sources (a duration: 1s, 2s, 1m).")
+@click.option("--skew", default=SKEW, show_default=True, help="Clock skew tolerated between sources (a duration: 1s, 2s, 1m).")
 @common
 def ask_trace(event_id: str, skew: str, db: str, fmt: str | None) -> None:
     """The causal chain from an event back to the user action that caused it.
@@ -503,19 +518,8 @@ def ask_trace(event_id: str, skew: str, db: str, fmt: str | None) -> None:
     Example:
       kubetrail ask trace 3f2a9c0d4b1e8f7a6c5d4e3f2a1b0c9d -o json
     """
-    from kubetrail.answers.trace import UnknownEvent, trace
-
     fmt = fmt or default_format()
-    skew_ns = parse_duration(skew)
-    if skew_ns is None:
-        fail(fmt, "usage", f"--skew {skew!r}: give a duration such as 2s", EXIT_USAGE)
-    store = _open(db, fmt, read_only=True)
-    try:
-        doc = trace(store, event_id, skew_ns)
-    except UnknownEvent as exc:
-        fail(fmt, "not_found", f"{exc} in {db}", EXIT_PROBLEM)
-    finally:
-        store.close()
+    doc = _ask(fmt, db, "ask trace", where=f" in {db}", event_id=event_id, skew=skew)
     if fmt == "json":
         emit_json(doc)
         return
@@ -532,7 +536,7 @@ def ask_trace(event_id: str, skew: str, db: str, fmt: str | None) -> None:
 
 
 @cli.command("incidents")
-@window_options("24h")
+@window_options(STORY_SINCE)
 @page_options
 @filter_options
 @common
@@ -546,12 +550,11 @@ def incidents_cmd(
     Example:
       kubetrail incidents --since 24h
     """
-    from kubetrail.answers.incidents import Query as IncidentsQuery
-    from kubetrail.answers.incidents import incidents
-
     fmt = fmt or default_format()
-    query = partial(IncidentsQuery, cluster=cluster, namespace=namespace, pod=pod, limit=limit, cursor=cursor)
-    doc = _answer(fmt, db, since, until, at_text, lambda store, win: incidents(store, query(win)))
+    doc = _ask(
+        fmt, db, "incidents", since=since, until=until, at=at_text, cluster=cluster, limit=limit, cursor=cursor,
+        namespace=namespace, pod=pod,
+    )  # fmt: skip
     if fmt == "json":
         emit_json(doc)
         return
@@ -569,7 +572,7 @@ def incidents_cmd(
 @click.option(
     "--out", "out", required=True, type=click.Path(file_okay=False), help="Directory to write events.jsonl and manifest.json to."
 )
-@window_options("24h")
+@window_options(STORY_SINCE)
 @common
 def export_cmd(
     incident_id: str, out: str, since: str, until: str | None, at_text: str, cluster: str | None, db: str, fmt: str | None
@@ -580,18 +583,16 @@ def export_cmd(
     Example:
       kubetrail export --incident f4667747a60d2d731c4171e14ab1cc54 --out ./incident-f466
     """
-    from kubetrail.answers.export import NoSuchIncident, export
-    from kubetrail.answers.incidents import Query as IncidentsQuery
+    from kubetrail.answers.requests import export_to, write_bundle
+    from kubetrail.api.held import read_held
 
     fmt = fmt or default_format()
-    store = _open(db, fmt, read_only=True)
-    try:
-        win = _window(store, fmt, since, until, at_text)
-        doc = export(store, IncidentsQuery(win, cluster=cluster), incident_id, Path(out))
-    except NoSuchIncident as exc:
-        fail(fmt, "not_found", str(exc), EXIT_PROBLEM)
-    finally:
-        store.close()
+    values: dict[str, Any] = {"incident_id": incident_id, "since": since, "until": until, "at": at_text, "cluster": cluster}
+    held = read_held(db)
+    if held is not None:  # the bundle comes over the API, and is written here
+        doc = write_bundle(_ask_serve(fmt, held, "export", values), Path(out))
+    else:
+        doc = _ask_store(fmt, db, lambda store: export_to(store, values, Path(out), _note))
     if fmt == "json":
         emit_json(doc)
     else:
@@ -601,7 +602,7 @@ def export_cmd(
 @cli.command("timeline")
 @click.option("--actor", default=None, help="A username exactly as the API server saw it.")
 @click.option("--sa", default=None, help="Service account NS/NAME.")
-@window_options("24h")
+@window_options(STORY_SINCE)
 @page_options
 @click.option("--pod", default=None, help="The pod NS/NAME.")
 @common
@@ -615,17 +616,11 @@ def timeline_cmd(
     Example:
       kubetrail timeline --pod payments/api-7d9c6b5f8-x2k4j --since 2h
     """
-    from kubetrail.answers.actor import service_account_user
-    from kubetrail.answers.timeline import Query as TimelineQuery
-    from kubetrail.answers.timeline import timeline
-
     fmt = fmt or default_format()
-
-    def compute(store: DuckDBStore, win: Window) -> dict[str, Any]:
-        who_ = service_account_user(sa) if sa is not None else actor
-        return timeline(store, TimelineQuery(win, pod=pod, actor=who_, cluster=cluster, limit=limit, cursor=cursor))
-
-    doc = _answer(fmt, db, since, until, at_text, compute)
+    doc = _ask(
+        fmt, db, "timeline", actor=actor, sa=sa, pod=pod, since=since, until=until, at=at_text, cluster=cluster, limit=limit,
+        cursor=cursor,
+    )  # fmt: skip
     _print_rows(doc, fmt, "timeline", ["time", "source", "kind", "summary"])
 
 
@@ -703,14 +698,10 @@ def clusters_cmd(ctx: click.Context, db: str, fmt: str | None) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from kubetrail.answers.clusters import clusters, split_gaps
+    from kubetrail.answers.clusters import split_gaps
 
     fmt = fmt or default_format()
-    store = _open(db, fmt, read_only=True)
-    try:
-        doc = clusters(store)
-    finally:
-        store.close()
+    doc = _ask(fmt, db, "clusters")
     if fmt == "json":
         emit_json(doc)
         return
@@ -764,14 +755,8 @@ def status_cmd(cluster: str | None, db: str, fmt: str | None) -> None:
     Example:
       kubetrail status -o json
     """
-    from kubetrail.answers.status import status
-
     fmt = fmt or default_format()
-    store = _open(db, fmt, read_only=True)
-    try:
-        doc = status(store, cluster)
-    finally:
-        store.close()
+    doc = _ask(fmt, db, "status", cluster=cluster)
     if fmt == "json":
         emit_json(doc)
         return
@@ -783,6 +768,15 @@ def status_cmd(cluster: str | None, db: str, fmt: str | None) -> None:
     table("sensor drops", ["cluster", "source", "node", "drops", "drop %", "last report"], drops)
     for gap in doc["gaps"]:
         click.echo(f"gap: {gap}", err=True)
+
+
+def _serve() -> None:
+    from kubetrail.cli.serve import serve_cmd
+
+    cli.add_command(serve_cmd)
+
+
+_serve()
 
 
 def main() -> None:

@@ -7,7 +7,10 @@ spool, the followed file). Each origin is one `files` row, whose counts grow wit
 
 Cluster names (CONTRACT.md, "cluster"): the sender's configured cluster, else the writer's, is
 authoritative; without either, the events that name no cluster take the one name the group and
-the store carry, else `default`, and several names are warned about, as for `ingest`.
+the live input has carried so far, else as for `ingest` (the store's one cluster, else
+`default`, and several names are warned about). Events that arrive before any record named the
+cluster go under `default`: `kubetrail status` flags the split and `clusters merge` joins it, and
+a configured cluster avoids it.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ class LiveWriter:
         self.store = store
         self.cluster = cluster  # the cluster of every body whose sender has none configured
         self.origins: dict[str, _Origin] = {}
+        self.named: Counter[tuple[str, str]] = Counter()  # (cluster the records name, source) -> events, over the writer's life
 
     def write(self, bodies: Sequence[Body], cursor: Cursor | None = None) -> LiveResult:
         pending = pending_name()
@@ -77,14 +81,12 @@ class LiveWriter:
         events = pa.concat_tables([r.events for _, r in results]) if results else None
         warnings: tuple[str, ...] = ()
         if events is not None and events.num_rows and pc.any(pc.equal(events["cluster"], pending)).as_py():
-            named: Counter[tuple[str, str]] = Counter()
             for body, r in results:
                 if body.cluster is None and self.cluster is None:
-                    named.update(r.named)
-            naming = name_clusters(None, named, self.store.cluster_names())
-            warnings = naming.warnings
+                    self.named.update(r.named)
+            name, warnings = self._unnamed()
             cluster = events["cluster"]
-            named_here = pc.if_else(pc.equal(cluster, pending), pa.scalar(naming.name), cluster)
+            named_here = pc.if_else(pc.equal(cluster, pending), pa.scalar(name), cluster)
             events = events.set_column(events.schema.get_field_index("cluster"), "cluster", named_here)
         quarantine = [q for _, r in results for q in r.quarantine]
         self.store.write_quarantine(quarantine)
@@ -93,6 +95,16 @@ class LiveWriter:
         else:
             counts = self.store.write_events(events, cursor)
         return self._account(bodies, results, counts.files if counts else {}, warnings)
+
+    def _unnamed(self) -> tuple[str, tuple[str, ...]]:
+        """The cluster of events that name none, with no cluster configured: the one name the
+        records of this live input have carried so far, else as for an ingest (the store's one
+        cluster, else `default`)."""
+        learned = {name for name, _ in self.named}
+        if len(learned) == 1:
+            return learned.pop(), ()
+        naming = name_clusters(None, self.named, self.store.cluster_names())
+        return naming.name, naming.warnings
 
     def _normalize(self, body: Body, pending: str) -> Iterator[ChunkResult]:
         origin = self.origins.get(body.origin)

@@ -526,6 +526,30 @@ def decode_bytes(data: bytes) -> dict[str, Any] | None:
     return _decode(data, traces, _plausible_traces, _hex_traces) or _decode(data, logs, _plausible_logs, _hex_logs)
 
 
+class OTLPError(ValueError):
+    """An OTLP/HTTP protobuf body that cannot be read as the request it was sent as."""
+
+
+def request_as_json(data: bytes, signal: str) -> dict[str, Any]:
+    """An OTLP/HTTP protobuf body of a known signal ("traces" or "logs", from the path it was sent
+    to) as OTLP/JSON; an empty request is an empty object. Unlike `decode_bytes`, which guesses,
+    this reads what the sender said it sent, and says why it cannot."""
+    from google.protobuf.json_format import MessageToDict
+    from google.protobuf.message import DecodeError
+
+    traces, logs = _messages()
+    request = (traces if signal == "traces" else logs)()
+    try:
+        request.ParseFromString(data)
+    except DecodeError as exc:
+        raise OTLPError(
+            f"OTLP {signal}: not a protobuf Export{'Trace' if signal == 'traces' else 'Logs'}ServiceRequest: {exc}"
+        ) from exc
+    value: dict[str, Any] = MessageToDict(request, use_integers_for_enums=True)
+    (_hex_traces if signal == "traces" else _hex_logs)(value)
+    return value
+
+
 @cache
 def _messages() -> tuple[type[Any], type[Any]]:
     # Imported on first use: most ingests never see protobuf.

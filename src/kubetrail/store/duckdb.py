@@ -333,10 +333,14 @@ class DuckDBStore:
         """Times come back as int ns (the contract formats them; datetimes would lose digits)."""
         # Two steps: find the row on the narrow key (a wide scan for one row costs ~4x more),
         # then read that row's columns.
-        hit = self._one("SELECT rowid FROM events WHERE id_key = md5_number_lower($id) AND id = $id", {"id": event_id})
-        if hit is None:
+        con = self._reader()
+        hits = con.execute(
+            "SELECT rowid FROM events WHERE id_key = md5_number_lower($id) AND id = $id", {"id": event_id}
+        ).fetchall()
+        if not hits:
             return None
-        cur = self.con.execute(
+        hit = hits[0]
+        cur = con.execute(
             f"""SELECT {_SELECT_NS}, f.path AS provenance_path, f.sha256 AS provenance_sha256,
                epoch_ns(f.started_at) AS provenance_ingested_at
                FROM events e LEFT JOIN files f USING (file_id) WHERE e.rowid = $row""",
@@ -350,6 +354,11 @@ class DuckDBStore:
         cur = self._reader().execute(_named_query(name), params)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def own(self) -> None:
+        """Make the calling thread the store's writer, on the store's own connection; every other
+        thread, the one that opened the store included, then reads through a cursor of its own."""
+        self._owner = threading.get_ident()
 
     def _reader(self) -> duckdb.DuckDBPyConnection:
         """This thread's connection: the store's own on the thread that opened the store, a cursor

@@ -1,0 +1,1 @@
+"""HTTP shells of kubetrail: the receivers and the read API of `kubetrail serve`."""

@@ -1,0 +1,56 @@
+"""The `kubetrail serve` application: receivers, the read API and health checks, behind the
+authentication middleware."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from kubetrail.api import receivers
+from kubetrail.api.auth import Authenticator, AuthMiddleware
+from kubetrail.api.receivers import Gate
+from kubetrail.serve.config import ServeConfig
+from kubetrail.serve.pipeline import Core
+from kubetrail.store.duckdb import DuckDBStore
+
+
+async def not_here(request: Request, exc: Exception) -> JSONResponse:
+    """Unknown paths and methods answer in the contract's one error shape too."""
+    status = getattr(exc, "status_code", 404)
+    code = "not_found" if status == 404 else "method_not_allowed"
+    return JSONResponse(
+        {"error": {"code": code, "message": f"{request.method} {request.url.path}: {code.replace('_', ' ')}"}}, status
+    )
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when the spool has room: a sender told 503 here would be refused anyway."""
+    core: Core = request.app.state.core
+    ready = not core.full()
+    doc = {"status": "ready" if ready else "backpressure", "backlog_bytes": core.backlog(), "high_water": core.high_water}
+    return JSONResponse(doc, 200 if ready else 503)
+
+
+def build(config: ServeConfig, store: DuckDBStore, core: Core, auth: Authenticator) -> Starlette:
+    from kubetrail.api import read
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        *receivers.routes(),
+        *read.routes(),
+    ]
+    app = Starlette(routes=routes, exception_handlers={404: not_here, 405: not_here})
+    app.state.store = store
+    app.state.core = core
+    app.state.gate = Gate(config.limits)
+    app.state.config = config
+    app.state.auth = auth
+    app.add_middleware(AuthMiddleware, auth=auth)
+    return app
