@@ -568,7 +568,10 @@ def stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
     def handler(signum: int, frame: object) -> None:
-        stop.set()
+        # Not stop.set() here: the handler runs in the main thread, which may hold the event's
+        # lock (inside stop.wait()), and set() would wait for it forever. A thread of its own
+        # sets it once the main thread lets go.
+        threading.Thread(target=stop.set, name="kubetrail-stop", daemon=True).start()
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
