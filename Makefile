@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORPORA := ../shared/corpora
 
-.PHONY: demo test lint typecheck unit docs bench bench-precision clean
+.PHONY: demo test lint typecheck unit docs bench bench-precision bench-serve clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ bench: $(STAMP)
 PRECISION_ARGS ?=
 bench-precision: $(STAMP)
 	$(BIN)/python -m bench.precision $(PRECISION_ARGS)
+
+# `kubetrail serve` under 10 minutes of load at 5,000 events/s (bench/serve.py); SERVE_ARGS="--burst", "--find-max", "--record".
+SERVE_ARGS ?=
+bench-serve: $(STAMP)
+	$(BIN)/python -m bench.serve $(SERVE_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo.duckdb demo.duckdb.wal demo-sim

@@ -43,6 +43,7 @@ class Server:
         self.log = tmp / "serve.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.extra: list[str] = []
+        self.workers: list[int] = []  # the normalizing workers of the processes killed
 
     def start(self) -> None:
         cmd = [sys.executable, "-m", "kubetrail", "serve", "--db", str(self.db), "--listen", f"127.0.0.1:{self.port}",
@@ -66,6 +67,7 @@ class Server:
 
     def kill(self) -> None:
         assert self.proc is not None
+        self.workers.extend(children(self.proc.pid))
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 
@@ -73,6 +75,23 @@ class Server:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout=60)
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            out.extend(int(c) for c in f.read().split())
+    return out
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def batches(corpora: Path, senders: int, per_sender: int, size: int, seed: int) -> list[list[list[dict[str, Any]]]]:
@@ -150,6 +169,12 @@ def test_killed_at_random_moments_every_acknowledged_event_is_stored_exactly_onc
     assert len(set(acked_at_kill)) == KILLS, acked_at_kill
     log = server.log.read_text()
     assert log.count("stopped without cleaning up") == KILLS, log
+    # The workers of a killed server end on their own, soon after it.
+    assert server.workers, "no server had started its normalizing worker"
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in server.workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in server.workers if running(pid)], "a killed server's worker was left running"
 
 
 def test_sigterm_finishes_what_was_received_and_exits_cleanly(tmp_path: Path, corpora: Path) -> None:

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kubetrail.ingest.clusters import name_clusters, pending_name
-from kubetrail.ingest.pipeline import ChunkResult, Job, _decoders, normalize_chunk
+from kubetrail.ingest.pipeline import ChunkResult, Job, _decoders, normalize_chunks
 from kubetrail.ingest.reader import Chunk, Record, chunks
 from kubetrail.store import Cursor, FileResult, Store, WriteCounts
 
@@ -66,8 +66,32 @@ class _Origin:
     sources: Counter[str] = field(default_factory=Counter)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A group of bodies ready to normalize: its bodies by origin, source and cluster (a `Job`), in
+    the order each first came (picklable: a worker process may normalize it)."""
+
+    bodies: Sequence[Body]
+    parts: list[tuple[Job, list[Body]]]
+    pending: str  # the cluster of events that name none, until the group is written
+
+
+def normalize(parts: Sequence[tuple[Job, Sequence[Body]]]) -> list[ChunkResult]:
+    """Frame, redact, detect and normalize each part's bodies into one result (pure)."""
+    return [normalize_chunks(_chunks(bodies), job) for job, bodies in parts]
+
+
+def _chunks(bodies: Sequence[Body]) -> Iterator[Chunk]:
+    for body in bodies:
+        for chunk in chunks(io.BufferedReader(io.BytesIO(body.data)), _decoders()):
+            yield _placed(chunk, body)
+
+
 class LiveWriter:
-    """Writes groups of bodies with their cursor. One writer per store (the store's single writer)."""
+    """Writes groups of bodies with their cursor. One writer per store (the store's single writer).
+
+    `write` does it all here; `prepare`, `normalize` (anywhere) and `commit` let a caller
+    normalize the next group in a worker while this one is written."""
 
     def __init__(self, store: Store, cluster: str | None = None) -> None:
         self.store = store
@@ -76,25 +100,37 @@ class LiveWriter:
         self.named: Counter[tuple[str, str]] = Counter()  # (cluster the records name, source) -> events, over the writer's life
 
     def write(self, bodies: Sequence[Body], cursor: Cursor | None = None) -> LiveResult:
+        prepared = self.prepare(bodies)
+        return self.commit(prepared, normalize(prepared.parts), cursor)
+
+    def prepare(self, bodies: Sequence[Body]) -> Prepared:
         pending = pending_name()
-        results = [(body, result) for body in bodies for result in self._normalize(body, pending)]
-        events = pa.concat_tables([r.events for _, r in results]) if results else None
+        parts: dict[Job, list[Body]] = {}
+        for body in bodies:
+            parts.setdefault(self._job(body, pending), []).append(body)
+        return Prepared(bodies, list(parts.items()), pending)
+
+    def commit(self, prepared: Prepared, results: Sequence[ChunkResult], cursor: Cursor | None = None) -> LiveResult:
+        """Write what `normalize(prepared.parts)` gave, with the cursor, in one transaction."""
+        pending = prepared.pending
+        done = [(job, result) for (job, _), result in zip(prepared.parts, results, strict=True)]
+        events = pa.concat_tables([r.events for _, r in done]) if done else None
         warnings: tuple[str, ...] = ()
         if events is not None and events.num_rows and pc.any(pc.equal(events["cluster"], pending)).as_py():
-            for body, r in results:
-                if body.cluster is None and self.cluster is None:
+            for job, r in done:
+                if job.given is None:
                     self.named.update(r.named)
             name, warnings = self._unnamed()
             cluster = events["cluster"]
             named_here = pc.if_else(pc.equal(cluster, pending), pa.scalar(name), cluster)
             events = events.set_column(events.schema.get_field_index("cluster"), "cluster", named_here)
-        quarantine = [q for _, r in results for q in r.quarantine]
+        quarantine = [q for _, r in done for q in r.quarantine]
         self.store.write_quarantine(quarantine)
         if events is None or not events.num_rows:
             counts = self.store.write_events(pa.table({}), cursor) if cursor is not None else None
         else:
             counts = self.store.write_events(events, cursor)
-        return self._account(bodies, results, counts.files if counts else {}, warnings)
+        return self._account(prepared.bodies, done, counts.files if counts else {}, warnings)
 
     def _unnamed(self) -> tuple[str, tuple[str, ...]]:
         """The cluster of events that name none, with no cluster configured: the one name the
@@ -106,26 +142,25 @@ class LiveWriter:
         naming = name_clusters(None, self.named, self.store.cluster_names())
         return naming.name, naming.warnings
 
-    def _normalize(self, body: Body, pending: str) -> Iterator[ChunkResult]:
+    def _job(self, body: Body, pending: str) -> Job:
         origin = self.origins.get(body.origin)
         if origin is None:
             origin = self.origins[body.origin] = _Origin(self.store.begin_file(body.origin))
-        job = Job(body.origin, origin.file_id, body.source, body.cluster or self.cluster or pending, body.cluster or self.cluster)
-        for chunk in chunks(io.BufferedReader(io.BytesIO(body.data)), _decoders()):
-            yield normalize_chunk(_placed(chunk, body), job)
+        given = body.cluster or self.cluster
+        return Job(body.origin, origin.file_id, body.source, given or pending, given)
 
     def _account(
         self,
         bodies: Sequence[Body],
-        results: list[tuple[Body, ChunkResult]],
+        results: list[tuple[Job, ChunkResult]],
         per_file: dict[int, WriteCounts],
         warnings: tuple[str, ...],
     ) -> LiveResult:
         out = LiveResult(warnings=warnings)
         for body in bodies:
             self.origins[body.origin].size += len(body.data)
-        for body, r in results:
-            origin = self.origins[body.origin]
+        for job, r in results:
+            origin = self.origins[job.path]
             origin.records += r.records
             origin.skipped += r.skipped
             origin.quarantined += len(r.quarantine)

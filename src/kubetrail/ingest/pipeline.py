@@ -14,6 +14,8 @@ import gc
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -48,6 +50,7 @@ SHARE_AHEAD_BYTES: Final = 64 << 20  # how far ahead of this process a worker ta
 # GIL at every read of the pipe (64 KiB), up to the switch interval each time (5 ms by default):
 # 7 MiB of results reached this process 0.3 s after the worker had sent them.
 SWITCH_SECONDS: Final = 0.0005
+PARENT_POLL_SECONDS: Final = 1.0  # how often a worker checks that its parent is alive
 _KINDS: Final = frozenset(KINDS)
 _encode = msgspec.msgpack.Encoder().encode
 
@@ -117,7 +120,7 @@ def ingest(store: Store, paths: Iterable[str], options: Options, progress: Progr
     switch = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_SECONDS)
     try:
-        with _Workers(options) as workers:
+        with Workers(options.workers) as workers:
             sharing = _Sharing(store, paths, run, workers)
             for index, path in enumerate(paths):
                 _FileIngest(store, path, run, summary, workers, batches, progress, sharing, index).run()
@@ -164,17 +167,24 @@ class Job:
 
 def normalize_chunk(chunk: Chunk, job: Job) -> ChunkResult:
     """Frame, redact, detect and normalize the records of one chunk."""
+    return normalize_chunks((chunk,), job)
+
+
+def normalize_chunks(pieces: Iterable[Chunk], job: Job) -> ChunkResult:
+    """The records of several chunks of one input as one result (one Arrow table: a table per
+    small chunk, such as a live body of one Falco alert, cost 0.5 ms each)."""
     state = _ChunkState(job)
     # Parsed records hold no reference cycles; the cyclic collector would only rescan the
     # chunk's many small objects over and over.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for item in records_of(chunk):
-            if isinstance(item, Skipped):
-                state.skipped += 1
-            else:
-                state.record(item)
+        for chunk in pieces:
+            for item in records_of(chunk):
+                if isinstance(item, Skipped):
+                    state.skipped += 1
+                else:
+                    state.record(item)
         return ChunkResult(to_arrow(state.events), state.quarantine, state.records, state.skipped, state.sources, state.named)
     finally:
         if was_enabled:
@@ -290,24 +300,37 @@ def _system_allocator() -> None:
     pa.set_memory_pool(pa.system_memory_pool())
 
 
+def _worker_init() -> None:
+    """A worker's set-up: the allocator, and a thread that ends the worker once its parent is gone
+    (a `kill -9`ed `serve` or `ingest` leaves no worker waiting for work that never comes)."""
+    _system_allocator()
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="kubetrail-parent", daemon=True).start()
+
+
 def _started() -> None:
     """A worker's first task: done once the worker is up, its modules imported."""
     _decoders()  # imports every source module
 
 
-class _Workers:
-    """A process pool, started on first need and shared by all inputs of one ingest."""
+class Workers:
+    """A process pool, started on first need and shared by all inputs of one ingest (or by the
+    groups `serve` drains)."""
 
-    def __init__(self, options: Options) -> None:
-        self.count = options.workers or os.cpu_count() or 1
+    def __init__(self, count: int) -> None:
+        self.count = count or os.cpu_count() or 1
         self.pool: ProcessPoolExecutor | None = None
         self.up: Future[None] | None = None  # done once a worker can take work
 
     def start(self) -> ProcessPoolExecutor:
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(
-                self.count, mp_context=multiprocessing.get_context("spawn"), initializer=_system_allocator
-            )
+            self.pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
             self.up = self.pool.submit(_started)
         return self.pool
 
@@ -321,14 +344,18 @@ class _Workers:
         for future in pending:
             yield future.result()
 
-    def __enter__(self) -> _Workers:
+    def __enter__(self) -> Workers:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
         # Without waiting: the workers exit (~50 ms) while the last batch is written. Python
         # reaps them, at the latest when it exits.
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self.up = None
 
 
 class _Batches:
@@ -399,7 +426,7 @@ class _Sharing:
     it is on). The incremental batch of the benchmark (6 files, 17 MB): normalized in 0.69-1.0 s
     shared, against 0.89-1.2 s in this process alone."""
 
-    def __init__(self, store: Store, paths: list[str], run: _Run, workers: _Workers) -> None:
+    def __init__(self, store: Store, paths: list[str], run: _Run, workers: Workers) -> None:
         options = run.options
         self.store, self.run, self.options, self.workers = store, run, options, workers
         self.sizes = {i: size for i, p in enumerate(paths) if (size := _shareable(p, options)) is not None}
@@ -474,7 +501,7 @@ class _FileIngest:
     """Reads one input into the store and adds its counts to the run's summary."""
 
     def __init__(
-        self, store: Store, path: str, run: _Run, summary: Summary, workers: _Workers, batches: _Batches,
+        self, store: Store, path: str, run: _Run, summary: Summary, workers: Workers, batches: _Batches,
         progress: Progress | None, sharing: _Sharing, index: int,
     ) -> None:  # fmt: skip
         self.store, self.path, self.ingest_run, self.options, self.summary = store, path, run, run.options, summary

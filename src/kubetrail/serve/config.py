@@ -57,6 +57,7 @@ class Limits:
     per_sender_inflight: int = 16  # requests of one sender at once (429 beyond)
     spool_high_water: int = 1 << 30  # spool bytes not yet in the store (503 beyond)
     retry_after_seconds: int = 2
+    normalize_workers: int = 1  # processes that normalize the next group while the drain writes one (0: the drain itself)
 
 
 @dataclass(frozen=True)

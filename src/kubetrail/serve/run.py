@@ -28,7 +28,7 @@ from kubetrail.api.held import Held, held_path, read_held, write_held
 from kubetrail.serve.config import Identity, ServeConfig
 from kubetrail.serve.pipeline import SPOOL_CURSOR, Core
 from kubetrail.serve.spool import Spool, SpoolError
-from kubetrail.store.duckdb import DuckDBStore, StoreError
+from kubetrail.store.duckdb import LIVE_CHECKPOINT_THRESHOLD, DuckDBStore, StoreError
 
 log = logging.getLogger("kubetrail.serve")
 GRACEFUL_SECONDS: Final = 30
@@ -81,7 +81,7 @@ def _open(config: ServeConfig) -> tuple[DuckDBStore, Core]:
     if held_path(db).exists():
         log.warning("a previous kubetrail serve of %s stopped without cleaning up (killed?): reopening its store and spool", db)
     try:
-        store = DuckDBStore(db)
+        store = DuckDBStore(db, checkpoint_threshold=LIVE_CHECKPOINT_THRESHOLD)
     except StoreError as exc:
         raise ServeError(f"{exc} (another kubetrail process may be writing it: stop it first)") from exc
     try:
@@ -95,7 +95,10 @@ def _open(config: ServeConfig) -> tuple[DuckDBStore, Core]:
             "spool %s: cut off %d bytes of an entry written but never acknowledged", config.spool, spool.recovery.torn_bytes
         )
     try:
-        core = Core(store, spool, cluster=config.cluster, high_water=config.limits.spool_high_water, follow=config.follow)
+        core = Core(
+            store, spool, cluster=config.cluster, high_water=config.limits.spool_high_water, follow=config.follow,
+            workers=config.limits.normalize_workers,
+        )  # fmt: skip
     except FollowError as exc:
         spool.close()
         store.close()

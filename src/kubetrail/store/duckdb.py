@@ -55,6 +55,11 @@ WRITE_MEMORY_LIMIT: Final = "128MB"
 # let a batch of 10k events (27 MB of WAL) through the WAL: 0.17 s to write it and 0.15 s to
 # checkpoint it at the next commit, against ~0.25 s for the checkpoint at commit alone.
 _SETTINGS: Final[dict[str, str | int]] = {"max_vacuum_tasks": 0, "checkpoint_threshold": "1MB"}
+# `serve` writes a group every second or so: checkpointed at each commit, the process grew by
+# ~100 bytes per event stored (+36 MiB/min at 5,000 events/s, native memory outside DuckDB's
+# buffer pool); through the WAL, checkpointed every ~3 groups, RSS rises and falls with the WAL
+# and grows by ~25 bytes per event (+8 MiB/min; bench/serve.py, bench/RESULTS.md).
+LIVE_CHECKPOINT_THRESHOLD: Final = "64MB"
 
 _COLUMNS: Final = ", ".join(f'"{c}"' for c in FIELD_NAMES)
 # Columns the store keeps beside the event fields (not part of the catalog), as it writes them:
@@ -106,14 +111,18 @@ FROM b ORDER BY _seq
 
 
 class DuckDBStore:
-    def __init__(self, path: str | Path, *, read_only: bool = False, memory_limit: str = MEMORY_LIMIT) -> None:
+    def __init__(
+        self, path: str | Path, *, read_only: bool = False, memory_limit: str = MEMORY_LIMIT,
+        checkpoint_threshold: str | None = None,  # default: _SETTINGS's (serve: LIVE_CHECKPOINT_THRESHOLD)
+    ) -> None:  # fmt: skip
         self.path = str(path)
         self.memory_limit = memory_limit
         self._owner = threading.get_ident()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         try:
-            self.con = duckdb.connect(self.path, read_only=read_only, config={"memory_limit": memory_limit, **_SETTINGS})
+            settings = _SETTINGS | ({"checkpoint_threshold": checkpoint_threshold} if checkpoint_threshold else {})
+            self.con = duckdb.connect(self.path, read_only=read_only, config={"memory_limit": memory_limit, **settings})
         except duckdb.IOException as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
         if not read_only:

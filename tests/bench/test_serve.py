@@ -1,0 +1,52 @@
+"""The serve benchmark at a tiny size: a real `kubetrail serve` and load generator for a few
+seconds, then the report has a row for every measure and every acknowledged event is in the
+store, once. Nothing is recorded; no wall time is asserted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from bench.serve import WIRES, Config, Run, ladder_lines, run, sustained_lines
+
+TINY = Config(rate=500, seconds=5, events=4000)
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return run(Config(rate=TINY.rate, seconds=TINY.seconds, events=TINY.events, data=tmp_path_factory.mktemp("bench-data")))
+
+
+def test_every_acknowledged_event_is_stored_once(result: Run) -> None:
+    assert {s.source for s in result.stored} == {w.source for w in WIRES}
+    for s in result.stored:
+        assert s.records > 0 and s.expected > 0, f"{s.source}: nothing acknowledged"
+        assert (s.stored, s.missing, s.extra, s.repeated) == (s.expected, 0, 0, 0), s
+    assert result.exactly_once and result.quarantined == 0
+
+
+def test_every_request_sent_is_acknowledged_and_the_server_stops_cleanly(result: Run) -> None:
+    assert result.failed == 0 and result.acked
+    assert {s.wire for s in result.acked} == set(range(len(WIRES)))
+    assert result.exit_status == 0
+    assert result.samples and all(s.rss > 0 for s in result.samples)
+
+
+def test_the_report_has_a_row_for_each_measure(result: Run) -> None:
+    text = "\n".join(sustained_lines(result))
+    measures = ("acknowledged:", "request to 2xx", "server RSS", "drain backlog", "CPU of the server",
+                "CPU of the load generator", "SIGTERM", "stored, exactly once", "| time |")  # fmt: skip
+    for what in measures:
+        assert what in text, what
+    for wire in WIRES:
+        assert f"… {wire.path}" in text and f"| {wire.source} |" in text
+    assert "✗" not in text.split("stored, exactly once")[1].split("\n")[0]
+
+
+def test_the_ladder_names_the_highest_rate_that_held(result: Run) -> None:
+    text = "\n".join(ladder_lines([result]))
+    assert ("Highest rate that held: 500 events/s" in text) == result.held
+
+
+def test_a_short_run_does_not_judge_trends(result: Run, tmp_path: Path) -> None:
+    assert result.rss_flat is None and result.drain_keeps_up is None
