@@ -44,9 +44,10 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
         self.extra: list[str] = []
         self.workers: list[int] = []  # the normalizing workers of the processes killed
+        self.listen = f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "kubetrail", "serve", "--db", str(self.db), "--listen", f"127.0.0.1:{self.port}",
+        cmd = [sys.executable, "-m", "kubetrail", "serve", "--db", str(self.db), "--listen", self.listen,
                "--token-file", str(self.tokens), "--cluster", "crash", *self.extra]  # fmt: skip
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
@@ -249,3 +250,30 @@ def test_a_file_that_cannot_be_followed_stops_the_start_with_the_reason(tmp_path
     )  # fmt: skip
     assert out.returncode == 1
     assert "missing.log" in out.stderr.decode()
+
+
+def test_the_cli_asks_a_serve_listening_on_every_address_over_tls(tmp_path: Path) -> None:
+    """In a pod: serve on 0.0.0.0 with a certificate for the Service's name only; `kubectl exec ...
+    kubetrail status` on the held store comes over loopback and trusts exactly that certificate."""
+    import trustme
+
+    ca = trustme.CA()
+    leaf = ca.issue_cert("kubetrail.kubetrail.svc")
+    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    server = Server(tmp_path)
+    config = tmp_path / "kubetrail.yaml"
+    config.write_text(f"tls: {{cert_file: {cert}, key_file: {key}}}\n")
+    server.extra = ["--config", str(config)]
+    server.listen = f"0.0.0.0:{server.port}"
+    server.start()
+    try:
+        held = orjson.loads(Path(f"{server.db}.serve.json").read_bytes())
+        assert held["url"] == f"https://127.0.0.1:{server.port}"
+        asked = subprocess.run([sys.executable, "-m", "kubetrail", "status", "--db", str(server.db), "-o", "json"],
+                               capture_output=True, timeout=60, check=False)  # fmt: skip
+        assert asked.returncode == 0, asked.stderr.decode()
+        assert orjson.loads(asked.stdout)["events"] == 0
+    finally:
+        assert server.terminate() == 0

@@ -47,7 +47,7 @@ def ask(held: Held, name: str, values: Mapping[str, Any]) -> Reply:
         raise ClientError(
             "held", f"cannot read the token of kubetrail serve (PID {held.pid}) from {held.token_file}: {exc.strerror}"
         ) from None
-    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=held.ca_file) if held.ca_file else True
+    verify: ssl.SSLContext | bool = _pinned(held.ca_file) if held.ca_file else True
     try:
         with httpx.Client(verify=verify, trust_env=False, timeout=TIMEOUT) as client:
             headers = {"Authorization": f"Bearer {token}"}
@@ -63,6 +63,16 @@ def ask(held: Held, name: str, values: Mapping[str, Any]) -> Reply:
     except orjson.JSONDecodeError:
         raise ClientError("server", f"kubetrail serve (PID {held.pid}) answered {path} with something not JSON") from None
     return Reply(doc, response.headers.get_list(NOTE_HEADER))
+
+
+def _pinned(cert_file: str) -> ssl.SSLContext:
+    """Trust exactly the serve's own certificate (its file, readable here), whatever names it holds:
+    the CLI reaches a serve that listens on every address over loopback, a name its certificate,
+    made for the Service's DNS name, does not carry."""
+    context = ssl.create_default_context(cafile=cert_file)
+    context.check_hostname = False
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # the leaf itself is the anchor
+    return context
 
 
 def _request(name: str, values: Mapping[str, Any]) -> tuple[str, dict[str, list[str]]]:

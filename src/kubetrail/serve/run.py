@@ -151,3 +151,4 @@ def _logging() -> None:
     if not root.handlers:
         root.addHandler(handler)
     root.setLevel(logging.INFO)
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # every address: the CLI here comes over loopback
