@@ -57,7 +57,10 @@ def served(tmp_path: Path, **limits: int) -> Iterator[Served]:
     cfg = config(tmp_path / "s.duckdb", **limits)
     store = DuckDBStore(cfg.db)
     cursor = store.cursor(SPOOL_CURSOR)
-    core = Core(store, Spool(cfg.spool, start=cursor.position if cursor else 0), high_water=cfg.limits.spool_high_water)
+    # Normalized in the drain thread (workers=0): a worker process per test would cost its start;
+    # the real `serve` in test_crash.py and bench/serve.py normalizes in its worker.
+    spool = Spool(cfg.spool, start=cursor.position if cursor else 0)
+    core = Core(store, spool, high_water=cfg.limits.spool_high_water, workers=0)
     auth = Authenticator(cfg)
     core.start()
     app = build(cfg, store, core, auth)

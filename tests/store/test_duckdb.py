@@ -66,7 +66,8 @@ def test_an_empty_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_
     DuckDBStore(tmp_path / "s.duckdb").close()
     with duckdb.connect(str(tmp_path / "s.duckdb")) as con:  # as schema 11 left it
         con.execute(
-            "ALTER TABLE events DROP COLUMN sensor_cluster; ALTER TABLE events DROP COLUMN time_source; DROP TABLE cursors"
+            "ALTER TABLE events DROP COLUMN sensor_cluster; ALTER TABLE events DROP COLUMN time_source; DROP TABLE cursors;"
+            " DROP TABLE alert_incidents; DROP TABLE alert_outbox; DROP SEQUENCE alert_seq"
         )
         con.execute("UPDATE meta SET value = '11' WHERE key = 'schema_version'")
     reader = DuckDBStore(tmp_path / "s.duckdb", read_only=True)

@@ -8,9 +8,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from kubetrail.alerts.engine import Engine
 from kubetrail.api import receivers
 from kubetrail.api.auth import Authenticator, AuthMiddleware
 from kubetrail.api.receivers import Gate
+from kubetrail.serve import metrics
 from kubetrail.serve.config import ServeConfig
 from kubetrail.serve.pipeline import Core
 from kubetrail.store.duckdb import DuckDBStore
@@ -30,25 +32,29 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when the spool has room: a sender told 503 here would be refused anyway."""
+    """Ready when the spool has room and the store takes writes: a sender told 503 here would be
+    refused anyway, or would only fill the spool."""
     core: Core = request.app.state.core
-    ready = not core.full()
-    doc = {"status": "ready" if ready else "backpressure", "backlog_bytes": core.backlog(), "high_water": core.high_water}
-    return JSONResponse(doc, 200 if ready else 503)
+    status = "store_failing" if core.failing else "backpressure" if core.full() else "ready"
+    doc = {"status": status, "backlog_bytes": core.backlog(), "high_water": core.high_water}
+    return JSONResponse(doc, 200 if status == "ready" else 503)
 
 
-def build(config: ServeConfig, store: DuckDBStore, core: Core, auth: Authenticator) -> Starlette:
+def build(config: ServeConfig, store: DuckDBStore, core: Core, auth: Authenticator, engine: Engine | None = None) -> Starlette:
     from kubetrail.api import read
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics.metrics, methods=["GET"]),
         *receivers.routes(),
         *read.routes(),
     ]
     app = Starlette(routes=routes, exception_handlers={404: not_here, 405: not_here})
     app.state.store = store
     app.state.core = core
+    app.state.engine = engine
+    app.state.metrics = metrics.registry(core, auth, engine)
     app.state.gate = Gate(config.limits)
     app.state.config = config
     app.state.auth = auth

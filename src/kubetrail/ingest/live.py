@@ -51,10 +51,14 @@ class LiveResult:
     quarantined: int = 0
     records: int = 0
     warnings: tuple[str, ...] = ()
+    duplicates_by_origin: Counter[str] = field(default_factory=Counter)
+    quarantined_by_source: Counter[str] = field(default_factory=Counter)  # "" when no source was recognized
+    newest: dict[tuple[str, str], int] = field(default_factory=dict)  # (source, node) -> the newest event time written (ns)
 
 
 @dataclass
 class _Origin:
+    path: str
     file_id: int
     size: int = 0
     records: int = 0
@@ -130,7 +134,11 @@ class LiveWriter:
             counts = self.store.write_events(pa.table({}), cursor) if cursor is not None else None
         else:
             counts = self.store.write_events(events, cursor)
-        return self._account(prepared.bodies, done, counts.files if counts else {}, warnings)
+        out = self._account(prepared.bodies, done, counts.files if counts else {}, warnings)
+        out.quarantined_by_source.update(q.source or "" for q in quarantine)
+        if events is not None and events.num_rows:
+            out.newest = _newest(events)
+        return out
 
     def _unnamed(self) -> tuple[str, tuple[str, ...]]:
         """The cluster of events that name none, with no cluster configured: the one name the
@@ -145,7 +153,7 @@ class LiveWriter:
     def _job(self, body: Body, pending: str) -> Job:
         origin = self.origins.get(body.origin)
         if origin is None:
-            origin = self.origins[body.origin] = _Origin(self.store.begin_file(body.origin))
+            origin = self.origins[body.origin] = _Origin(body.origin, self.store.begin_file(body.origin))
         given = body.cluster or self.cluster
         return Job(body.origin, origin.file_id, body.source, given or pending, given)
 
@@ -177,6 +185,7 @@ class LiveWriter:
                 out.stored.update(counts.stored)
                 out.duplicates += counts.duplicates
                 out.conflicts += counts.conflicts
+                out.duplicates_by_origin[origin.path] += counts.duplicates
             self.store.finish_file(file_id, _file_result(origin))
         return out
 
@@ -187,6 +196,14 @@ def _file_result(origin: _Origin) -> FileResult:
         sha256="", size=origin.size, source=top[0][0] if top else None, records=origin.records, ingested=origin.ingested,
         duplicates=origin.duplicates, conflicts=origin.conflicts, quarantined=origin.quarantined, skipped_lines=origin.skipped,
     )  # fmt: skip
+
+
+def _newest(events: pa.Table) -> dict[tuple[str, str], int]:
+    """The newest event time per (source, node) of a batch (node "" when the event has none)."""
+    node = pc.fill_null(events["node"], "")
+    keyed = pa.table({"source": events["source"], "node": node, "time": events["time"].cast(pa.int64())})
+    groups = keyed.group_by(["source", "node"]).aggregate([("time", "max")]).to_pylist()
+    return {(g["source"], g["node"]): g["time_max"] for g in groups}
 
 
 def _placed(chunk: Chunk, body: Body) -> Chunk:

@@ -13,7 +13,9 @@ from typing import Any, Final
 
 import yaml
 
+from kubetrail.alerts import AlertSettings, OutputConfig
 from kubetrail.api.tls import TLSConfig
+from kubetrail.correlate.incidents import SEVERITIES
 
 ROLES: Final = ("ingest", "viewer", "admin")
 DEFAULT_LISTEN: Final = "127.0.0.1:8443"
@@ -73,6 +75,8 @@ class ServeConfig:
     limits: Limits = Limits()
     follow: tuple[str, ...] = ()
     metrics_public: bool = False  # /metrics without a token
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    outputs: tuple[OutputConfig, ...] = ()  # alerts.outputs: where incidents are told
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -106,6 +110,10 @@ class ServeConfig:
             "limits": {f.name: getattr(self.limits, f.name) for f in fields(self.limits)},
             "follow": list(self.follow),
             "metrics_public": self.metrics_public,
+            "alerts": {
+                **{f.name: getattr(self.alerts, f.name) for f in fields(self.alerts)},
+                "outputs": [{f.name: getattr(o, f.name) for f in fields(o)} for o in self.outputs],
+            },
         }  # fmt: skip
 
 
@@ -147,7 +155,7 @@ def load(
 
 _KEYS: Final = frozenset(
     {"db", "listen", "cluster", "token_file", "tokens", "client_certs", "tls", "audit_requires_client_cert", "spool",
-     "limits", "follow", "metrics_public"}
+     "limits", "follow", "metrics_public", "alerts"}
 )  # fmt: skip
 
 
@@ -165,6 +173,7 @@ def _parse(doc: dict[str, Any], where: str) -> ServeConfig:
     if not isinstance(limits, dict) or set(limits) - known_limits:
         raise ConfigError(f"{where}: limits: a mapping of {', '.join(sorted(known_limits))}")
     spool = doc.get("spool") or {}
+    settings, outputs = _alerts(doc.get("alerts") or {}, f"{where}: alerts")
     return ServeConfig(
         db=str(doc.get("db", ServeConfig.db)),
         listen=_listen(str(doc.get("listen", DEFAULT_LISTEN)), f"{where}: listen"),
@@ -177,7 +186,47 @@ def _parse(doc: dict[str, Any], where: str) -> ServeConfig:
         limits=Limits(**{k: int(v) for k, v in limits.items()}),
         follow=tuple(str(p) for p in _list(doc, "follow", where)),
         metrics_public=bool(doc.get("metrics_public", False)),
+        alerts=settings,
+        outputs=outputs,
     )
+
+
+def _alerts(doc: Any, where: str) -> tuple[AlertSettings, tuple[OutputConfig, ...]]:
+    """`alerts:` — the engine's settings and its outputs; refresh at most every 2 minutes, as
+    Alertmanager resolves an alert not sent again within its resolve_timeout (5 min by default)."""
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{where}: a mapping of link_base, quiet_seconds, refresh_seconds, ..., outputs")
+    known = {f.name for f in fields(AlertSettings)}
+    unknown = sorted(set(doc) - known - {"outputs"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known | {'outputs'}))})")
+    try:
+        settings = AlertSettings(**{k: v for k, v in doc.items() if k != "outputs"})
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    if not 0 < settings.refresh_seconds <= 120:
+        raise ConfigError(f"{where}: refresh_seconds {settings.refresh_seconds}: give 1 to 120 (Alertmanager forgets in 5 min)")
+    outputs = tuple(_output(o, f"{where}: outputs[{i}]") for i, o in enumerate(_list(doc, "outputs", where)))
+    names = [o.name for o in outputs]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{where}: outputs: each needs a name of its own (got {', '.join(names)})")
+    return settings, outputs
+
+
+def _output(entry: Any, where: str) -> OutputConfig:
+    known = {f.name for f in fields(OutputConfig)}
+    if not isinstance(entry, dict) or entry.get("type") not in ("alertmanager", "slack", "webhook"):
+        raise ConfigError(f"{where}: give {{type: alertmanager|slack|webhook, name: NAME, ...}}")
+    unknown = sorted(set(entry) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    severity = entry.get("min_severity", "medium")
+    if severity not in SEVERITIES:
+        raise ConfigError(f"{where}: min_severity {severity!r}: give one of {', '.join(SEVERITIES)}")
+    values = {**entry, "name": str(entry.get("name", entry["type"]))}
+    for key in ("clusters", "namespaces"):
+        values[key] = tuple(str(v) for v in entry.get(key) or ())
+    return OutputConfig(**values)
 
 
 def _list(doc: dict[str, Any], key: str, where: str) -> list[Any]:

@@ -20,9 +20,12 @@ import queue
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
+
+from prometheus_client import Histogram
 
 from kubetrail.ingest.live import Body, LiveWriter, Prepared, normalize
 from kubetrail.ingest.pipeline import ChunkResult, Workers
@@ -64,8 +67,8 @@ class Counters:
     received: Counter[str] = field(default_factory=Counter)  # requests acknowledged, by receiver
     records: Counter[str] = field(default_factory=Counter)  # records acknowledged, by receiver
     stored: Counter[str] = field(default_factory=Counter)  # events stored, by source
-    duplicates: int = 0
-    quarantined: int = 0
+    duplicates: Counter[str] = field(default_factory=Counter)  # by receiver
+    quarantined: Counter[str] = field(default_factory=Counter)  # by source ("": none recognized)
     drain_errors: int = 0
     rejected: Counter[str] = field(default_factory=Counter)  # by reason: too_large, unreadable, backpressure, ...
 
@@ -77,10 +80,13 @@ class _Following:
     tails: list[Tail]
     writer: GroupWriter
 
-    def round(self, now: float, *, flush: bool) -> None:
+    def round(self, now: float, *, flush: bool) -> bool:
+        """Poll the files, write what is due; whether new events went into the store."""
+        before = sum(self.writer.summary.ingested.values())
         self.writer.round(self.tails, now, flush=flush)
         if flush:
             self.writer.flush()
+        return sum(self.writer.summary.ingested.values()) > before
 
     def close(self) -> None:
         for tail in self.tails:
@@ -101,6 +107,14 @@ class Core:
         self.high_water = high_water
         self.counters = Counters()
         self.writer = LiveWriter(store, cluster)
+        self.receivers: dict[str, str] = {}  # origin -> the receiver it came to
+        self.failing = False  # the latest write into the store failed (it is retried)
+        self.write_seconds_last = 0.0
+        self.newest = {(r["source"], r["node"] or ""): int(r["last"]) for r in store.query("status_coverage", cluster=None)}
+        self.write_seconds = Histogram(
+            "kubetrail_store_write_seconds", "Time to write one drained group into the store.", registry=None,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+        )  # fmt: skip
         cursor = store.cursor(SPOOL_CURSOR)
         self.drained = max(cursor.position if cursor else 0, spool.recovery.start)
         self.durable = spool.end
@@ -112,6 +126,7 @@ class Core:
         self._appender = threading.Thread(target=self._append_loop, name="kubetrail-spool", daemon=True)
         self._drain = threading.Thread(target=self._drain_loop, name="kubetrail-drain", daemon=True)
         self.following = self._follow(follow)
+        self.listeners: list[Callable[[], None]] = []  # told after each write into the store (the alert engine)
 
     def start(self) -> None:
         self._appender.start()
@@ -124,6 +139,10 @@ class Core:
 
     def full(self) -> bool:
         return self.backlog() >= self.high_water
+
+    def queued(self) -> int:
+        """Received bodies waiting for the spool's next fsync."""
+        return self._appends.qsize()
 
     async def append(self, incoming: Incoming) -> int:
         """Durable in the spool once this returns (its position after)."""
@@ -183,6 +202,7 @@ class Core:
                 if ahead:
                     self._write(ahead.popleft())
             except Exception:
+                self.failing = True
                 self.counters.drain_errors += 1
                 log.exception("writing the spool into the store failed; retrying from position %d", self.drained)
                 ahead.clear()
@@ -191,8 +211,8 @@ class Core:
                     self.workers.close()  # a worker that died broke the pool: the next group starts a new one
                 time.sleep(1.0)
                 continue
-            if follow is not None:
-                follow.round(time.monotonic(), flush=stopping and not ahead)
+            if follow is not None and follow.round(time.monotonic(), flush=stopping and not ahead):
+                self._stored()
             if stopping and self.drained >= self.durable and not ahead:
                 if follow is not None:
                     follow.close()
@@ -209,6 +229,8 @@ class Core:
             Body(e.body, e.header["origin"], e.header.get("source"), e.header.get("cluster"), offset=e.body_position)
             for e in entries
         ]
+        for e in entries:
+            self.receivers.setdefault(e.header["origin"], e.header["receiver"])
         prepared = self.writer.prepare(bodies)
         if self.workers is None:
             results: Future[list[ChunkResult]] = Future()
@@ -218,15 +240,33 @@ class Core:
         return _Group(prepared, results, entries[-1].end)
 
     def _write(self, group: _Group) -> None:
-        result = self.writer.commit(group.prepared, group.results.result(), Cursor(SPOOL_CURSOR, group.end))
+        results = group.results.result()
+        started = time.perf_counter()
+        result = self.writer.commit(group.prepared, results, Cursor(SPOOL_CURSOR, group.end))
+        self.write_seconds_last = time.perf_counter() - started
+        self.write_seconds.observe(self.write_seconds_last)
         self.drained = group.end
+        self.failing = False
         self.spool.release(self.drained)
         c = self.counters
         c.stored.update(result.stored)
-        c.duplicates += result.duplicates
-        c.quarantined += result.quarantined
+        for origin, n in result.duplicates_by_origin.items():
+            c.duplicates[self.receivers.get(origin, origin)] += n
+        c.quarantined.update(result.quarantined_by_source)
+        for key, ns in result.newest.items():
+            self.newest[key] = max(ns, self.newest.get(key, 0))
+        log.info("stored a group of %d requests", len(group.prepared.bodies), extra={"fields": {
+            "event": "stored", "requests": len(group.prepared.bodies), "spool_position": group.end,
+            "stored": dict(result.stored), "duplicates": result.duplicates, "quarantined": result.quarantined,
+            "seconds": round(self.write_seconds_last, 3), "backlog_bytes": self.backlog(),
+        }})  # fmt: skip
         for warning in result.warnings:
             log.warning("%s", warning)
+        self._stored()
+
+    def _stored(self) -> None:
+        for listener in self.listeners:
+            listener()
 
     def _follow(self, paths: tuple[str, ...]) -> _Following | None:
         """The files to tail, opened now so that one that cannot be followed stops the start

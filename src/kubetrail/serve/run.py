@@ -17,11 +17,14 @@ import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+import orjson
 import uvicorn
 from starlette.applications import Starlette
 
+from kubetrail.alerts import Output
+from kubetrail.alerts.engine import Engine
 from kubetrail.api.app import build
 from kubetrail.api.auth import Authenticator
 from kubetrail.api.held import Held, held_path, read_held, write_held
@@ -29,6 +32,7 @@ from kubetrail.serve.config import Identity, ServeConfig
 from kubetrail.serve.pipeline import SPOOL_CURSOR, Core
 from kubetrail.serve.spool import Spool, SpoolError
 from kubetrail.store.duckdb import LIVE_CHECKPOINT_THRESHOLD, DuckDBStore, StoreError
+from kubetrail.timeutil import format_ns
 
 log = logging.getLogger("kubetrail.serve")
 GRACEFUL_SECONDS: Final = 30
@@ -46,11 +50,15 @@ def serve(config: ServeConfig) -> None:
             "no --cluster: events that name no cluster take the one name the sensors give so far, else 'default'; "
             "give --cluster (or a cluster per token) to name them from the first event"
         )
+    outputs = _outputs(config)
     store, core = _open(config)
+    engine = Engine(store, config.alerts, outputs)
+    core.listeners.append(engine.stored)
     token_file = Path(f"{config.db}.serve.token")
     local_token = _write_token(token_file)
     auth = Authenticator(config, {local_token: Identity("local", "admin", config.cluster, True)})
-    server = _server(config, build(config, store, core, auth))
+    server = _server(config, build(config, store, core, auth, engine))
+    engine.start()  # reads what was told on this thread, before the drain takes the store's connection
     core.start()
     threading.Thread(target=_announce, args=(server, token_file, config), daemon=True).start()
     stopped_by: list[int] = []
@@ -63,6 +71,7 @@ def serve(config: ServeConfig) -> None:
     finally:
         log.info("stopping: draining %d spool bytes into the store", core.backlog())
         core.stop()
+        engine.stop()
         store.close()
         for path in (held_path(config.db), token_file):
             path.unlink(missing_ok=True)
@@ -108,6 +117,19 @@ def _open(config: ServeConfig) -> tuple[DuckDBStore, Core]:
     return store, core
 
 
+def _outputs(config: ServeConfig) -> list[Output]:
+    """The alert outputs (a misconfigured one stops the start, saying which)."""
+    from kubetrail.alerts.outputs import build as build_output
+
+    try:
+        outputs = [build_output(o) for o in config.outputs]
+    except ValueError as exc:
+        raise ServeError(f"alerts: {exc}") from exc
+    for o in config.outputs:
+        log.info("alerts: incidents of severity %s and up go to %s (%s)", o.min_severity, o.name, o.type)
+    return outputs
+
+
 def _server(config: ServeConfig, app: Starlette) -> uvicorn.Server:
     host, port = config.host_port
     tls_options = {}
@@ -129,6 +151,7 @@ def _announce(server: uvicorn.Server, token_file: Path, config: ServeConfig) -> 
         threading.Event().wait(0.02)
     socket = server.servers[0].sockets[0]
     host, port = socket.getsockname()[:2]
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # every address: the CLI here comes over loopback
     scheme = "https" if config.tls is not None else "http"
     url = f"{scheme}://{'[' + host + ']' if ':' in host else host}:{port}"
     write_held(config.db, Held(os.getpid(), url, str(token_file), config.db, config.tls.cert_file if config.tls else None))
@@ -144,11 +167,28 @@ def _write_token(path: Path) -> str:
     return token
 
 
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger, msg, and the record's structured `fields`
+    (`log.info(..., extra={"fields": {...}})`). Nothing logged carries a secret: tokens and output
+    URLs are never put in a message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "time": format_ns(int(record.created * 1e9)), "level": record.levelname.lower(), "logger": record.name,
+            "msg": record.getMessage(),
+        }  # fmt: skip
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            doc.update(fields)
+        if record.exc_info:
+            doc["error"] = self.formatException(record.exc_info)
+        return orjson.dumps(doc, default=str).decode()
+
+
 def _logging() -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("kubetrail serve: %(message)s"))
+    handler.setFormatter(JsonLines())
     root = logging.getLogger("kubetrail")
     if not root.handlers:
         root.addHandler(handler)
     root.setLevel(logging.INFO)
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # every address: the CLI here comes over loopback

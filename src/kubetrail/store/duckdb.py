@@ -266,6 +266,45 @@ class DuckDBStore:
         row = self._reader().execute("SELECT position, state FROM cursors WHERE name = ?", [name]).fetchall()
         return Cursor(name, int(row[0][0]), row[0][1]) if row else None
 
+    # -- alerts (written by serve's alert thread, on its own cursor) --------------------------
+    def told_incidents(self) -> list[dict[str, Any]]:
+        cur = self._reader().execute("SELECT * FROM alert_incidents")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def save_told(self, incidents: list[dict[str, Any]], outbox: list[tuple[str, str]], now: int) -> list[int]:
+        """Incidents' new states and the notices they bring, in one transaction; the notices' seqs."""
+        con = self._reader()
+        con.execute("BEGIN")
+        try:
+            if incidents:
+                columns = list(incidents[0])
+                con.executemany(
+                    f"INSERT OR REPLACE INTO alert_incidents ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                    [[i[c] for c in columns] for i in incidents],
+                )
+            seqs = [
+                int(con.execute(
+                    "INSERT INTO alert_outbox (output, notice, created_at) VALUES (?, ?, ?) RETURNING seq", [output, notice, now]
+                ).fetchall()[0][0])
+                for output, notice in outbox
+            ]  # fmt: skip
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        return seqs
+
+    def outbox_pending(self) -> list[tuple[int, str, str]]:
+        """(seq, output, notice) not yet delivered, oldest first."""
+        sql = "SELECT seq, output, notice FROM alert_outbox WHERE sent_at IS NULL ORDER BY seq"
+        rows = self._reader().execute(sql).fetchall()
+        return [(int(seq), output, notice) for seq, output, notice in rows]
+
+    def outbox_sent(self, seqs: list[int], at: int) -> None:
+        if seqs:
+            self._reader().execute("UPDATE alert_outbox SET sent_at = ? WHERE list_contains(?, seq)", [at, seqs])
+
     def _append(self) -> None:
         """Append `_new` to the events table, with one thread: DuckDB splits a table of several
         Arrow chunks between its threads, each of which writes its part as a row group of its own,
