@@ -56,6 +56,7 @@ import sys
 import tempfile
 import threading
 import time
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -76,6 +77,7 @@ from kubetrail.serve.config import Limits
 from kubetrail.serve.pipeline import DRAIN_AHEAD, GROUP_BYTES
 from kubetrail.simulate.run import AUDIT_LOG, OUTPUTS, SPANS_PER_REQUEST
 from kubetrail.store.duckdb import MEMORY_LIMIT
+from kubetrail.timeutil import parse_rfc3339
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 RATE: Final = 5_000.0  # events/s
@@ -231,10 +233,15 @@ class Request:
     body: bytes
 
 
-def plan(folder: Path, wire_set: Sequence[Wire], rate: float, seconds: float) -> list[Request]:
-    """Each wire's requests due within `seconds` at its share of `rate`, merged in time order."""
-    share = shares()
-    per_wire = [_wire_requests(folder, i, w, rate * share[w.file], seconds) for i, w in enumerate(wire_set)]
+def plan(folder: Path, wire_set: Sequence[Wire], rate: float, seconds: float, timed: bool = False) -> list[Request]:
+    """Each wire's requests due within `seconds`, merged in time order: at its share of `rate`, or
+    (`timed`: a folder of in_event_time) when its lines' send times come at the run's pace."""
+    if timed:
+        start, speedup = orjson.loads((folder / PACE).read_bytes())
+        per_wire = [_timed_requests(folder, i, w, start, speedup) for i, w in enumerate(wire_set)]
+    else:
+        share = shares()
+        per_wire = [_wire_requests(folder, i, w, rate * share[w.file], seconds) for i, w in enumerate(wire_set)]
     return list(heapq.merge(*per_wire, key=lambda r: r.due))
 
 
@@ -256,6 +263,80 @@ def _wire_requests(folder: Path, index: int, wire: Wire, rate: float, seconds: f
     return out
 
 
+def _timed_requests(folder: Path, index: int, wire: Wire, start: int, speedup: float) -> list[Request]:
+    """A producer's batches as it sends them: full, or its linger after the batch's first line."""
+    times = array("q", (folder / (wire.file + TIMES)).read_bytes())
+    lines = (folder / wire.file).read_bytes().splitlines(keepends=True)
+    most = max(1, wire.max_records // wire.records_per_line)
+    out, first = [], 0
+    while first < len(lines):
+        opened = (times[first] - start) / speedup
+        end = first + 1
+        while end < len(lines) and end - first < most and (times[end] - start) / speedup - opened <= wire.linger:
+            end += 1
+        full = end - first == most
+        due = (times[end - 1] - start) / speedup if full else opened + wire.linger
+        body, records = wire.encode(lines[first:end])
+        out.append(Request(due, index, first, end - first, records, sum(map(len, lines[first:end])), body))
+        first = end
+    return out
+
+
+# -- replay in event time (bench.alerts) -----------------------------------------------------------
+PACE: Final = "pace.json"  # [the first send time (ns), simulated seconds per second of the run]
+TIMES: Final = ".times"  # beside each file: its lines' send times (int64 ns)
+_SENT_AT: Final = {"k8s_audit": re.compile(rb'"stageTimestamp":"([^"]+)"'), "otel": re.compile(rb'"startTimeUnixNano":"?(\d+)')}
+_TIME: Final = re.compile(rb'"time":"([^"]+)"')
+TIMED_SLACK: Final = 2.0  # lines read per wire over its share of the run, for its density to vary
+
+
+def send_time(source: str, line: bytes) -> int:
+    """When the producer sends a line: the audit event's stageTimestamp (the webhook sends at the
+    stage), the first span's start, the others' own time (ns)."""
+    m = _SENT_AT.get(source, _TIME).search(line)
+    if m is None:
+        raise ValueError(f"bench.serve: no send time in a {source} line: {line[:200]!r}")
+    return int(m.group(1)) if source == "otel" else parse_rfc3339(m.group(1).decode())
+
+
+def in_event_time(inputs: Path, out: Path, wire_set: Sequence[Wire], rate: float, seconds: float) -> Path:
+    """The simulated cluster replayed as it happened, sped up to `rate`: each wire's lines with the
+    planted stories' (story-FILE) merged in by send time (kept in file order, each keyed by the
+    latest send time so far), cut where `rate` x `seconds` records are reached. Written to `out`
+    with the keys (FILE.times) and the pace (pace.json) that plan(timed=True) sends them at."""
+    share = shares()
+    keyed: dict[str, list[tuple[int, bytes]]] = {}
+    short: set[str] = set()  # wires whose file ran out: they do not bound the replay
+    for w in wire_set:
+        need = math.ceil(rate * share[w.file] * seconds * TIMED_SLACK / w.records_per_line)
+        main = list(itertools.islice(_keyed(inputs / w.file, w.source), need))
+        if len(main) < need:
+            short.add(w.file)
+        story = sorted(_keyed(inputs / ("story-" + w.file), w.source)) if (inputs / ("story-" + w.file)).exists() else []
+        keyed[w.file] = list(heapq.merge(main, story, key=lambda kv: kv[0]))
+    start = min(lines[0][0] for lines in keyed.values())
+    weight = {w.file: w.records_per_line for w in wire_set}
+    all_keys = sorted(k for file, lines in keyed.items() for k, _ in lines for _ in range(weight[file]))
+    end = all_keys[min(len(all_keys), math.ceil(rate * seconds)) - 1]
+    if ends := [lines[-1][0] for file, lines in keyed.items() if file not in short and lines[-1][0] < end]:
+        raise SystemExit(f"bench.serve: {inputs} runs out {(end - min(ends)) / 1e9:,.0f} simulated s early: give more --events")
+    out.mkdir()
+    for file, lines in keyed.items():
+        kept = [kv for kv in lines if kv[0] <= end]
+        (out / file).write_bytes(b"".join(line if line.endswith(b"\n") else line + b"\n" for _, line in kept))
+        (out / (file + TIMES)).write_bytes(array("q", (k for k, _ in kept)).tobytes())
+    (out / PACE).write_bytes(orjson.dumps([start, (end - start) / seconds]))
+    return out
+
+
+def _keyed(path: Path, source: str) -> Iterator[tuple[int, bytes]]:
+    latest = 0
+    with open(path, "rb") as f:
+        for line in f:
+            latest = max(latest, send_time(source, line))
+            yield latest, line
+
+
 def events_needed(rate: float, seconds: float) -> int:
     """Simulated events enough for `rate` over `seconds`, in whole millions (cached inputs are reused)."""
     return max(1, math.ceil(rate * seconds * 1.02 / 1e6)) * 1_000_000
@@ -271,6 +352,7 @@ class Spec(msgspec.Struct, frozen=True):
     connections: int
     otlp: str
     out: str
+    timed: bool = False
 
 
 class Sent(msgspec.Struct, array_like=True):
@@ -306,7 +388,7 @@ class Generated(msgspec.Struct):
 def generate(spec: Spec) -> None:
     """Make every body, warm the server with one request per wire, then send the rest on time."""
     started = time.perf_counter()
-    requests = plan(Path(spec.folder), wires(spec.otlp), spec.rate, spec.seconds)
+    requests = plan(Path(spec.folder), wires(spec.otlp), spec.rate, spec.seconds, spec.timed)
     gc.freeze()  # the bodies stay to the end: no collection need look at them again
     prepared = time.perf_counter() - started
     say({"ready": prepared, "requests": len(requests)})
@@ -554,6 +636,7 @@ class Config:
     seed: int = 7
     events: int = 0  # simulated events; 0: enough for rate x seconds, in whole millions
     data: Path = DATA
+    timed: bool = False  # replay in event time (in_event_time), the stories merged in
 
     @property
     def limits(self) -> Limits:
@@ -598,6 +681,7 @@ class Run:
     server_cpu: float  # over its life, from wait4
     stored: list[Stored] = field(default_factory=list)
     quarantined: int = 0
+    simulated: str = ""  # the simulated cluster's folder (inputs is its replay when timed)
     baseline: Baseline | None = None
 
     # -- the requests
@@ -733,32 +817,42 @@ def duckdb_bytes(text: str) -> int:
     return int(float(m.group(1)) * (1024 if "I" in unit else 1000) ** power)
 
 
-def run(cfg: Config) -> Run:
-    """Serve, send, stop, check: one run at cfg.rate for cfg.seconds."""
+def run(cfg: Config, serve_yaml: str = "", inspect: Callable[[Run, Path], None] | None = None) -> Run:
+    """Serve, send, stop, check: one run at cfg.rate for cfg.seconds. `serve_yaml` is added to the
+    server's configuration; `inspect` sees the run and its folder (the reference store of the
+    acknowledged records, reference.duckdb, and their files, acknowledged/) before they go."""
     byte_compiled()
-    inputs = cluster(cfg.events or events_needed(cfg.rate, cfg.seconds), cfg.seed, cfg.data).folder
+    inputs = simulated = cluster(cfg.events or events_needed(cfg.rate, cfg.seconds), cfg.seed, cfg.data).folder
     cfg.data.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="serve-", dir=cfg.data) as tmp:
         folder = Path(tmp)
         token = folder / "token"
         token.write_text(secrets.token_urlsafe(32) + "\n")
         config = None
-        if cfg.high_water is not None:
+        if cfg.high_water is not None or serve_yaml:
             config = folder / "serve.yaml"
-            config.write_text(f"limits:\n  spool_high_water: {cfg.high_water}\n")
+            limits = f"limits:\n  spool_high_water: {cfg.high_water}\n" if cfg.high_water is not None else ""
+            config.write_text(limits + serve_yaml)
+        if cfg.timed:
+            inputs = in_event_time(inputs, folder / "replay", wires(cfg.otlp), cfg.rate, cfg.seconds)
         server = Server.start(folder, token, config)
         try:
             result = _load(cfg, inputs, folder, server, token)
+            result.simulated = simulated.name
         finally:
             if server.proc.returncode is None:
                 server.proc.kill()
                 server.proc.wait()
         result.stored, result.quarantined, result.baseline = check(result, server.db, folder)
+        if inspect is not None:
+            inspect(result, folder)
     return result
 
 
 def _load(cfg: Config, inputs: Path, folder: Path, server: Server, token: Path) -> Run:
-    spec = Spec(server.url, str(token), str(inputs), cfg.rate, cfg.seconds, cfg.connections, cfg.otlp, str(folder / "gen.json"))
+    spec = Spec(
+        server.url, str(token), str(inputs), cfg.rate, cfg.seconds, cfg.connections, cfg.otlp, str(folder / "gen.json"), cfg.timed
+    )
     (folder / "spec.json").write_bytes(msgspec.json.encode(spec))
     cmd = [sys.executable, "-m", "bench.serve", "--generator", str(folder / "spec.json")]
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=ROOT) as gen:
@@ -1009,9 +1103,18 @@ def timeline(r: Run) -> list[str]:
 
 def method(r: Run) -> str:
     limits = r.config.limits
+    if r.config.timed:
+        replay = (
+            "each producer's file replayed in event time from its start, the planted stories merged in, sped up to the "
+            "rate (a request is sent when its batch is full or its linger is up after its first record)"
+        )
+    else:
+        replay = (
+            f"each producer's file replayed from its start at its share of the rate "
+            f"({', '.join(f'{w.source} {shares()[w.file]:.0%}' for w in r.wires)})"
+        )
     return (
-        f"Simulated cluster {r.inputs.name} (bench/inputs.py), each producer's file replayed from its start at its share "
-        f"of the rate ({', '.join(f'{w.source} {shares()[w.file]:.0%}' for w in r.wires)}); bodies made before the clock "
+        f"Simulated cluster {r.simulated} (bench/inputs.py), {replay}; bodies made before the clock "
         f"started ({r.gen.prepare_seconds:.0f} s), one request per receiver sent and stored before it (not timed, but "
         f"checked). One bearer token for every sender; limits: spool_high_water {report.mib(limits.spool_high_water)}, "
         f"max_inflight_bytes {report.mib(limits.max_inflight_bytes)}, per_sender_inflight {limits.per_sender_inflight}. "
@@ -1022,10 +1125,10 @@ def method(r: Run) -> str:
     )
 
 
-def header(title: str, argv: Sequence[str]) -> list[str]:
+def header(title: str, argv: Sequence[str], module: str = "bench.serve") -> list[str]:
     extra = [f"{p} {version(p)}" for p in ("starlette", "uvicorn", "httpx", "protobuf")]
     return [f"### {time.strftime('%Y-%m-%d')}: {title}", "", f"Machine: {report.machine(*extra)}.", "",
-            f"Command: `{shlex.join(['python', '-m', 'bench.serve', *argv])}`.", ""]  # fmt: skip
+            f"Command: `{shlex.join(['python', '-m', module, *argv])}`.", ""]  # fmt: skip
 
 
 COLUMNS: Final = ["measure", "kubetrail serve", "baseline, same run", "ratio", "target"]

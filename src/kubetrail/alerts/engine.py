@@ -29,7 +29,7 @@ from kubetrail.alerts import AlertSettings, Notice, Output, OutputError
 from kubetrail.alerts.state import Told, diff
 from kubetrail.answers.incidents import Query, incidents
 from kubetrail.answers.window import Window
-from kubetrail.correlate.incidents import SEVERITIES
+from kubetrail.correlate.incidents import LINK_NS, SEVERITIES
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import NS, format_ns
 
@@ -67,10 +67,16 @@ class Engine:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kubetrail-alerts", daemon=True)
         self._refreshed = 0  # wall ns of the last refresh
+        self._lock = threading.Lock()
+        self._late: int | None = None  # the oldest event time written since the last look
 
     # -- the drain's side ---------------------------------------------------------------------
-    def stored(self) -> None:
-        """New events are in the store: look again soon."""
+    def stored(self, oldest: int | None = None) -> None:
+        """New events are in the store, the oldest of them at `oldest` (ns) when known: look again
+        soon, back far enough to see them with what they link to."""
+        if oldest is not None:
+            with self._lock:
+                self._late = oldest if self._late is None else min(self._late, oldest)
         self._wake.set()
 
     def start(self) -> None:
@@ -143,15 +149,22 @@ class Engine:
         return notices
 
     def _window(self) -> Window | None:
+        """The latest `window_seconds` of events, held open back to the first signal of an active
+        incident (its id holds), and back to what arrived since the last look from before that
+        (a sensor an hour behind the others, a shipper's backlog) with what it may link to; never
+        further than the horizon."""
+        with self._lock:
+            late, self._late = self._late, None
         newest = self.store.query("newest_event")[0]["newest"]
         if newest is None:
             return None
         until = int(newest) + 1
-        since = until - self.settings.window_seconds * NS
-        held = [t.start for t in self.told.values() if t.active]
-        if held:
-            since = max(min(since, *held), until - self.settings.horizon_seconds * NS)
-        return Window(since, until)
+        starts = [until - self.settings.window_seconds * NS]
+        starts += [t.start for t in self.told.values() if t.active]
+        if late is not None and late < starts[0]:
+            starts.append(late - LINK_NS)
+        since = min(starts)
+        return Window(max(since, until - self.settings.horizon_seconds * NS), until)
 
     def _quiet_due(self, now: int) -> bool:
         quiet = self.settings.quiet_seconds * NS

@@ -54,6 +54,7 @@ class LiveResult:
     duplicates_by_origin: Counter[str] = field(default_factory=Counter)
     quarantined_by_source: Counter[str] = field(default_factory=Counter)  # "" when no source was recognized
     newest: dict[tuple[str, str], int] = field(default_factory=dict)  # (source, node) -> the newest event time written (ns)
+    oldest: int | None = None  # the oldest event time written (ns)
 
 
 @dataclass
@@ -138,6 +139,7 @@ class LiveWriter:
         out.quarantined_by_source.update(q.source or "" for q in quarantine)
         if events is not None and events.num_rows:
             out.newest = _newest(events)
+            out.oldest = pc.min(events["time"].cast(pa.int64())).as_py()
         return out
 
     def _unnamed(self) -> tuple[str, tuple[str, ...]]:

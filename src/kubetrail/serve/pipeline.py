@@ -126,7 +126,8 @@ class Core:
         self._appender = threading.Thread(target=self._append_loop, name="kubetrail-spool", daemon=True)
         self._drain = threading.Thread(target=self._drain_loop, name="kubetrail-drain", daemon=True)
         self.following = self._follow(follow)
-        self.listeners: list[Callable[[], None]] = []  # told after each write into the store (the alert engine)
+        # Told after each write into the store, with the oldest event time it wrote when known (the alert engine).
+        self.listeners: list[Callable[[int | None], None]] = []
 
     def start(self) -> None:
         self._appender.start()
@@ -212,7 +213,7 @@ class Core:
                 time.sleep(1.0)
                 continue
             if follow is not None and follow.round(time.monotonic(), flush=stopping and not ahead):
-                self._stored()
+                self._stored(None)
             if stopping and self.drained >= self.durable and not ahead:
                 if follow is not None:
                     follow.close()
@@ -262,11 +263,11 @@ class Core:
         }})  # fmt: skip
         for warning in result.warnings:
             log.warning("%s", warning)
-        self._stored()
+        self._stored(result.oldest)
 
-    def _stored(self) -> None:
+    def _stored(self, oldest: int | None) -> None:
         for listener in self.listeners:
-            listener()
+            listener(oldest)
 
     def _follow(self, paths: tuple[str, ...]) -> _Following | None:
         """The files to tail, opened now so that one that cannot be followed stops the start
