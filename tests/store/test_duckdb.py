@@ -190,3 +190,30 @@ def test_queries_from_several_threads_at_once_answer_as_from_one(tmp_path: Path)
 def _rows(rows: list[dict[str, object]]) -> list[str]:
     """Rows in a canonical order: queries leave ties (and list items) in any order, threads or not."""
     return sorted(repr(sorted((k, sorted(v) if isinstance(v, list) else v) for k, v in r.items())) for r in rows)
+
+
+def test_a_store_read_while_written_keeps_one_memory_limit_for_its_readers(tmp_path: Path) -> None:
+    """serve's store is read while it is written (the alert engine, the read API): the memory
+    limit is the database's, so a write that lowered it made readers fail, and a reader holding
+    more than the lowered limit made the write fail, every retry again (bench.alerts)."""
+    store = DuckDBStore(tmp_path / "k.duckdb", write_memory_limit=None)
+    reader = store.con.cursor()
+    seen: set[str] = set()
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            seen.add(reader.execute("SELECT current_setting('memory_limit')").fetchone()[0])  # type: ignore[index]
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        for n in range(30):
+            store.write_events(to_arrow([event(f"e{n}-{k}") for k in range(200)]))
+    finally:
+        done.set()
+        thread.join()
+        reader.close()
+    assert len(seen) == 1  # the limit it opened with, whatever DuckDB prints for 256MB
+    assert store.con.execute("SELECT count(*) FROM events").fetchone() == (6000,)
+    store.close()

@@ -90,7 +90,8 @@ def _open(config: ServeConfig) -> tuple[DuckDBStore, Core]:
     if held_path(db).exists():
         log.warning("a previous kubetrail serve of %s stopped without cleaning up (killed?): reopening its store and spool", db)
     try:
-        store = DuckDBStore(db, checkpoint_threshold=LIVE_CHECKPOINT_THRESHOLD)
+        # Read while written (the alert engine, the read API): one memory limit for all of them.
+        store = DuckDBStore(db, checkpoint_threshold=LIVE_CHECKPOINT_THRESHOLD, write_memory_limit=None)
     except StoreError as exc:
         raise ServeError(f"{exc} (another kubetrail process may be writing it: stop it first)") from exc
     try:

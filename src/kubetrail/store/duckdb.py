@@ -46,6 +46,10 @@ MEMORY_LIMIT: Final = "256MB"
 # checkpoint at commit) takes what it may, beside the batch the process holds. With the whole
 # limit, 1M simulated Tetragon events (424 MiB in Arrow for 122,880) peaked at 1,050 MiB over
 # the ingest's processes.
+# Not for a store that other threads read while it is written (serve: the alert engine, the read
+# API): the limit is the database's, not the connection's, so lowering it for a write made their
+# queries fail, and a query holding more than the lowered limit made the lowering fail, every
+# retry again: the drain stopped for good (bench.alerts, 2026-12-05).
 WRITE_MEMORY_LIMIT: Final = "128MB"
 # No merging of small row groups at checkpoints: a checkpoint after a small batch (a live batch,
 # a short file) merged row groups across the whole table, 7.8 s at 10M events against 49 ms
@@ -114,9 +118,11 @@ class DuckDBStore:
     def __init__(
         self, path: str | Path, *, read_only: bool = False, memory_limit: str = MEMORY_LIMIT,
         checkpoint_threshold: str | None = None,  # default: _SETTINGS's (serve: LIVE_CHECKPOINT_THRESHOLD)
+        write_memory_limit: str | None = WRITE_MEMORY_LIMIT,  # None: writes keep memory_limit (a store read meanwhile)
     ) -> None:  # fmt: skip
         self.path = str(path)
         self.memory_limit = memory_limit
+        self.write_memory_limit = write_memory_limit
         self._owner = threading.get_ident()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
@@ -223,7 +229,8 @@ class DuckDBStore:
         keys = pa.table({"id": batch["id"], "content_hash": batch["content_hash"], "_seq": pa.array(range(batch.num_rows))})
         con = self.con
         con.register("_keys", keys)
-        con.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT}'")
+        if self.write_memory_limit is not None:
+            con.execute(f"SET memory_limit = '{self.write_memory_limit}'")
         try:
             con.execute("BEGIN")
             con.register("_hit", con.sql(_KEY_HITS).to_arrow_table())
@@ -251,7 +258,9 @@ class DuckDBStore:
         finally:
             for view in ("_keys", "_hit", "_new", "_batch"):
                 con.unregister(view)
-            con.execute(f"DROP VIEW IF EXISTS temp._new; SET memory_limit = '{self.memory_limit}'")
+            con.execute("DROP VIEW IF EXISTS temp._new")
+            if self.write_memory_limit is not None:
+                con.execute(f"SET memory_limit = '{self.memory_limit}'")
             pa.default_memory_pool().release_unused()
         return _counts(batch["file_id"], batch["source"], dup, conflict)
 
