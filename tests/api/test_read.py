@@ -5,11 +5,15 @@ before the store was held."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -17,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jsonschema
@@ -29,12 +34,15 @@ from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from kubetrail.answers.requests import QUESTIONS
+from kubetrail.answers import export as export_module
+from kubetrail.answers.requests import QUESTIONS, BadArchive, export_to, unpack_export
 from kubetrail.api.held import Held, held_path, write_held
 from kubetrail.api.read import routes
 from kubetrail.store.duckdb import DuckDBStore
+from kubetrail.timeutil import NS, format_ns
 from tests.answers.conftest import story_store
 from tests.conftest import ROOT, run_cli
 
@@ -43,6 +51,8 @@ STORIES = ("actor", "exec-session", "egress", "secrets", "ip-reuse", "http-explo
 AT = "2026-11-28T12:00:00Z"
 WINDOW = ("--at", AT, "--since", "12h")
 API = "/api/v1"
+BINARY = {"type": "string", "format": "binary", "contentMediaType": "application/gzip"}
+EXPORTED = 1_795_870_800_123_456_789  # 2026-11-28T13:00:00.123456789Z: the export time of the tests' exports
 
 
 def schema(name: str) -> dict[str, Any]:
@@ -221,6 +231,7 @@ def test_an_incident_by_id_is_its_row_of_incidents(
 ) -> None:
     response = client.get(f"{API}/incidents/{ids['incident']}", params={"at": AT, "since": "12h"})
     assert response.status_code == 200, response.text
+    validate(response.json(), "incident")
     validate(response.json(), "incidents#/$defs/row")
     validate_openapi(response.json(), openapi, "incident")
     assert response.json() == next(r for r in local_json(local, "incidents")["rows"] if r["id"] == ids["incident"])
@@ -228,18 +239,102 @@ def test_an_incident_by_id_is_its_row_of_incidents(
     assert outside.status_code == 404 and outside.json()["error"]["code"] == "not_found"
 
 
-def test_the_export_bundle_is_what_export_writes(
-    client: TestClient, openapi: dict[str, Any], ids: dict[str, str], local: dict[tuple[str, str], Printed]
-) -> None:
-    ((_, folder),) = [key for key in local if key[0] == "export"]
+def test_the_incident_schema_is_the_row_of_incidents() -> None:
+    # incident.schema.json copies the row (the schema tooling resolves no reference across files).
+    one, many = schema("incident"), schema("incidents")
+    assert {k: v for k, v in one.items() if k not in {"$schema", "$id", "title", "description", "$defs"}} == many["$defs"]["row"]
+    assert one["$defs"] == {name: many["$defs"][name] for name in ("time", "step")}
+    assert one["$id"] == "https://kubetrail.dev/contract/incident.schema.json"
+    shipped = ROOT / "src" / "kubetrail" / "contract" / "incident.schema.json"  # the package's link to contract/
+    assert shipped.read_bytes() == (CONTRACT / "incident.schema.json").read_bytes()
+
+
+def export_files(archive: bytes, incident_id: str) -> dict[str, bytes]:
+    """The archive's files by name, after checking its members: the export folder's two files,
+    regular, mode 0644, no owner, the export's time."""
+    folder = f"kubetrail-export-{incident_id}"
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        members = tar.getmembers()
+        assert [m.name for m in members] == [f"{folder}/manifest.json", f"{folder}/events.jsonl"]
+        for m in members:
+            assert m.isreg() and m.mode == 0o644 and m.mtime == EXPORTED // NS, m.name
+            assert (m.uid, m.gid, m.uname, m.gname) == (0, 0, "", ""), m.name
+        return {m.name.rpartition("/")[2]: tar.extractfile(m).read() for m in members}  # type: ignore[union-attr]
+
+
+def test_the_export_is_a_tar_gz_of_the_folder_export_writes(
+    client: TestClient, store: DuckDBStore, openapi: dict[str, Any], ids: dict[str, str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(export_module, "time", SimpleNamespace(time_ns=lambda: EXPORTED))
     response = client.get(f"{API}/export/{ids['incident']}", params={"at": AT, "since": "12h"})
     assert response.status_code == 200, response.text
-    bundle = response.json()
-    written = json.loads((Path(folder) / "manifest.json").read_text())
-    assert {**bundle["manifest"], "exported_at": None} == {**written, "exported_at": None}
-    assert bundle["events"] == [json.loads(line) for line in (Path(folder) / "events.jsonl").read_text().splitlines()]
-    validate(bundle["manifest"]["incident"], "incidents#/$defs/row")
-    validate_openapi(bundle, openapi, "export")
+    assert response.headers["content-type"] == "application/gzip"
+    assert response.headers["content-disposition"] == f'attachment; filename="kubetrail-export-{ids["incident"]}.tar.gz"'
+    files = export_files(response.content, ids["incident"])
+    export_to(store, {"incident_id": ids["incident"], "at": AT, "since": "12h"}, tmp_path)
+    assert files == {name: (tmp_path / name).read_bytes() for name in ("manifest.json", "events.jsonl")}
+    # The manifest's hashes are those of the records as written, one a line.
+    manifest, records = json.loads(files["manifest.json"]), files["events.jsonl"].splitlines(keepends=True)
+    assert records and [e["record_sha256"] for e in manifest["events"]] == [hashlib.sha256(r).hexdigest() for r in records]
+    assert manifest["exported_at"] == format_ns(EXPORTED)
+    validate(manifest["incident"], "incident")
+    again = client.get(f"{API}/export/{ids['incident']}", params={"at": AT, "since": "12h"})
+    assert again.content == response.content  # reproducible: no time but the export's in it
+    get = openapi["paths"][f"{API}/export/{{incident_id}}"]["get"]
+    assert get["responses"]["200"]["content"] == {"application/gzip": {"schema": BINARY}}
+    assert "content-disposition" in get["responses"]["200"]["headers"]
+    assert "export" not in openapi["components"]["schemas"]
+
+
+def tar_gz(*members: tuple[tarfile.TarInfo, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for info, data in members:
+            info.size = len(data) if info.isreg() else 0
+            tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
+    return buffer.getvalue()
+
+
+def member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, link
+    return info
+
+
+FOLDER = "kubetrail-export-abc"
+MANIFEST, EVENTS = (member(f"{FOLDER}/manifest.json"), b"{}\n"), (member(f"{FOLDER}/events.jsonl"), b"{}\n{}\n")
+HOSTILE = {
+    "a parent": (tar_gz(MANIFEST, EVENTS, (member("../x"), b"x")), "'../x' is not one of its files"),
+    "a parent inside": (tar_gz((member(f"{FOLDER}/../manifest.json"), b"x"), EVENTS), "is not one of its files"),
+    "an absolute path": (tar_gz(MANIFEST, EVENTS, (member("/etc/cron.d/x"), b"x")), "'/etc/cron.d/x' is not one of"),
+    "a symlink": (
+        tar_gz((member(f"{FOLDER}/manifest.json", tarfile.SYMTYPE, "/etc/passwd"), b""), EVENTS),
+        f"'{FOLDER}/manifest.json' is a link to '/etc/passwd'",
+    ),
+    "a hard link": (tar_gz(MANIFEST, (member(f"{FOLDER}/events.jsonl", tarfile.LNKTYPE, "/etc/shadow"), b"")), "is a link"),
+    "a directory": (tar_gz((member(f"{FOLDER}/manifest.json", tarfile.DIRTYPE), b""), EVENTS), "is not a regular file"),
+    "another name": (tar_gz(MANIFEST, EVENTS, (member(f"{FOLDER}/run.sh"), b"x")), "is not one of its files"),
+    "another folder": (tar_gz((member("kubetrail-export-other/manifest.json"), b"{}"), EVENTS), "is not one of its files"),
+    "a file twice": (tar_gz(MANIFEST, EVENTS, MANIFEST), "comes twice"),
+    "a file missing": (tar_gz(MANIFEST), f"lacks {FOLDER}/events.jsonl"),
+    "not a tar.gz": (b'{"manifest": {}, "events": []}', "not a readable tar.gz"),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_an_export_archive_holding_anything_else_is_refused_and_nothing_written(name: str, tmp_path: Path) -> None:
+    archive, says = HOSTILE[name]
+    with pytest.raises(BadArchive, match=re.escape(says)):
+        unpack_export(archive, "abc", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_export_archive_is_unpacked_into_out_as_export_writes_it(tmp_path: Path) -> None:
+    summary = unpack_export(tar_gz(MANIFEST, EVENTS), "abc", tmp_path / "out")
+    assert summary == {"incident": "abc", "out": str(tmp_path / "out"), "events": 2}
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["events.jsonl", "manifest.json"]
+    assert (tmp_path / "out" / "events.jsonl").read_bytes() == EVENTS[1]
 
 
 BAD = [
@@ -273,6 +368,7 @@ def test_bad_parameters_are_usage_errors_and_missing_things_are_not_found(
 ) -> None:
     response = client.get(API + path, params=params)
     assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
     error = response.json()["error"]
     assert set(response.json()) == {"error"} and error["code"] == code and isinstance(error["message"], str)
 
@@ -299,14 +395,18 @@ def test_openapi_lists_every_path_its_parameters_and_the_contract_schemas(openap
     ]  # fmt: skip
     assert sorted(doc["paths"]) == sorted(API + p for p in contract_paths)
     components = doc["components"]["schemas"]
-    for name in ("ask-secrets", "ask-processes", "ask-actor", "ask-egress", "ask-trace", "incidents", "timeline", "who", "status",
-                 "show", "clusters"):  # fmt: skip
+    for name in ("ask-secrets", "ask-processes", "ask-actor", "ask-egress", "ask-trace", "incidents", "incident", "timeline",
+                 "who", "status", "show", "clusters"):  # fmt: skip
         # The contract's schema, its references re-rooted where it sits and its $id left out.
         rerooted = json.loads(json.dumps(components[name]).replace(f'"#/components/schemas/{name}/', '"#/'))
         assert rerooted == {k: v for k, v in schema(name).items() if k != "$id"}
     for q in QUESTIONS.values():
         get = doc["paths"][API + q.path]["get"]
         assert [p["name"] for p in get["parameters"]] == [p.name for p in q.params]
+        assert get["responses"]["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/error"}
+        if q.media_type != "application/json":  # a file: the export's tar.gz
+            assert get["responses"]["200"]["content"] == {q.media_type: {"schema": BINARY}}
+            continue
         ref = get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
         name, _, part = q.schema.partition("#")
         assert ref == f"#/components/schemas/{name}{part}" and name in components
@@ -398,6 +498,21 @@ def test_the_cli_on_a_held_store_asks_the_serve_and_prints_the_same(
             assert denied.returncode == 1 and "refused the token" in json.loads(denied.stdout)["error"]["message"]
         finally:
             held_path(str(db)).unlink()
+
+
+def test_the_cli_refuses_an_export_archive_from_the_serve_that_holds_a_link(tmp_path: Path) -> None:
+    async def export(request: Request) -> Response:
+        return Response(HOSTILE["a symlink"][0], media_type="application/gzip")
+
+    db, out = tmp_path / "k.duckdb", tmp_path / "out"
+    with serving(Starlette(routes=[Route(f"{API}/export/{{incident_id}}", export)])) as url:
+        hold(db, url, token_file(tmp_path, "t"))
+        for fmt in ("json", "table"):
+            done = kubetrail(db, "export", "--incident", "abc", "--out", str(out), "-o", fmt)
+            assert done.returncode == 1
+            message = json.loads(done.stdout)["error"]["message"] if fmt == "json" else done.stderr.decode()
+            assert f"PID {os.getpid()}" in message and f"'{FOLDER}/manifest.json' is a link to '/etc/passwd'" in message
+    assert not out.exists()
 
 
 def test_a_serve_that_does_not_answer_is_named_by_its_pid(tmp_path: Path) -> None:

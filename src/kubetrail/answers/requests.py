@@ -2,31 +2,35 @@
 JSON document out; bad input raises `UsageError`, a thing that is not there `NotFound`.
 
 Each shell parses only its own syntax (click options; the query and path parameters of
-`GET /api/v1/...`) into the plain values a `Question` declares, and calls `answer`. What the
+`GET /api/v1/...`) into the plain values a `Question` declares, and calls `answer` (`reply`). What the
 values mean (times and windows, durations, pods, CIDRs, limits) is checked here, once, so the
 command and the route cannot drift apart. A question's parameters are named as the CLI's options
-and document the API too (api/openapi.py).
+and document the API too (api/openapi.py). A question answers with a JSON document, or (export)
+with a file: the tar.gz of the folder `kubetrail export` writes, which the CLI unpacks again.
 
-The answer modules are imported when a question is asked: the CLI reads its defaults from here,
-and must load no answer it does not run.
+The answer modules (and tarfile) are imported when a question is asked: the CLI reads its
+defaults from here, and must load no answer it does not run.
 """
 
 from __future__ import annotations
 
+import io
 import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 import orjson
 
 from kubetrail.answers.window import DEFAULT_LIMIT, Window, parse_duration, window
-from kubetrail.timeutil import format_ns, parse_at
+from kubetrail.timeutil import NS, format_ns, parse_at, parse_rfc3339
 
 if TYPE_CHECKING:
+    from tarfile import TarInfo
+
     from kubetrail.store import Store
 
 Note = Callable[[str], None]  # where a diagnostic goes: stderr for the CLI, a response header for the API
@@ -37,6 +41,11 @@ BASELINE: Final = "7d"
 SKEW: Final = "2s"
 BUNDLE_MANIFEST: Final = "manifest.json"
 BUNDLE_EVENTS: Final = "events.jsonl"
+BUNDLE_FOLDER: Final = "kubetrail-export-{}"  # the export archive's one folder, by incident id
+JSON: Final = "application/json"
+GZIP: Final = "application/gzip"
+
+T = TypeVar("T")
 
 
 class RequestError(Exception):
@@ -57,6 +66,18 @@ class NotFound(RequestError):
     code = "not_found"
 
 
+class BadArchive(ValueError):
+    """An export archive that is not just the two files of one export folder: nothing is written."""
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    """An answer that is a file to download rather than a JSON document."""
+
+    name: str  # the file name to save it as
+    data: bytes
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
     name: str  # the query parameter; the CLI option without its dashes (`internal_cidr`: --internal-cidr)
@@ -75,10 +96,11 @@ class Param:
 class Question:
     name: str  # the command it answers, e.g. "ask secrets"
     path: str  # under /api/v1, e.g. "/who/{ip}"
-    schema: str  # the document's contract schema (contract/NAME.schema.json), "#..." into it for a part
+    schema: str  # the document's contract schema (contract/NAME.schema.json), "#..." into it for a part; "" for a file
     summary: str
     params: tuple[Param, ...]
-    run: Callable[..., dict[str, Any]]  # run(store, note, **values)
+    run: Callable[..., dict[str, Any] | File]  # run(store, note, **values): the document, or a File of `media_type`
+    media_type: str = JSON
 
     def values(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """`given` (None meaning not given) over the defaults; an unknown or missing one is a usage error."""
@@ -93,10 +115,19 @@ class Question:
         return values
 
 
-def answer(name: str, store: Store, given: Mapping[str, Any], note: Note = lambda _: None) -> dict[str, Any]:
-    """The document of question `name` (a key of QUESTIONS) for the option values `given`."""
+def reply(name: str, store: Store, given: Mapping[str, Any], note: Note = lambda _: None) -> dict[str, Any] | File:
+    """The answer of question `name` (a key of QUESTIONS) for the option values `given`: its
+    document, or the file it answers with (its `media_type` says which)."""
     question = QUESTIONS[name]
     return _call(lambda: question.run(store, note, **question.values(given)))
+
+
+def answer(name: str, store: Store, given: Mapping[str, Any], note: Note = lambda _: None) -> dict[str, Any]:
+    """The document of question `name`, one that answers with a JSON document."""
+    doc = reply(name, store, given, note)
+    if isinstance(doc, File):
+        raise TypeError(f"{name} answers with a file, not a document: ask it with reply()")
+    return doc
 
 
 def export_to(store: Store, given: Mapping[str, Any], out: Path, note: Note = lambda _: None) -> dict[str, Any]:
@@ -105,7 +136,7 @@ def export_to(store: Store, given: Mapping[str, Any], out: Path, note: Note = la
     return _call(lambda: _export(store, note, out=out, **values))
 
 
-def _call(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def _call(run: Callable[[], T]) -> T:
     try:
         return run()
     except RequestError:
@@ -285,7 +316,7 @@ def _clusters(store: Store, note: Note) -> dict[str, Any]:
     return clusters(store)
 
 
-# -- export: the bundle travels as JSON, and is written where the command runs ---------------
+# -- export: written by `_export` alone; over the API as the tar.gz of what it wrote ----------
 def _export(
     store: Store, note: Note, *, out: Path, incident_id: str, since: str, until: str | None, at: str, cluster: str | None
 ) -> dict[str, Any]:
@@ -299,21 +330,80 @@ def _export(
         raise NotFound(str(exc)) from None
 
 
-def _bundle(store: Store, note: Note, **values: Any) -> dict[str, Any]:
-    """{"manifest": the manifest, "events": the redacted records}: the export, as written, read back."""
+def _archive(store: Store, note: Note, *, incident_id: str, **values: Any) -> File:
+    """The export as a tar.gz of its folder: written by `_export`, then packed as written."""
+    folder = BUNDLE_FOLDER.format(incident_id)
     with tempfile.TemporaryDirectory(prefix="kubetrail-export-") as tmp:
-        _export(store, note, out=Path(tmp), **values)
-        events = [orjson.loads(line) for line in (Path(tmp) / BUNDLE_EVENTS).read_bytes().splitlines()]
-        return {"manifest": orjson.loads((Path(tmp) / BUNDLE_MANIFEST).read_bytes()), "events": events}
+        _export(store, note, out=Path(tmp), incident_id=incident_id, **values)
+        return File(f"{folder}.tar.gz", _pack(Path(tmp), folder))
 
 
-def write_bundle(bundle: Mapping[str, Any], out: Path) -> dict[str, Any]:
-    """Write a bundle (from `GET /api/v1/export/{incident_id}`) into `out` byte for byte as a local
-    export writes it (the manifest's record hashes hold), and return the export's summary."""
+def _pack(written: Path, folder: str) -> bytes:
+    """The two files of an export folder under `folder/`, reproducibly: mode 0644, no owner, and
+    the manifest's export time (or 0) as every time the archive holds."""
+    import gzip
+    import tarfile
+
+    mtime = _exported_at((written / BUNDLE_MANIFEST).read_bytes())
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=mtime) as gz, tarfile.open(fileobj=gz, mode="w") as tar:
+        for name in (BUNDLE_MANIFEST, BUNDLE_EVENTS):
+            data = (written / name).read_bytes()
+            info = tarfile.TarInfo(f"{folder}/{name}")
+            info.size, info.mtime, info.mode = len(data), mtime, 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _exported_at(manifest: bytes) -> int:
+    try:
+        return max(0, parse_rfc3339(orjson.loads(manifest)["exported_at"]) // NS)
+    except (KeyError, TypeError, ValueError):
+        return 0
+
+
+def unpack_export(archive: bytes, incident_id: str, out: Path) -> dict[str, Any]:
+    """Write an export archive (from `GET /api/v1/export/{incident_id}`) into `out` byte for byte as
+    a local export writes it (the manifest's record hashes hold), and return the export's summary.
+    Only the folder's two regular files are taken, each written to a name of our own; an archive
+    holding anything else (a link, an absolute path, `..`, another name) raises `BadArchive`
+    before anything is written."""
+    files = _members(archive, BUNDLE_FOLDER.format(incident_id))
     out.mkdir(parents=True, exist_ok=True)
-    (out / BUNDLE_EVENTS).write_bytes(b"".join(orjson.dumps(record) + b"\n" for record in bundle["events"]))
-    (out / BUNDLE_MANIFEST).write_bytes(orjson.dumps(bundle["manifest"], option=orjson.OPT_INDENT_2) + b"\n")
-    return {"incident": bundle["manifest"]["incident"]["id"], "out": str(out), "events": len(bundle["events"])}
+    for name in (BUNDLE_EVENTS, BUNDLE_MANIFEST):
+        (out / name).write_bytes(files[name])
+    return {"incident": incident_id, "out": str(out), "events": files[BUNDLE_EVENTS].count(b"\n")}
+
+
+def _members(archive: bytes, folder: str) -> dict[str, bytes]:
+    """The contents of `folder/manifest.json` and `folder/events.jsonl` by file name."""
+    import tarfile
+    import zlib
+
+    expected = {f"{folder}/{name}": name for name in (BUNDLE_MANIFEST, BUNDLE_EVENTS)}
+    files: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+            for member in tar:
+                name = expected.get(member.name)
+                if name is None or name in files or not member.isreg():
+                    holds = " and ".join(expected)
+                    raise BadArchive(f"{_refused(member, name is not None)}: an export archive holds just {holds}")
+                files[name] = (tar.extractfile(member) or io.BytesIO()).read()
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise BadArchive(f"not a readable tar.gz: {exc}") from None
+    missing = [path for path, name in expected.items() if name not in files]
+    if missing:
+        raise BadArchive(f"the archive lacks {missing[0]}")
+    return files
+
+
+def _refused(member: TarInfo, expected: bool) -> str:
+    if member.issym() or member.islnk():
+        return f"{member.name!r} is a link to {member.linkname!r}"
+    if not expected:
+        return f"{member.name!r} is not one of its files"
+    return f"{member.name!r} is not a regular file" if not member.isreg() else f"{member.name!r} comes twice"
 
 
 # -- the parameters, named as the CLI's options ---------------------------------------------
@@ -387,7 +477,7 @@ QUESTIONS: Final[dict[str, Question]] = {
             (*_STORY, *_PAGE, *_FILTER), _incidents,
         ),
         Question(
-            "incident", "/incidents/{id}", "incidents#/$defs/row", "One incident of the window (404 when none has that id).",
+            "incident", "/incidents/{id}", "incident", "One incident of the window (404 when none has that id).",
             (Param("id", in_path=True, help="The incident's id."), *_STORY), _incident,
         ),
         Question(
@@ -418,9 +508,10 @@ QUESTIONS: Final[dict[str, Question]] = {
             (Param("id", in_path=True, help="The event's id."),), _show,
         ),
         Question(
-            "export", "/export/{incident_id}", "export",
-            "An incident's redacted original records and its manifest (provenance, ids, hashes), as `export` writes them.",
-            (Param("incident_id", in_path=True, help="The incident's id."), *_STORY), _bundle,
+            "export", "/export/{incident_id}", "",
+            "A tar.gz of the folder `export` writes: the incident's redacted original records (events.jsonl) and its manifest"
+            " (manifest.json: provenance, ids, hashes).",
+            (Param("incident_id", in_path=True, help="The incident's id."), *_STORY), _archive, GZIP,
         ),
         Question(
             "clusters", "/clusters", "clusters", "Each cluster the store holds, and pairs that look like one.", (), _clusters

@@ -1,8 +1,9 @@
 """Asking a question of the `kubetrail serve` that holds a store (api/held.py), over its read API.
 
 The CLI's option values go out as the question's query and path parameters (answers/requests.py),
-with the serve's bearer token; the reply is the very document a local answer would be, and its
-`Kubetrail-Note` headers the diagnostics a local answer prints on stderr.
+with the serve's bearer token; the reply is the very document a local answer would be (or, for a
+question that answers with a file, its bytes), and its `Kubetrail-Note` headers the diagnostics a
+local answer prints on stderr.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from kubetrail.answers.requests import QUESTIONS
+from kubetrail.answers.requests import JSON, QUESTIONS
 from kubetrail.api.held import Held
 from kubetrail.api.openapi import API, NOTE_HEADER
 
@@ -25,7 +26,7 @@ TIMEOUT: Final = httpx.Timeout(300.0, connect=5.0)  # an answer on a large store
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    doc: Any
+    doc: Any  # the JSON document; bytes for a question that answers with a file
     notes: list[str]
 
 
@@ -41,6 +42,12 @@ class ClientError(Exception):
 def ask(held: Held, name: str, values: Mapping[str, Any]) -> Reply:
     """Question `name` (a key of QUESTIONS) with the option values `values` (None: not given)."""
     path, params = _request(name, values)
+    response = _get(held, path, params)
+    return Reply(_body(held, path, QUESTIONS[name].media_type, response), response.headers.get_list(NOTE_HEADER))
+
+
+def _get(held: Held, path: str, params: dict[str, list[str]]) -> httpx.Response:
+    """The serve's 200 response to GET `path`; anything else raises ClientError."""
     try:
         token = held.token()
     except OSError as exc:
@@ -58,11 +65,21 @@ def ask(held: Held, name: str, values: Mapping[str, Any]) -> Reply:
         raise ClientError("held", message) from None
     if response.status_code != httpx.codes.OK:
         raise _refused(held, response)
+    return response
+
+
+def _body(held: Held, path: str, media_type: str, response: httpx.Response) -> Any:
+    """The JSON document of a response, or the bytes of a file of `media_type`."""
+    if media_type != JSON:
+        got = response.headers.get("content-type", "").partition(";")[0].strip()
+        if got != media_type:
+            message = f"kubetrail serve (PID {held.pid}) answered {path} with {got or 'no content type'}, not {media_type}"
+            raise ClientError("server", message)
+        return response.content
     try:
-        doc = orjson.loads(response.content)
+        return orjson.loads(response.content)
     except orjson.JSONDecodeError:
         raise ClientError("server", f"kubetrail serve (PID {held.pid}) answered {path} with something not JSON") from None
-    return Reply(doc, response.headers.get_list(NOTE_HEADER))
 
 
 def _pinned(cert_file: str) -> ssl.SSLContext:

@@ -1,8 +1,8 @@
 """The read API's OpenAPI 3.1 document, built from the questions themselves (answers/requests.py):
-their paths and parameters, and as response schemas the contract's JSON Schemas. Each sits in
-`components/schemas` under its file's name, its references into itself re-rooted there and its
-`$id` left out, so that tools which resolve references as JSON pointers into this one document
-(most do, whatever `$id` says) find them.
+their paths and parameters, and as response schemas the contract's JSON Schemas (the export, a
+tar.gz, is binary). Each sits in `components/schemas` under its file's name, its references into
+itself re-rooted there and its `$id` left out, so that tools which resolve references as JSON
+pointers into this one document (most do, whatever `$id` says) find them.
 
 The schemas are the files of `contract/` at the top of the repository. A wheel ships them inside
 the package (`kubetrail/contract` links there, and package data takes them along); a checkout
@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import orjson
 
-from kubetrail.answers.requests import QUESTIONS, Param, Question
+from kubetrail.answers.requests import JSON, QUESTIONS, Param, Question
 
 API: Final = "/api/v1"
 SUFFIX: Final = ".schema.json"
@@ -37,37 +37,7 @@ ERROR: Final = {
         }
     },
 }
-EXPORT: Final = {
-    "type": "object",
-    "description": "What `kubetrail export` writes: manifest.json, and events.jsonl one record a line, in story order.",
-    "required": ["manifest", "events"],
-    "properties": {
-        "manifest": {
-            "type": "object",
-            "required": ["incident", "events", "exported_at", "format"],
-            "properties": {
-                "incident": {"$ref": "#/components/schemas/incidents/$defs/row"},
-                "events": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["id", "step", "provenance", "record_sha256"],
-                        "properties": {
-                            "id": {"type": "string"},
-                            "step": {"type": "object"},
-                            "provenance": {"type": "object"},
-                            "record_sha256": {"type": "string"},
-                        },
-                    },
-                },
-                "exported_at": {"type": "string"},
-                "format": {"const": "kubetrail-export/1"},
-            },
-        },
-        "events": {"type": "array", "description": "The redacted original records, one per manifest entry, in its order."},
-    },
-}
-_OWN: Final = {"error": ERROR, "export": EXPORT}
+_OWN: Final = {"error": ERROR}
 _NOTE: Final = "A diagnostic the CLI prints on stderr (repeated), e.g. that the window holds no events at all."
 
 
@@ -75,7 +45,7 @@ def document() -> dict[str, Any]:
     schemas = contract_schemas()
     for q in QUESTIONS.values():  # an install without the contract still gets a valid document
         name = q.schema.partition("#")[0]
-        if name not in schemas and name not in _OWN:
+        if q.media_type == JSON and name not in schemas and name not in _OWN:
             schemas[name] = {"description": f"contract/{name}{SUFFIX} is not installed", "$defs": {"row": {}}}
     paths: dict[str, Any] = {API + q.path: {"get": _operation(q)} for q in QUESTIONS.values()}
     paths[API + "/openapi.json"] = {
@@ -116,24 +86,34 @@ def embedded(name: str, schema: Any) -> Any:
 
 
 def _operation(q: Question) -> dict[str, Any]:
-    name, _, part = q.schema.partition("#")
-    ref = f"#/components/schemas/{name}{part}"
-    error = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/error"}}}}
+    error = {"description": "", "content": {JSON: {"schema": {"$ref": "#/components/schemas/error"}}}}
+    headers = {NOTE_HEADER: {"description": _NOTE, "schema": {"type": "string"}}}
     return {
         "operationId": q.name.replace(" ", "_"),
         "summary": q.summary,
         "x-kubetrail-command": q.name,  # the command whose `-o json` this is (or holds: incident, export)
         "parameters": [_parameter(p) for p in q.params],
         "responses": {
-            "200": {
-                "description": q.summary,
-                "headers": {NOTE_HEADER: {"description": _NOTE, "schema": {"type": "string"}}},
-                "content": {"application/json": {"schema": {"$ref": ref}}},
-            },
+            "200": {"description": q.summary, "headers": headers | _file_headers(q), "content": _content(q)},
             "400": error | {"description": "Bad parameters (code `usage`)."},
             "404": error | {"description": "Nothing with that id (code `not_found`)."},
         },
     }
+
+
+def _content(q: Question) -> dict[str, Any]:
+    """A document by its contract schema; a file (the export's tar.gz) as binary of its media type."""
+    if q.media_type != JSON:
+        return {q.media_type: {"schema": {"type": "string", "format": "binary", "contentMediaType": q.media_type}}}
+    name, _, part = q.schema.partition("#")
+    return {JSON: {"schema": {"$ref": f"#/components/schemas/{name}{part}"}}}
+
+
+def _file_headers(q: Question) -> dict[str, Any]:
+    if q.media_type == JSON:
+        return {}
+    disposition = "attachment, and the name to save the file as (the export: kubetrail-export-ID.tar.gz)."
+    return {"content-disposition": {"description": disposition, "schema": {"type": "string"}}}
 
 
 def _parameter(p: Param) -> dict[str, Any]:

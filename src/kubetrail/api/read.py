@@ -4,7 +4,8 @@ A route parses only HTTP's syntax (strings, repeated parameters) into the values
 declares (answers/requests.py) and answers in a worker thread, as the answers are synchronous;
 the store is the app's (`request.app.state.store`). Errors are the contract's one shape: 400
 `usage`, 404 `not_found`. Diagnostics the CLI prints on stderr (an empty window) travel as
-`Kubetrail-Note` headers. Authentication is the app's middleware, not this module's.
+`Kubetrail-Note` headers. A question that answers with a file (the export's tar.gz) sends it as
+an attachment of its media type. Authentication is the app's middleware, not this module's.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from kubetrail.answers.requests import QUESTIONS, Param, Question, RequestError, UsageError, answer
+from kubetrail.answers.requests import QUESTIONS, File, Param, Question, RequestError, UsageError, reply
 from kubetrail.api import openapi
 from kubetrail.api.openapi import NOTE_HEADER
 
@@ -41,10 +42,10 @@ def _endpoint(question: Question) -> Callable[[Request], Awaitable[Response]]:
         notes: list[str] = []
         try:
             values = parameters(question, request)
-            doc = await run_in_threadpool(answer, question.name, request.app.state.store, values, notes.append)
+            doc = await run_in_threadpool(reply, question.name, request.app.state.store, values, notes.append)
         except RequestError as exc:
             return error(exc.code, exc.message)
-        response = json_response(doc)
+        response = file_response(doc, question.media_type) if isinstance(doc, File) else json_response(doc)
         for note in notes:
             response.headers.append(NOTE_HEADER, note.encode("ascii", "backslashreplace").decode())
         return response
@@ -72,11 +73,12 @@ def parameters(question: Question, request: Request) -> dict[str, Any]:
     for name, param in declared.items():
         texts = request.query_params.getlist(name)
         if texts:
-            values[name] = _value(param, texts)
+            values[name] = value_of(param, texts)
     return values
 
 
-def _value(param: Param, texts: list[str]) -> Any:
+def value_of(param: Param, texts: list[str]) -> Any:
+    """A parameter's value from the texts given for it (a repeatable one: each of them)."""
     if param.kind == "array":
         return tuple(texts)
     if len(texts) > 1:
@@ -98,6 +100,11 @@ def _value(param: Param, texts: list[str]) -> Any:
 
 def json_response(doc: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(doc), status_code=status, media_type="application/json")
+
+
+def file_response(file: File, media_type: str) -> Response:
+    """A file to download under its own name."""
+    return Response(file.data, media_type=media_type, headers={"content-disposition": f'attachment; filename="{file.name}"'})
 
 
 def error(code: str, message: str) -> Response:
