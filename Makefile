@@ -22,6 +22,8 @@ demo: $(STAMP)
 	$(BIN)/kubetrail ingest $(CORPORA) --db demo.duckdb -o table
 	$(BIN)/kubetrail ingest tests/fixtures/stories --cluster shop-prod --db demo.duckdb -o table
 	$(BIN)/kubetrail incidents --cluster shop-prod --db demo.duckdb --at $(DEMO_AT) --since 24h -o table
+	@echo
+	@echo "Look at it in the web UI: $(BIN)/kubetrail ui --db demo.duckdb   (prints the URL to open)"
 
 test: lint typecheck docs unit
 
@@ -57,4 +59,4 @@ bench-serve: $(STAMP)
 	$(BIN)/python -m bench.serve $(SERVE_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo.duckdb demo.duckdb.wal demo-sim
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo.duckdb demo.duckdb.wal demo-sim build/screenshots

@@ -1,5 +1,6 @@
-"""The `kubetrail serve` application: receivers, the read API and health checks, behind the
-authentication middleware."""
+"""The web applications: `kubetrail serve`'s (receivers, the read API, the UI, health checks and
+metrics) and `kubetrail ui`'s (the read API and the UI on a store opened read-only), both behind
+the authentication middleware and the security headers."""
 
 from __future__ import annotations
 
@@ -41,22 +42,34 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 def build(config: ServeConfig, store: DuckDBStore, core: Core, auth: Authenticator, engine: Engine | None = None) -> Starlette:
-    from kubetrail.api import read
-
     routes: list[BaseRoute] = [
-        Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics.metrics, methods=["GET"]),
         *receivers.routes(),
-        *read.routes(),
     ]
-    app = Starlette(routes=routes, exception_handlers={404: not_here, 405: not_here})
-    app.state.store = store
+    app = _app(routes, store, auth, live=True)
     app.state.core = core
     app.state.engine = engine
     app.state.metrics = metrics.registry(core, auth, engine)
     app.state.gate = Gate(config.limits)
     app.state.config = config
+    return app
+
+
+def viewer(store: DuckDBStore, auth: Authenticator) -> Starlette:
+    """The read API and the UI alone (`kubetrail ui`): nothing received, nothing written."""
+    return _app([], store, auth, live=False)
+
+
+def _app(routes: list[BaseRoute], store: DuckDBStore, auth: Authenticator, *, live: bool) -> Starlette:
+    from kubetrail.api import read
+    from kubetrail.ui import web
+
+    every = [Route("/healthz", healthz, methods=["GET"]), *routes, *read.routes(), *web.routes()]
+    app = Starlette(routes=every, exception_handlers={404: not_here, 405: not_here})
+    app.state.store = store
     app.state.auth = auth
+    app.state.live = live  # pages refresh while events arrive
     app.add_middleware(AuthMiddleware, auth=auth)
+    app.add_middleware(web.SecurityHeaders)  # outermost: refusals carry the headers too
     return app

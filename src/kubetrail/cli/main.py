@@ -583,20 +583,31 @@ def export_cmd(
     Example:
       kubetrail export --incident f4667747a60d2d731c4171e14ab1cc54 --out ./incident-f466
     """
-    from kubetrail.answers.requests import export_to, write_bundle
+    from kubetrail.answers.requests import export_to
     from kubetrail.api.held import read_held
 
     fmt = fmt or default_format()
     values: dict[str, Any] = {"incident_id": incident_id, "since": since, "until": until, "at": at_text, "cluster": cluster}
     held = read_held(db)
-    if held is not None:  # the bundle comes over the API, and is written here
-        doc = write_bundle(_ask_serve(fmt, held, "export", values), Path(out))
+    if held is not None:  # the export folder comes over the API as a tar.gz, and is unpacked here
+        doc = _unpack(fmt, held, _ask_serve(fmt, held, "export", values), incident_id, Path(out))
     else:
         doc = _ask_store(fmt, db, lambda store: export_to(store, values, Path(out), _note))
     if fmt == "json":
         emit_json(doc)
     else:
         click.echo(f"wrote {doc['events']} events of incident {incident_id} to {out}")
+
+
+def _unpack(fmt: str, held: Held, archive: bytes, incident_id: str, out: Path) -> dict[str, Any]:
+    """The export archive the serve sent, written into `out`; one that holds anything but the
+    export's two files is refused, and nothing is written."""
+    from kubetrail.answers.requests import BadArchive, unpack_export
+
+    try:
+        return unpack_export(archive, incident_id, out)
+    except BadArchive as exc:
+        fail(fmt, "server", f"kubetrail serve (PID {held.pid}) sent an export archive that is refused: {exc}", EXIT_PROBLEM)
 
 
 @cli.command("timeline")
@@ -770,13 +781,15 @@ def status_cmd(cluster: str | None, db: str, fmt: str | None) -> None:
         click.echo(f"gap: {gap}", err=True)
 
 
-def _serve() -> None:
+def _long_running() -> None:
     from kubetrail.cli.serve import serve_cmd
+    from kubetrail.cli.ui import ui_cmd
 
     cli.add_command(serve_cmd)
+    cli.add_command(ui_cmd)
 
 
-_serve()
+_long_running()
 
 
 def main() -> None:

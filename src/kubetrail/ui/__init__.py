@@ -1,0 +1,1 @@
+"""The web UI: server-rendered pages on the read API's answers."""
