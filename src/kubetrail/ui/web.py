@@ -21,6 +21,7 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 import jinja2
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -130,7 +131,8 @@ async def _incident(request: Request) -> Response:
     events = await run_in_threadpool(_step_events, store, doc)
     lanes = svg.lanes(doc["steps"], lambda event_id: f"{UI}/events/{event_id}")
     graph = svg.graph(doc, events, entity_href)
-    export = f"/api/v1/export/{doc['id']}" + (f"?{window_query(given)}" if window_query(given) else "")
+    seen_in = window_query(given)
+    export = f"/api/v1/export/{doc['id']}" + (f"?{seen_in}" if seen_in else "")
     return render(
         request, "incident.html", 200, doc=doc, lanes=lanes, graph=graph, events=events, export=export, notes=notes,
         banner=banner, given=given,
@@ -265,13 +267,10 @@ def _step_events(store: Any, incident: Mapping[str, Any]) -> dict[str, dict[str,
 
 
 def entity_href(kind: str, value: str) -> str | None:
-    """Where an entity of the graph leads: its timeline, or the answer about it."""
-    if kind == "pod":
-        return f"{UI}/timeline?{urlencode({'pod': value})}"
-    if kind == "actor":
-        if value.startswith("system:serviceaccount:") and value.count(":") == 3:
-            return f"{UI}/timeline?{urlencode({'sa': '/'.join(value.split(':')[2:])})}"
-        return f"{UI}/timeline?{urlencode({'actor': value})}"
+    """Where an entity of the graph leads: its timeline, or the answer about it (an account's
+    timeline by its username, a service account's too: system:serviceaccount:NS:NAME)."""
+    if kind in ("pod", "actor", "sa"):
+        return f"{UI}/timeline?{urlencode({kind: value})}"
     if kind == "destination":
         return f"{UI}/ask/egress?{urlencode({'destination': value.rsplit(':', 1)[0] if value.count(':') == 1 else value})}"
     if kind == "process":
@@ -280,8 +279,6 @@ def entity_href(kind: str, value: str) -> str | None:
 
 
 def _pretty(value: Any) -> str:
-    import orjson
-
     if isinstance(value, str):
         return value
     return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
@@ -324,11 +321,11 @@ def link(field: str, value: Any, row: Mapping[str, Any] | None = None) -> str | 
     if not isinstance(value, str) or not value:
         return None
     if field in ("pod", "pods", "destination_pod") and value.count("/") == 1:
-        return f"{UI}/timeline?{urlencode({'pod': value})}"
+        return entity_href("pod", value)
     if field in ("actor", "actors", "user", "impersonated_by"):
         return entity_href("actor", value)
     if field == "service_account" and value.count("/") == 1:
-        return f"{UI}/timeline?{urlencode({'sa': value})}"
+        return entity_href("sa", value)
     if field in _IP_FIELDS:
         at = row.get("time") or row.get("last_seen") if row else None
         return f"{UI}/who?{urlencode({'ip': value} | ({'at': at} if isinstance(at, str) else {}))}"
