@@ -87,6 +87,23 @@ def test_incidents_can_be_narrowed_to_a_pod_or_namespace(tmp_path: Path) -> None
     assert len(everything) == 2
 
 
+def test_a_severity_keeps_the_incidents_at_or_above_it_before_paging(tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    ask(db, STORIES / "actor", STORIES / "processes", STORIES / "exec-session", STORIES / "egress")
+    store = DuckDBStore(db, read_only=True)
+    try:
+        everything = incidents(store, Query(WINDOW))["rows"]
+        high = incidents(store, Query(WINDOW, severity="high"))["rows"]
+        critical = incidents(store, Query(WINDOW, severity="critical", limit=1))
+    finally:
+        store.close()
+    assert sorted(r["severity"] for r in everything) == ["critical", "high"]
+    assert high == everything
+    # The one critical incident is the whole answer: no further page of filtered-out rows.
+    assert [r["id"] for r in critical["rows"]] == [r["id"] for r in everything if r["severity"] == "critical"]
+    assert critical["next"] is None
+
+
 def test_a_simulated_clusters_background_is_not_an_incident(tmp_path: Path) -> None:
     """Hours of ordinary traffic from every source: controllers and operators reading Secrets,
     kubelets requesting tokens, benign Falco rules firing all day, an SRE's diagnostic exec."""

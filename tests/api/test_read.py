@@ -357,6 +357,7 @@ BAD = [
     ("/who/not-an-ip", [], 400, "usage"),
     ("/who/10.0.0.1", [("at", "yesterday")], 400, "usage"),
     ("/events/no-such-event", [], 404, "not_found"),
+    ("/incidents", [("at", AT), ("severity", "severe")], 400, "usage"),
     ("/incidents/no-such-incident", [("at", AT)], 404, "not_found"),
     ("/export/no-such-incident", [("at", AT)], 404, "not_found"),
 ]

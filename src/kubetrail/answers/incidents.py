@@ -62,6 +62,7 @@ class Query:
     cluster: str | None = None
     namespace: str | None = None  # incidents touching a pod of this namespace
     pod: str | None = None  # incidents touching this pod ("namespace/name")
+    severity: str = SEVERITIES[0]  # the least severity kept
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
 
@@ -74,7 +75,8 @@ def incidents(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[st
         partial(_processes, store, q), partial(_egress, store, q), partial(_steady_egress, store, q, skew_ns, gaps),
     ]  # fmt: skip
     signals = [s for found in _SIGNAL_THREADS.map(lambda kind: list(kind()), kinds) for s in found]
-    found = [i for i in significant(group(signals)) if _touches(i, q)]
+    least = SEVERITIES.index(q.severity)
+    found = [i for i in significant(group(signals)) if SEVERITIES.index(i.severity) >= least and _touches(i, q)]
     found.sort(key=lambda i: (-SEVERITIES.index(i.severity), min(s.time for s in i.signals), i.id))
     return envelope(q.window, [_row(i) for i in found], gaps, q.limit, q.cursor)
 

@@ -174,6 +174,14 @@ def _pod(pod: str | None) -> str | None:
     return pod
 
 
+def _severity(least: str) -> str:
+    from kubetrail.correlate.incidents import SEVERITIES
+
+    if least not in SEVERITIES:
+        raise UsageError(f"--severity {least!r}: give one of {', '.join(SEVERITIES)}")
+    return least
+
+
 def _limit(limit: int) -> int:
     if limit < 1:
         raise UsageError(f"--limit {limit}: give 1 or more rows")
@@ -254,11 +262,19 @@ def _trace(store: Store, note: Note, *, event_id: str, skew: str) -> dict[str, A
 
 def _incidents(
     store: Store, note: Note, *, since: str, until: str | None, at: str, cluster: str | None, namespace: str | None,
-    pod: str | None, limit: int, cursor: str | None,
+    pod: str | None, severity: str, limit: int, cursor: str | None,
 ) -> dict[str, Any]:  # fmt: skip
     from kubetrail.answers.incidents import Query, incidents
 
-    query = partial(Query, cluster=cluster, namespace=namespace, pod=_pod(pod), limit=_limit(limit), cursor=cursor)
+    query = partial(
+        Query,
+        cluster=cluster,
+        namespace=namespace,
+        pod=_pod(pod),
+        severity=_severity(severity),
+        limit=_limit(limit),
+        cursor=cursor,
+    )
     return incidents(store, query(_window(store, note, since, until, at)))
 
 
@@ -474,7 +490,11 @@ QUESTIONS: Final[dict[str, Question]] = {
         ),
         Question(
             "incidents", "/incidents", "incidents", "Suspicious signals joined into incidents, most severe first.",
-            (*_STORY, *_PAGE, *_FILTER), _incidents,
+            (
+                *_STORY, *_PAGE, *_FILTER,
+                Param("severity", default="low", help="The least severity shown: low, medium, high or critical."),
+            ),
+            _incidents,
         ),
         Question(
             "incident", "/incidents/{id}", "incident", "One incident of the window (404 when none has that id).",

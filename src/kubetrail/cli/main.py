@@ -19,6 +19,7 @@ import click
 from kubetrail.answers.requests import ASK_SINCE, BASELINE, SKEW, STORY_SINCE
 from kubetrail.answers.window import DEFAULT_LIMIT
 from kubetrail.cli.output import EXIT_PROBLEM, EXIT_USAGE, default_format, emit_json, fail, incident_story, stderr, table
+from kubetrail.correlate.incidents import SEVERITIES
 from kubetrail.model import SOURCES
 
 if TYPE_CHECKING:
@@ -539,21 +540,26 @@ def ask_trace(event_id: str, skew: str, db: str, fmt: str | None) -> None:
 @window_options(STORY_SINCE)
 @page_options
 @filter_options
+@click.option(
+    "--severity", type=click.Choice(SEVERITIES), default=SEVERITIES[0], show_default=True,
+    help="The least severity shown.",
+)  # fmt: skip
 @common
 def incidents_cmd(
     since: str, until: str | None, at_text: str, cluster: str | None, limit: int, cursor: str | None,
-    namespace: str | None, pod: str | None, db: str, fmt: str | None,
+    namespace: str | None, pod: str | None, severity: str, db: str, fmt: str | None,
 ) -> None:  # fmt: skip
     """Suspicious signals joined into incidents: a story, the entities, ATT&CK techniques, a severity.
 
     \b
-    Example:
+    Examples:
       kubetrail incidents --since 24h
+      kubetrail incidents --severity high
     """
     fmt = fmt or default_format()
     doc = _ask(
         fmt, db, "incidents", since=since, until=until, at=at_text, cluster=cluster, limit=limit, cursor=cursor,
-        namespace=namespace, pod=pod,
+        namespace=namespace, pod=pod, severity=severity,
     )  # fmt: skip
     if fmt == "json":
         emit_json(doc)
@@ -562,7 +568,9 @@ def incidents_cmd(
         incident_story(row)
         click.echo("")
     if not doc["rows"]:
-        click.echo("no incidents in the window")
+        click.echo(
+            "no incidents in the window" if severity == SEVERITIES[0] else f"no {severity} or worse incidents in the window"
+        )
     for gap in doc["gaps"]:
         click.echo(f"gap: {gap}")
 

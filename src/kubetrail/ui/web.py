@@ -62,7 +62,7 @@ class Page:
 
 
 PAGES: Final = (
-    Page("/incidents", "incidents", "Incidents", template="incidents.html"),  # and ?severity=: the least shown
+    Page("/incidents", "incidents", "Incidents", template="incidents.html"),
     Page("/ask/secrets", "ask secrets", "Who read secrets"),
     Page("/ask/processes", "ask processes", "Processes"),
     Page("/ask/actor", "ask actor", "What an account did", ("name", "sa")),
@@ -105,9 +105,7 @@ def _page(page: Page) -> Callable[[Request], Awaitable[Response]]:
         banner = await run_in_threadpool(default_window, store, question, given) if asked else None
         doc, error, notes = await _answer(question, store, given) if asked else (None, None, [])
         status = _STATUS.get(error[0], 500) if error else 200
-        least = request.query_params.get("severity") or SEVERITIES[0]
-        if doc is not None and page.question == "incidents" and least in SEVERITIES:
-            doc["rows"] = [r for r in doc["rows"] if SEVERITIES.index(r["severity"]) >= SEVERITIES.index(least)]
+        least = given.get("severity") or SEVERITIES[0]
         return render(
             request, page.template, status, page=page, question=question, given=given, doc=doc,
             error=error[1] if error else None, notes=notes, banner=banner, least=least, window_query=window_query(given),
