@@ -162,6 +162,24 @@ def test_times_keep_nanoseconds(tmp_path: Path) -> None:
     store.close()
 
 
+def test_get_events_reads_rows_far_apart_and_leaves_out_ids_not_stored(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    store.write_events(to_arrow([event("a")]))
+    # Two row groups of filler between "a" and "b": the rows are read in two runs.
+    store.con.execute(
+        "INSERT INTO events (id, id_key, time, source, kind, cluster, content_hash) SELECT 'f' || i, "
+        "md5_number_lower('f' || i), make_timestamp_ns(i), 'falco', 'alert', 'c', 'h' FROM range(250000) t(i)"
+    )
+    store.write_events(to_arrow([event("b", verb="list")]))
+    found = store.get_events(["b", "missing", "a", "b"])
+    assert {i: (row["verb"], row["provenance_path"]) for i, row in found.items()} == {"a": ("get", None), "b": ("list", None)}
+    assert store.get_events(["a", "b"], ("verb",)) == {"a": {"id": "a", "verb": "get"}, "b": {"id": "b", "verb": "list"}}
+    assert store.get_events([]) == {}
+    with pytest.raises(ValueError, match="not fields of an event: raw; DROP"):
+        store.get_events(["a"], ("verb", "raw; DROP"))
+    store.close()
+
+
 def test_queries_from_several_threads_at_once_answer_as_from_one(tmp_path: Path) -> None:
     db = story_store(tmp_path / "s.duckdb", "exec-session", "egress", "processes", "secrets")
     store = DuckDBStore(db, read_only=True)

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from kubetrail.answers.requests import answer
 from kubetrail.store.duckdb import DuckDBStore
+from kubetrail.ui.web import PAGE_ROWS
 from tests.ui.conftest import TOKEN
 
 HOSTILE_RAW = ('<script>alert("user")</script>', "<img src=x onerror=alert(1)>", "<svg onload=alert(2)>", "<b onmouseover")
@@ -38,6 +39,8 @@ class Page(HTMLParser):
     inline: list[str] = field(default_factory=list)  # on*= and style= attributes, <style> elements
     links: list[str] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
+    rows: int = 0  # of table bodies
+    _in_body: bool = False
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -51,6 +54,11 @@ class Page(HTMLParser):
         self.inline += [f"{tag} {k}" for k, _ in attrs if k.startswith("on") or k == "style"]
         if tag == "a" and named.get("href"):
             self.links.append(str(named["href"]))
+        self._in_body = self._in_body or tag == "tbody"
+        self.rows += tag == "tr" and self._in_body
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_body = self._in_body and tag != "tbody"
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
@@ -248,6 +256,15 @@ def test_the_pager_keeps_the_parameters_and_adds_the_cursor(browser_client: Test
     query = parse_qs(urlsplit(following).query)
     assert query["limit"] == ["2"] and query["actor"] == ["alice@example.com"] and query["at"] == ["latest"]
     assert page(browser_client, following).words
+
+
+def test_a_page_holds_a_hundred_rows_unless_asked_for_more(browser_client: TestClient, ui_store: DuckDBStore) -> None:
+    everything = answer("ask processes", ui_store, {"at": "latest", "since": "24h"})["rows"]
+    assert len(everything) > PAGE_ROWS  # else this test shows nothing
+    parsed = page(browser_client, "/ui/ask/processes?at=latest&since=24h")
+    (following,) = {link for link in parsed.links if "cursor=" in link}
+    assert parsed.rows == PAGE_ROWS and parse_qs(urlsplit(following).query)["limit"] == [str(PAGE_ROWS)]
+    assert page(browser_client, f"/ui/ask/processes?at=latest&since=24h&limit={len(everything)}").rows == len(everything)
 
 
 def test_a_session_reads_but_never_ingests(browser_client: TestClient) -> None:

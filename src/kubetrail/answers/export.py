@@ -32,8 +32,9 @@ def export(store: Store, q: Query, incident_id: str, out: Path) -> dict[str, Any
     out.mkdir(parents=True, exist_ok=True)
     entries = []
     with open(out / "events.jsonl", "wb") as f:
+        stored = store.get_events(step["id"] for step in incident["steps"])
         for step in incident["steps"]:
-            row = store.get_event(step["id"])
+            row = stored.get(step["id"])
             if row is None:
                 continue
             doc = event_document(row)

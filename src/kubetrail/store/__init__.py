@@ -6,6 +6,7 @@ own SQL.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -96,6 +97,11 @@ class Store(Protocol):
 
     def get_event(self, event_id: str) -> dict[str, Any] | None:
         """One stored event with its provenance, or None."""
+        ...
+
+    def get_events(self, event_ids: Iterable[str], fields: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+        """The stored events of those ids, with their provenance, by id (ids not stored left out);
+        given `fields`, just those of each (and its id), without provenance."""
         ...
 
     def query(self, name: str, **params: Any) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import hashlib
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -85,9 +86,11 @@ SELECT table_name FROM information_schema.columns c JOIN information_schema.tabl
 WHERE c.column_name = 'cluster' AND t.table_type = 'BASE TABLE' AND table_schema = 'main' ORDER BY table_name
 """
 
-_SELECT_NS: Final = ", ".join(
-    f'epoch_ns(e."{f.name}") AS "{f.name}"' if f.sql.startswith("TIMESTAMP") else f'e."{f.name}"' for f in catalog()
-)
+_ROW_GROUP: Final = 122_880  # DuckDB's rows per row group
+_SELECT_FIELD: Final = {
+    f.name: f'epoch_ns(e."{f.name}") AS "{f.name}"' if f.sql.startswith("TIMESTAMP") else f'e."{f.name}"' for f in catalog()
+}
+_PROVENANCE: Final = "f.path AS provenance_path, f.sha256 AS provenance_sha256, epoch_ns(f.started_at) AS provenance_ingested_at"
 
 # Classify a batch against itself and the store: a repeat of the same (id, content) is a
 # duplicate; a different content under a taken id is a conflict, kept under `id~content_hash`
@@ -387,25 +390,39 @@ class DuckDBStore:
 
     # -- reads ----------------------------------------------------------------------------
     def get_event(self, event_id: str) -> dict[str, Any] | None:
+        return self.get_events([event_id]).get(event_id)
+
+    def get_events(self, event_ids: Iterable[str], fields: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
         """Times come back as int ns (the contract formats them; datetimes would lose digits)."""
-        # Two steps: find the row on the narrow key (a wide scan for one row costs ~4x more),
-        # then read that row's columns.
+        # Two steps: find the rows on the narrow key (a wide scan for a few rows costs ~4x more),
+        # then read those rows' columns, one read per run of nearby rows: the join's rowid range
+        # limits the scan to the row groups between its first and last row.
+        unknown = [f for f in fields if f not in _SELECT_FIELD]
+        if unknown:
+            raise ValueError(f"not fields of an event: {', '.join(unknown)}")
+        columns = ", ".join(_SELECT_FIELD[f] for f in dict.fromkeys(("id", *fields))) if fields else None
+        select = f"SELECT {columns} FROM events e" if columns else (
+            f"SELECT {', '.join(_SELECT_FIELD.values())}, {_PROVENANCE} FROM events e LEFT JOIN files f USING (file_id)"
+        )  # fmt: skip
         con = self._reader()
+        ids = list(dict.fromkeys(event_ids))
         hits = con.execute(
-            "SELECT rowid FROM events WHERE id_key = md5_number_lower($id) AND id = $id", {"id": event_id}
+            "SELECT rowid FROM events WHERE id_key IN (SELECT md5_number_lower(unnest($ids::VARCHAR[]))) "
+            "AND list_contains($ids, id) ORDER BY rowid",
+            {"ids": ids},
         ).fetchall()
-        if not hits:
-            return None
-        hit = hits[0]
-        cur = con.execute(
-            f"""SELECT {_SELECT_NS}, f.path AS provenance_path, f.sha256 AS provenance_sha256,
-               epoch_ns(f.started_at) AS provenance_ingested_at
-               FROM events e LEFT JOIN files f USING (file_id) WHERE e.rowid = $row""",
-            {"row": hit[0]},
-        )
-        row = cur.fetchall()[0]
-        names = [d[0] for d in cur.description]
-        return dict(zip(names, row, strict=True))
+        runs: list[list[int]] = []
+        for (rowid,) in hits:
+            if runs and rowid - runs[-1][-1] <= _ROW_GROUP:
+                runs[-1].append(rowid)
+            else:
+                runs.append([rowid])
+        out: dict[str, dict[str, Any]] = {}
+        for run in runs:
+            cur = con.execute(f"{select} WHERE e.rowid IN (SELECT unnest($rows::BIGINT[]))", {"rows": run})
+            names = [d[0] for d in cur.description]
+            out.update((d["id"], d) for d in (dict(zip(names, row, strict=True)) for row in cur.fetchall()))
+        return out
 
     def query(self, name: str, **params: Any) -> list[dict[str, Any]]:
         cur = self._reader().execute(_named_query(name), params)

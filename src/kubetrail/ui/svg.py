@@ -266,7 +266,10 @@ def _entities(incident: Mapping[str, Any], events: Mapping[str, Mapping[str, Any
     return found
 
 
-def _add_event(found: _Entities, event: Mapping[str, Any]) -> None:
+EVENT_FIELDS: Final = ("actor", "pod_name", "namespace", "binary", "dst_names", "dst_ip", "dns_query", "dst_port")
+
+
+def _add_event(found: _Entities, event: Mapping[str, Any]) -> None:  # reads EVENT_FIELDS
     actor = found.add("actor", _text(event.get("actor")))
     pod = found.add("pod", _pod(event))
     process = found.add("process", _text(event.get("binary")))

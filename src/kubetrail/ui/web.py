@@ -34,6 +34,7 @@ from kubetrail.api.auth import SESSION_COOKIE, UI, Authenticator
 from kubetrail.api.read import value_of
 from kubetrail.correlate.incidents import SEVERITIES
 from kubetrail.serve.config import Identity
+from kubetrail.store import Store
 from kubetrail.timeutil import format_ns
 from kubetrail.ui import svg
 
@@ -48,6 +49,7 @@ HEADERS: Final = (
 )
 STATIC: Final = {"kubetrail.css": "text/css", "kubetrail.js": "text/javascript", "favicon.svg": "image/svg+xml"}
 ATTACK: Final = "https://attack.mitre.org/techniques/"
+PAGE_ROWS: Final = 100  # rows of a page when no limit is given (the CLI's 1000 is for scripts)
 MAX_GRAPH_STEPS: Final = 60  # the entity graph reads at most this many of an incident's events
 _STATUS: Final = {"usage": 400, "not_found": 404}
 
@@ -100,6 +102,8 @@ def _page(page: Page) -> Callable[[Request], Awaitable[Response]]:
             given = given_values(question, request)
         except RequestError as exc:
             return render(request, page.template, _STATUS[exc.code], page=page, question=question, given={}, error=exc.message)
+        if any(p.name == "limit" for p in question.params):
+            given.setdefault("limit", PAGE_ROWS)
         asked = not page.subject or any(name in given for name in page.subject)
         store = request.app.state.store
         banner = await run_in_threadpool(default_window, store, question, given) if asked else None
@@ -132,7 +136,7 @@ async def _incident(request: Request) -> Response:
     seen_in = window_query(given)
     export = f"/api/v1/export/{doc['id']}" + (f"?{seen_in}" if seen_in else "")
     return render(
-        request, "incident.html", 200, doc=doc, lanes=lanes, graph=graph, events=events, export=export, notes=notes,
+        request, "incident.html", 200, doc=doc, lanes=lanes, graph=graph, export=export, notes=notes,
         banner=banner, given=given,
     )  # fmt: skip
 
@@ -253,15 +257,10 @@ async def _answer(
     return doc, None, notes
 
 
-def _step_events(store: Any, incident: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The normalized fields of an incident's steps (the first MAX_GRAPH_STEPS), by event id."""
-    out = {}
-    for step in incident["steps"][:MAX_GRAPH_STEPS]:
-        try:
-            out[step["id"]] = answer("show", store, {"id": step["id"]})["event"]
-        except RequestError:
-            continue  # a step of a summary signal need not be one stored event
-    return out
+def _step_events(store: Store, incident: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The fields the entity graph reads of an incident's steps (the first MAX_GRAPH_STEPS), by
+    event id; a step of a summary signal need not be one stored event."""
+    return store.get_events((step["id"] for step in incident["steps"][:MAX_GRAPH_STEPS]), svg.EVENT_FIELDS)
 
 
 def entity_href(kind: str, value: str) -> str | None:
