@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORPORA := ../shared/corpora
 
-.PHONY: demo test lint typecheck unit docs bench bench-precision bench-serve clean
+.PHONY: demo test lint typecheck unit docs bench bench-precision bench-serve bench-ui clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ bench-precision: $(STAMP)
 SERVE_ARGS ?=
 bench-serve: $(STAMP)
 	$(BIN)/python -m bench.serve $(SERVE_ARGS)
+
+# The web UI's pages beside the answers they show, on the suite's 10M store (bench/ui.py); UI_ARGS="--record".
+UI_ARGS ?=
+bench-ui: $(STAMP)
+	$(BIN)/python -m bench.ui $(UI_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo.duckdb demo.duckdb.wal demo-sim build/screenshots

@@ -258,7 +258,7 @@ class Result:
 def run(cfg: Config) -> Result:
     inputs = cluster(cfg.events, cfg.seed, cfg.data)
     db, ingest = stored(inputs, cfg.fresh)
-    span, p = _span_and_params(db, cfg.samples)
+    span, p = span_and_params(db, cfg.samples)
     result = Result(cfg, inputs, inputs.size(), db.stat().st_size, ingest, p, correlation(db, span),
                     incremental(db, next_batch(inputs, cfg.events, cfg.seed, cfg.batch)))  # fmt: skip
     store = DuckDBStore(db, read_only=True)
@@ -271,7 +271,7 @@ def run(cfg: Config) -> Result:
     return result
 
 
-def _span_and_params(db: Path, samples: int) -> tuple[Window, Params]:
+def span_and_params(db: Path, samples: int) -> tuple[Window, Params]:
     """The stored period, and the questions' parameters from its last hour (whole seconds)."""
     store = DuckDBStore(db, read_only=True)
     try:
