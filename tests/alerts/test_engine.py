@@ -14,6 +14,8 @@ import pytest
 from kubetrail.alerts import AlertSettings, OutputConfig
 from kubetrail.alerts.engine import Engine
 from kubetrail.alerts.outputs import build
+from kubetrail.alerts.state import Told
+from kubetrail.correlate.incidents import LINK_NS
 from kubetrail.ingest.pipeline import Options, ingest
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import NS
@@ -172,3 +174,30 @@ def test_alertmanager_shows_the_incident_then_its_escalation(store: DuckDBStore,
 def _alerts(am: Alertmanager, store: DuckDBStore) -> list[dict[str, Any]]:
     told = store.told_incidents()
     return am.alerts(told[0]["id"], active=True) if told else []
+
+
+def test_the_window_holds_back_for_active_incidents_two_windows_at_most_and_reaches_back_for_late_events(
+    store: DuckDBStore,
+) -> None:  # fmt: skip
+    add(store, TETRAGON)
+    until = store.query("newest_event")[0]["newest"] + 1
+    engine = Engine(store, AlertSettings(window_seconds=60, horizon_seconds=6 * 3600), [])
+
+    def since() -> int:
+        window = engine._window()
+        assert window is not None and window.until == until
+        return until - window.since
+
+    def active(start_s: int) -> dict[str, Told]:
+        return {"i": Told("i", "high", True, 0, 0, until - start_s * NS, until, 1, {"steps": []})}
+
+    assert since() == 60 * NS
+    engine.told = active(90)
+    assert since() == 90 * NS  # back to the active incident's first signal ...
+    engine.told = active(600)
+    assert since() == 120 * NS  # ... two windows at most: a steady channel no longer holds it for a day
+    engine.stored(oldest=until - 1800 * NS)  # a sensor half an hour behind: with what it may link to
+    assert since() == 1800 * NS + LINK_NS
+    assert since() == 120 * NS  # once looked at, not again
+    engine.stored(oldest=until - 10 * 3600 * NS)
+    assert since() == 6 * 3600 * NS  # never past the horizon

@@ -25,7 +25,7 @@ class AlertSettings:
 
     link_base: str | None = None  # the web UI's base URL: a notice links to {link_base}/incidents/{id}
     window_seconds: int = 3600  # incidents are looked for in the latest hour of events ...
-    horizon_seconds: int = 86400  # ... held open back to an active incident's first signal, up to this
+    horizon_seconds: int = 86400  # ... and back to late events (a sensor behind the others), up to this
     quiet_seconds: int = 900  # an incident with no new signal for this long is resolved
     refresh_seconds: int = 60  # active incidents are sent again this often (Alertmanager forgets in 5 min)
     eval_seconds: float = 1.0  # a look at the incidents at most this often

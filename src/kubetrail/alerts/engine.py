@@ -2,14 +2,14 @@
 
 After the drain stores events (`Engine.stored()`), the alert thread runs `incidents` over the
 latest window (at most every `eval_seconds`, and idle twice as long as a look took: at 10M events
-the latest hour takes ~0.35 s), kept
-open back to the first signal of any incident still active so that its id holds, and compares
-what it finds with what it told before (alerts/state.py). The changes and the notices they bring
-are saved in one transaction (the store's `alert_incidents` and `alert_outbox`), then handed to
-the couriers; a courier marks a notice sent once its output took it, and retries with exponential
-backoff (or the output's Retry-After) until then. A restart neither pages again nor loses a page:
-the told state is read back and the outbox's unsent notices are sent first. A slow or dead output
-holds up only its own courier, never the drain.
+the latest hour takes ~0.35 s), kept open back to the first signal of any incident still active
+(HOLD_WINDOWS windows at most: a look costs what its window holds), and compares what it finds
+with what it told before (alerts/state.py). The changes and the notices they bring are saved in
+one transaction (the store's `alert_incidents` and `alert_outbox`), then handed to the couriers; a
+courier marks a notice sent once its output took it, and retries with exponential backoff (or the
+output's Retry-After) until then. A restart neither pages again nor loses a page: the told state
+is read back and the outbox's unsent notices are sent first. A slow or dead output holds up only
+its own courier, never the drain.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ BACKOFF_FIRST: Final = 1.0  # seconds before the first retry of a failed send; d
 BACKOFF_MAX: Final = 60.0  # ... up to this
 BATCH: Final = 64  # notices per send at most
 MAX_ROWS: Final = 10_000  # incidents read per look (a window with more is a flood: the rest waits)
+HOLD_WINDOWS: Final = 2  # an active incident holds the look's window open back to its start, this many windows at most
 
 
 @dataclass
@@ -150,21 +151,27 @@ class Engine:
 
     def _window(self) -> Window | None:
         """The latest `window_seconds` of events, held open back to the first signal of an active
-        incident (its id holds), and back to what arrived since the last look from before that
-        (a sensor an hour behind the others, a shipper's backlog) with what it may link to; never
-        further than the horizon."""
+        incident (its id and its story hold) for HOLD_WINDOWS windows at most, and back to what
+        arrived since the last look from before that (a sensor an hour behind the others, a
+        shipper's backlog) with what it may link to; never further than the horizon.
+
+        Without the bound a steady channel out held the window open for as long as it lasted (a
+        new connection kept it active) and each look cost more, up to a day of events. Past it,
+        the incident's first signals leave the window; one with later signals keeps its id through
+        them (alerts/state.py), and a steady channel is then the workload's own history, no longer
+        found, so it goes quiet and is resolved."""
         with self._lock:
             late, self._late = self._late, None
         newest = self.store.query("newest_event")[0]["newest"]
         if newest is None:
             return None
         until = int(newest) + 1
-        starts = [until - self.settings.window_seconds * NS]
-        starts += [t.start for t in self.told.values() if t.active]
-        if late is not None and late < starts[0]:
+        latest = until - self.settings.window_seconds * NS
+        held = min((t.start for t in self.told.values() if t.active), default=latest)
+        starts = [latest, max(held, until - HOLD_WINDOWS * self.settings.window_seconds * NS)]
+        if late is not None and late < latest:
             starts.append(late - LINK_NS)
-        since = min(starts)
-        return Window(max(since, until - self.settings.horizon_seconds * NS), until)
+        return Window(max(min(starts), until - self.settings.horizon_seconds * NS), until)
 
     def _quiet_due(self, now: int) -> bool:
         quiet = self.settings.quiet_seconds * NS
