@@ -89,6 +89,29 @@ def test_pages_are_cut_in_the_store_and_follow_the_cursor(db: Path) -> None:
     assert pages == full and len(full) == 13
 
 
+def test_an_incidents_timeline_is_its_steps_by_time_page_by_page(db: Path) -> None:
+    from kubetrail.answers.requests import UsageError, answer
+
+    store = DuckDBStore(db, read_only=True)
+    try:
+        window = {"since": "2h", "at": "2026-11-28T11:00:00Z"}
+        (incident,) = answer("incidents", store, window)["rows"]
+        whole = answer("timeline", store, {"incident": incident["id"], **window})
+        first = answer("timeline", store, {"incident": incident["id"], "limit": 2, **window})
+        rest = answer("timeline", store, {"incident": incident["id"], "cursor": first["next"], **window})
+        with pytest.raises(UsageError, match="one entity"):
+            answer("timeline", store, {"incident": incident["id"], "pod": POD, **window})
+    finally:
+        store.close()
+    jsonschema.validate(whole, SCHEMA)
+    assert whole["rows"] == incident["steps"] == first["rows"] + rest["rows"] and len(first["rows"]) == 2
+    assert [s["time"] for s in whole["rows"]] == sorted(s["time"] for s in whole["rows"])
+    out = subprocess.run([sys.executable, "-m", "kubetrail", "timeline", "--incident", incident["id"], "--at",
+                          "2026-11-28T11:00:00Z", "--db", str(db), "-o", "json"], capture_output=True, check=False)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["rows"] == incident["steps"]
+
+
 def test_an_actor_who_impersonated_sees_the_call_made_as_someone_else(tmp_path: Path) -> None:
     # alice@example.com read a ConfigMap impersonating system:serviceaccount:shop:cart: the call
     # is on both timelines, alice's as the impersonator's (her only call in that story).

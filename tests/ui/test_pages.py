@@ -247,7 +247,7 @@ def test_a_question_asked_wrong_says_what_to_give(browser_client: TestClient) ->
 
 def test_a_page_that_needs_a_subject_shows_its_form_first(browser_client: TestClient) -> None:
     parsed = page(browser_client, "/ui/timeline")
-    assert "Give pod or actor or sa to ask." in parsed.words
+    assert "Give pod or actor or sa or incident to ask." in parsed.words
 
 
 def test_the_pager_keeps_the_parameters_and_adds_the_cursor(browser_client: TestClient) -> None:

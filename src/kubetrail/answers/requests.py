@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 import orjson
 
-from kubetrail.answers.window import DEFAULT_LIMIT, Window, parse_duration, window
+from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope, parse_duration, window
 from kubetrail.timeutil import NS, format_ns, parse_at, parse_rfc3339
 
 if TYPE_CHECKING:
@@ -281,24 +281,33 @@ def _incidents(
 def _incident(
     store: Store, note: Note, *, id: str, since: str, until: str | None, at: str, cluster: str | None
 ) -> dict[str, Any]:
+    return _found_incident(store, id, _window(store, note, since, until, at), cluster)
+
+
+def _found_incident(store: Store, incident_id: str, win: Window, cluster: str | None) -> dict[str, Any]:
     from kubetrail.answers.incidents import Query, incidents
 
-    win = _window(store, note, since, until, at)
     rows = incidents(store, Query(win, cluster=cluster, limit=1_000_000))["rows"]
-    found: dict[str, Any] | None = next((r for r in rows if r["id"] == id), None)
+    found: dict[str, Any] | None = next((r for r in rows if r["id"] == incident_id), None)
     if found is None:
-        raise NotFound(f"no incident {id!r} between {format_ns(win.since)} and {format_ns(win.until)}: widen --since")
+        raise NotFound(f"no incident {incident_id!r} between {format_ns(win.since)} and {format_ns(win.until)}: widen --since")
     return found
 
 
 def _timeline(
-    store: Store, note: Note, *, actor: str | None, sa: str | None, pod: str | None, since: str, until: str | None, at: str,
-    cluster: str | None, limit: int, cursor: str | None,
+    store: Store, note: Note, *, actor: str | None, sa: str | None, pod: str | None, incident: str | None, since: str,
+    until: str | None, at: str, cluster: str | None, limit: int, cursor: str | None,
 ) -> dict[str, Any]:  # fmt: skip
     from kubetrail.answers.timeline import Query, timeline
 
-    query = partial(Query, pod=_pod(pod), actor=username(actor, sa), cluster=cluster, limit=_limit(limit), cursor=cursor)
-    return timeline(store, query(_window(store, note, since, until, at)))
+    win = _window(store, note, since, until, at)
+    if incident is None:
+        query = Query(win, pod=_pod(pod), actor=username(actor, sa), cluster=cluster, limit=_limit(limit), cursor=cursor)
+        return timeline(store, query)
+    if pod is not None or actor is not None or sa is not None:
+        raise UsageError("give one entity: --pod NS/NAME, --actor NAME, --sa NS/NAME or --incident ID")
+    steps = _found_incident(store, incident, win, cluster)["steps"]  # by time
+    return envelope(win, steps, [], _limit(limit), cursor)
 
 
 def _who(store: Store, note: Note, *, ip: str, at: str, cluster: str | None) -> dict[str, Any]:
@@ -501,11 +510,12 @@ QUESTIONS: Final[dict[str, Question]] = {
             (Param("id", in_path=True, help="The incident's id."), *_STORY), _incident,
         ),
         Question(
-            "timeline", "/timeline", "timeline", "The steps touching one pod, actor or service account, by time.",
+            "timeline", "/timeline", "timeline", "The steps touching a pod, actor or service account, or an incident's, by time.",
             (
                 Param("actor", help="A username exactly as the API server saw it."),
                 Param("sa", help="A service account NAMESPACE/NAME."),
                 Param("pod", help="The pod NAMESPACE/NAME."),
+                Param("incident", help="An incident's id (see incidents): its steps."),
                 *_STORY, *_PAGE,
             ),
             _timeline,

@@ -624,21 +624,23 @@ def _unpack(fmt: str, held: Held, archive: bytes, incident_id: str, out: Path) -
 @window_options(STORY_SINCE)
 @page_options
 @click.option("--pod", default=None, help="The pod NS/NAME.")
+@click.option("--incident", default=None, help="An incident's id (see kubetrail incidents): its steps.")
 @common
 def timeline_cmd(
     actor: str | None, sa: str | None, since: str, until: str | None, at_text: str, cluster: str | None, limit: int,
-    cursor: str | None, pod: str | None, db: str, fmt: str | None,
+    cursor: str | None, pod: str | None, incident: str | None, db: str, fmt: str | None,
 ) -> None:  # fmt: skip
-    """The steps touching one pod, actor or service account, by time.
+    """The steps touching one pod, actor or service account, or of one incident, by time.
 
     \b
-    Example:
+    Examples:
       kubetrail timeline --pod payments/api-7d9c6b5f8-x2k4j --since 2h
+      kubetrail timeline --incident ID
     """
     fmt = fmt or default_format()
     doc = _ask(
-        fmt, db, "timeline", actor=actor, sa=sa, pod=pod, since=since, until=until, at=at_text, cluster=cluster, limit=limit,
-        cursor=cursor,
+        fmt, db, "timeline", actor=actor, sa=sa, pod=pod, incident=incident, since=since, until=until, at=at_text,
+        cluster=cluster, limit=limit, cursor=cursor,
     )  # fmt: skip
     _print_rows(doc, fmt, "timeline", ["time", "source", "kind", "summary"])
 

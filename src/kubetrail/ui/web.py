@@ -70,7 +70,7 @@ PAGES: Final = (
     Page("/ask/actor", "ask actor", "What an account did", ("name", "sa")),
     Page("/ask/egress", "ask egress", "Who talked to the outside"),
     Page("/ask/trace", "ask trace", "Which user action caused an event", ("event_id",)),
-    Page("/timeline", "timeline", "Timeline", ("pod", "actor", "sa")),
+    Page("/timeline", "timeline", "Timeline", ("pod", "actor", "sa", "incident")),
     Page("/who", "who", "Who held an IP", ("ip",)),
     Page("/status", "status", "Status"),
 )
