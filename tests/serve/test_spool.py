@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -59,16 +60,62 @@ def test_segments_below_the_committed_position_are_released_and_positions_never_
     fresh.close()
 
 
-def test_a_damaged_entry_is_an_error_naming_the_segment_not_a_silent_skip(tmp_path: Path) -> None:
+def damage(spool_dir: Path, at: int) -> None:
+    (segment,) = spool_dir.glob("*.spool")
+    data = bytearray(segment.read_bytes())
+    data[at] ^= 0xFF
+    segment.write_bytes(bytes(data))
+
+
+def test_a_damaged_entry_is_handed_over_as_such_its_bytes_kept_and_reading_goes_on(tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool")
     end = spool.append(entries(3))
+    first, second, third = spool.read(0, end, 1 << 20)
     (segment,) = (tmp_path / "spool").glob("*.spool")
-    data = bytearray(segment.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    segment.write_bytes(bytes(data))
-    with pytest.raises(SpoolError, match=r"damaged entry at position \d+"):
-        spool.read(0, end, 1 << 20)
+    kept_bytes = segment.read_bytes()[second.position : second.end]
+    damage(tmp_path / "spool", second.position + 30)
+    got = spool.read(0, end, 1 << 20)
+    assert [(e.position, e.end, e.damaged is not None) for e in got] == [
+        (first.position, first.end, False), (second.position, second.end, True), (third.position, third.end, False),
+    ]  # fmt: skip
+    assert got[1].damaged is not None and got[1].damaged.read_bytes()[:30] == kept_bytes[:30]
+    assert got[2].body == third.body
     spool.close()
+    again = Spool(tmp_path / "spool")  # the entry after the damage is no torn end: kept
+    assert (again.end, again.recovery.torn_bytes) == (end, 0)
+    again.close()
+
+
+def test_the_drain_skips_a_damaged_entry_counts_it_and_stores_the_rest(tmp_path: Path) -> None:
+    from kubetrail.serve.pipeline import SPOOL_CURSOR, Core
+    from kubetrail.store.duckdb import DuckDBStore
+    from tests.conftest import FIXTURES
+
+    alert = (FIXTURES / "stories" / "exec-session" / "falco.json").read_bytes()
+    spool = Spool(tmp_path / "spool")
+    header = {"receiver": "/v1/falco", "source": "falco", "cluster": "prod"}
+    bodies = [
+        ({**header, "origin": f"POST /v1/falco {i}"}, alert.replace(b"falco-8x7kd", f"falco-{i}".encode())) for i in range(3)
+    ]
+    end = spool.append(bodies)
+    second = spool.read(0, end, 1 << 20)[1]
+    damage(tmp_path / "spool", second.body_position + 10)
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    core = Core(store, spool, high_water=1 << 30, workers=0)
+    core.start()
+    stopping = threading.Thread(target=core.stop, daemon=True)  # drains all that is durable, then stops
+    stopping.start()
+    stopping.join(30)
+    assert not stopping.is_alive(), "the drain did not get past the damaged entry"
+    try:
+        hosts = [r[0] for r in store.con.execute("SELECT node FROM events ORDER BY node").fetchall()]
+        cursor = store.cursor(SPOOL_CURSOR)
+    finally:
+        store.close()
+    assert hosts == ["falco-0", "falco-2"]
+    assert cursor is not None and cursor.position == end
+    assert core.counters.spool_damaged_bytes == second.end - second.position
+    assert [p.name for p in (tmp_path / "spool" / "damaged").iterdir()] == [f"{second.position:020d}-{second.end:020d}.bin"]
 
 
 def test_a_spool_in_use_by_another_process_is_refused_naming_it(tmp_path: Path) -> None:

@@ -43,6 +43,8 @@ class ServeCollector(Collector):
         refused = c.rejected + self.auth.refused
         yield _counter("kubetrail_requests_refused", "Requests refused, by reason.", "reason", refused)
         yield _counter("kubetrail_drain_errors", "Failed writes into the store (retried).", None, {"": c.drain_errors})
+        yield _counter("kubetrail_spool_damaged_bytes", "Damaged spool bytes skipped (kept in the spool's damaged/ folder).",
+                       None, {"": c.spool_damaged_bytes})  # fmt: skip
         yield _gauge("kubetrail_spool_backlog_bytes", "Spool bytes received and not yet in the store.", self.core.backlog())
         yield _gauge("kubetrail_spool_high_water_bytes", "Backlog past which receivers answer 503.", self.core.high_water)
         yield _gauge("kubetrail_spool_append_queue", "Received bodies waiting for the spool's fsync.", self.core.queued())

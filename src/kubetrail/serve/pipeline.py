@@ -29,7 +29,7 @@ from prometheus_client import Histogram
 
 from kubetrail.ingest.live import Body, LiveWriter, Prepared, normalize
 from kubetrail.ingest.pipeline import ChunkResult, Workers
-from kubetrail.serve.spool import Spool
+from kubetrail.serve.spool import Entry, Spool
 from kubetrail.store import Cursor
 from kubetrail.store.duckdb import DuckDBStore
 
@@ -70,6 +70,7 @@ class Counters:
     duplicates: Counter[str] = field(default_factory=Counter)  # by receiver
     quarantined: Counter[str] = field(default_factory=Counter)  # by source ("": none recognized)
     drain_errors: int = 0
+    spool_damaged_bytes: int = 0  # skipped: damaged stretches of the spool (their bytes kept beside it)
     rejected: Counter[str] = field(default_factory=Counter)  # by reason: too_large, unreadable, backpressure, ...
 
 
@@ -108,6 +109,7 @@ class Core:
         self.counters = Counters()
         self.writer = LiveWriter(store, cluster)
         self.receivers: dict[str, str] = {}  # origin -> the receiver it came to
+        self._damaged_seen: set[int] = set()  # positions of damaged spool stretches reported
         self.failing = False  # the latest write into the store failed (it is retried)
         self.write_seconds_last = 0.0
         self.newest = {(r["source"], r["node"] or ""): int(r["last"]) for r in store.query("status_coverage", cluster=None)}
@@ -226,6 +228,11 @@ class Core:
         entries = self.spool.read(start, until, GROUP_BYTES)
         if not entries:
             return None
+        end = entries[-1].end
+        for e in entries:
+            if e.damaged is not None:
+                self._damaged(e)
+        entries = [e for e in entries if e.damaged is None]
         bodies = [
             Body(e.body, e.header["origin"], e.header.get("source"), e.header.get("cluster"), offset=e.body_position)
             for e in entries
@@ -238,7 +245,19 @@ class Core:
             results.set_result(normalize(prepared.parts))
         else:
             results = self.workers.start().submit(normalize, prepared.parts)
-        return _Group(prepared, results, entries[-1].end)
+        return _Group(prepared, results, end)
+
+    def _damaged(self, e: Entry) -> None:
+        """A damaged stretch of the spool, skipped: counted and reported once (a retried read of
+        it finds it again), its bytes kept."""
+        if e.position in self._damaged_seen:
+            return
+        self._damaged_seen.add(e.position)
+        self.counters.spool_damaged_bytes += e.end - e.position
+        log.error(
+            "spool positions %d to %d are damaged (no intact entry): skipped, their %d bytes kept in %s",
+            e.position, e.end, e.end - e.position, e.damaged,
+        )  # fmt: skip
 
     def _write(self, group: _Group) -> None:
         results = group.results.result()

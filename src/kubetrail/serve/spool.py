@@ -7,6 +7,11 @@ body. One writer appends; after a crash the last segment is scanned and a torn e
 written but never fsynced and so never acknowledged, is cut off. The drain reads from the
 position the store last committed (its cursor) and releases whole segments below it.
 
+A damaged stretch (bytes that are no intact entry, followed by intact ones: a disk's fault, a
+hand's edit) does not stop the drain: its bytes are kept in `damaged/POSITION-END.bin` beside the
+segments, `read` hands it over as an entry marked `damaged` (the drain counts and reports it),
+and reading goes on at the next intact entry.
+
 The directory is locked (flock) for the life of the process: the kernel drops the lock when a
 process dies, so a spool left by a killed server reopens at once.
 """
@@ -28,6 +33,7 @@ import orjson
 MAGIC: Final = b"KTS1"
 _FRAME: Final = struct.Struct("<4sIII")  # magic, header length, body length, crc32(header + body)
 SEGMENT_BYTES: Final = 64 << 20
+DAMAGED: Final = "damaged"  # the folder damaged stretches are kept in
 _SUFFIX: Final = ".spool"
 
 
@@ -41,6 +47,7 @@ class Entry:
     end: int  # where the next one starts
     header: dict[str, Any]
     body: bytes
+    damaged: Path | None = None  # a damaged stretch, not an entry: where its bytes were kept
 
     @property
     def body_position(self) -> int:
@@ -131,13 +138,22 @@ class Spool:
             with open(self._segment_path(start), "rb") as f:
                 f.seek(max(position, start) - start)
                 pos = max(position, start)
-                while pos < min(until, end_of_segment):
+                limit = min(until, end_of_segment)
+                while pos < limit:
                     entry = _read_entry(f, pos)
                     if entry is None:
-                        raise SpoolError(f"{self._segment_path(start)}: damaged entry at position {pos}")
+                        entry = self._keep_damaged(f, start, pos, _next_intact(f, start, pos, limit))
+                        f.seek(entry.end - start)
                     yield entry
                     pos = entry.end
                 position = pos
+
+    def _keep_damaged(self, f: IO[bytes], start: int, position: int, end: int) -> Entry:
+        f.seek(position - start)
+        kept = self.dir / DAMAGED / f"{position:020d}-{end:020d}.bin"
+        kept.parent.mkdir(exist_ok=True)
+        kept.write_bytes(f.read(end - position))
+        return Entry(position, end, {}, b"", kept)
 
     def release(self, position: int) -> int:
         """Delete the segments wholly below `position` (committed to the store); returns how many."""
@@ -174,13 +190,34 @@ def _read_entry(f: IO[bytes], position: int) -> Entry | None:
     return Entry(position, position + _FRAME.size + head_len + body_len, orjson.loads(head), body)
 
 
+def _next_intact(f: IO[bytes], start: int, position: int, limit: int) -> int:
+    """Where the first intact entry after the damaged one at `position` starts, below `limit`;
+    else `limit`. (`start`: the segment's position.)"""
+    f.seek(position + 1 - start)
+    data = f.read(limit - position - 1)
+    at = data.find(MAGIC)
+    while at >= 0:
+        f.seek(position + 1 + at - start)
+        if _read_entry(f, position + 1 + at) is not None:
+            return position + 1 + at
+        at = data.find(MAGIC, at + 1)
+    return limit
+
+
 def _valid_length(path: Path) -> int:
-    """How many bytes at the start of a segment are whole, intact entries."""
+    """How many bytes at the start of a segment end in an intact entry: a damaged stretch with
+    intact entries after it is kept (the drain skips it), a torn end is not."""
+    size = path.stat().st_size
     with open(path, "rb") as f:
-        pos = 0
-        while (entry := _read_entry(f, pos)) is not None:
-            pos = entry.end
-        return pos
+        pos = valid = 0
+        while pos < size:
+            entry = _read_entry(f, pos)
+            if entry is None:
+                pos = _next_intact(f, 0, pos, size)
+                f.seek(pos)
+                continue
+            pos = valid = entry.end
+        return valid
 
 
 def _lock(directory: Path) -> int:
