@@ -175,6 +175,8 @@ def test_get_events_reads_rows_far_apart_and_leaves_out_ids_not_stored(tmp_path:
     assert {i: (row["verb"], row["provenance_path"]) for i, row in found.items()} == {"a": ("get", None), "b": ("list", None)}
     assert store.get_events(["a", "b"], ("verb",)) == {"a": {"id": "a", "verb": "get"}, "b": {"id": "b", "verb": "list"}}
     assert store.get_events([]) == {}
+    assert set(store.get_events(["a", "b"], ("verb",), within=(0, 1_764_324_000_000_000_002))) == {"a", "b"}
+    assert store.get_events(["a", "b"], ("verb",), within=(0, 1_764_324_000_000_000_001)) == {}  # [since, until)
     with pytest.raises(ValueError, match="not fields of an event: raw; DROP"):
         store.get_events(["a"], ("verb", "raw; DROP"))
     store.close()

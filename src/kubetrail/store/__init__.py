@@ -99,9 +99,12 @@ class Store(Protocol):
         """One stored event with its provenance, or None."""
         ...
 
-    def get_events(self, event_ids: Iterable[str], fields: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    def get_events(
+        self, event_ids: Iterable[str], fields: Sequence[str] = (), within: tuple[int, int] | None = None
+    ) -> dict[str, dict[str, Any]]:
         """The stored events of those ids, with their provenance, by id (ids not stored left out);
-        given `fields`, just those of each (and its id), without provenance."""
+        given `fields`, just those of each (and its id), without provenance; given `within` (ns,
+        [since, until)), only those of that time (the rest of the store not read)."""
         ...
 
     def query(self, name: str, **params: Any) -> list[dict[str, Any]]:

@@ -392,7 +392,9 @@ class DuckDBStore:
     def get_event(self, event_id: str) -> dict[str, Any] | None:
         return self.get_events([event_id]).get(event_id)
 
-    def get_events(self, event_ids: Iterable[str], fields: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+    def get_events(
+        self, event_ids: Iterable[str], fields: Sequence[str] = (), within: tuple[int, int] | None = None
+    ) -> dict[str, dict[str, Any]]:
         """Times come back as int ns (the contract formats them; datetimes would lose digits)."""
         # Two steps: find the rows on the narrow key (a wide scan for a few rows costs ~4x more),
         # then read those rows' columns, one read per run of nearby rows: the join's rowid range
@@ -406,10 +408,11 @@ class DuckDBStore:
         )  # fmt: skip
         con = self._reader()
         ids = list(dict.fromkeys(event_ids))
+        when = 'AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)' if within else ""
         hits = con.execute(
             "SELECT rowid FROM events WHERE id_key IN (SELECT md5_number_lower(unnest($ids::VARCHAR[]))) "
-            "AND list_contains($ids, id) ORDER BY rowid",
-            {"ids": ids},
+            f"AND list_contains($ids, id) {when} ORDER BY rowid",
+            {"ids": ids, **({"since": within[0], "until": within[1]} if within else {})},
         ).fetchall()
         runs: list[list[int]] = []
         for (rowid,) in hits:

@@ -35,7 +35,7 @@ from kubetrail.api.read import value_of
 from kubetrail.correlate.incidents import SEVERITIES
 from kubetrail.serve.config import Identity
 from kubetrail.store import Store
-from kubetrail.timeutil import format_ns
+from kubetrail.timeutil import format_ns, parse_rfc3339
 from kubetrail.ui import svg
 
 CSP: Final = (
@@ -259,8 +259,15 @@ async def _answer(
 
 def _step_events(store: Store, incident: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The fields the entity graph reads of an incident's steps (the first MAX_GRAPH_STEPS), by
-    event id; a step of a summary signal need not be one stored event."""
-    return store.get_events((step["id"] for step in incident["steps"][:MAX_GRAPH_STEPS]), svg.EVENT_FIELDS)
+    event id: read at their steps' times first (a step's time is its event's), then the rest
+    anywhere (a step of a summary signal need not be one stored event)."""
+    steps = incident["steps"][:MAX_GRAPH_STEPS]
+    if not steps:
+        return {}
+    times = [parse_rfc3339(step["time"]) for step in steps]
+    found = store.get_events([step["id"] for step in steps], svg.EVENT_FIELDS, (min(times), max(times) + 1))
+    rest = [step["id"] for step in steps if step["id"] not in found]
+    return found | store.get_events(rest, svg.EVENT_FIELDS) if rest else found
 
 
 def entity_href(kind: str, value: str) -> str | None:
