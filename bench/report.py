@@ -44,7 +44,8 @@ def _commit() -> str:
     try:
         git = ["git", "-C", str(HERE.parent)]
         head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run([*git, "status", "--porcelain", "src", "bench"], capture_output=True, text=True, check=True).stdout
+        paths = ["--", "src", "bench", ":!bench/RESULTS.md"]  # a run recorded before is no change of the code
+        dirty = subprocess.run([*git, "status", "--porcelain", *paths], capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return ""
     return f"commit {head}" + (" + uncommitted changes" if dirty.strip() else "")
