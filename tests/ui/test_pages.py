@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from kubetrail.answers.requests import answer
 from kubetrail.store.duckdb import DuckDBStore
-from kubetrail.ui.web import PAGE_ROWS
+from kubetrail.ui.web import CELL_ITEMS, PAGE_ROWS
 from tests.ui.conftest import TOKEN
 
 HOSTILE_RAW = ('<script>alert("user")</script>', "<img src=x onerror=alert(1)>", "<svg onload=alert(2)>", "<b onmouseover")
@@ -265,6 +265,18 @@ def test_a_page_holds_a_hundred_rows_unless_asked_for_more(browser_client: TestC
     (following,) = {link for link in parsed.links if "cursor=" in link}
     assert parsed.rows == PAGE_ROWS and parse_qs(urlsplit(following).query)["limit"] == [str(PAGE_ROWS)]
     assert page(browser_client, f"/ui/ask/processes?at=latest&since=24h&limit={len(everything)}").rows == len(everything)
+
+
+def test_a_long_list_in_a_table_cell_shows_its_first_items_and_how_many_more(
+    browser_client: TestClient, ui_store: DuckDBStore
+) -> None:  # fmt: skip
+    rows = answer("ask egress", ui_store, {"at": "latest", "since": "24h", "limit": PAGE_ROWS})["rows"]
+    longest = max(len(r["evidence"]) for r in rows)
+    assert longest > CELL_ITEMS  # else this test shows nothing
+    parsed = page(browser_client, "/ui/ask/egress?at=latest&since=24h")
+    evidence = [link for link in parsed.links if link.startswith("/ui/events/")]
+    assert len(evidence) == sum(min(len(r["evidence"]), CELL_ITEMS) for r in rows)
+    assert f"and {longest - CELL_ITEMS} more" in parsed.words
 
 
 def test_a_session_reads_but_never_ingests(browser_client: TestClient) -> None:

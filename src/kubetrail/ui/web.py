@@ -50,6 +50,7 @@ HEADERS: Final = (
 STATIC: Final = {"kubetrail.css": "text/css", "kubetrail.js": "text/javascript", "favicon.svg": "image/svg+xml"}
 ATTACK: Final = "https://attack.mitre.org/techniques/"
 PAGE_ROWS: Final = 100  # rows of a page when no limit is given (the CLI's 1000 is for scripts)
+CELL_ITEMS: Final = 5  # a list in a table's cell shows this many items, then how many more
 MAX_GRAPH_STEPS: Final = 60  # the entity graph reads at most this many of an incident's events
 _STATUS: Final = {"usage": 400, "not_found": 404}
 
@@ -310,7 +311,14 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals |= {"UI": UI, "SEVERITIES": SEVERITIES, "technique_url": technique_url, "link": link, "urlencode": urlencode}
+    env.globals |= {
+        "UI": UI,
+        "SEVERITIES": SEVERITIES,
+        "CELL_ITEMS": CELL_ITEMS,
+        "technique_url": technique_url,
+        "link": link,
+        "urlencode": urlencode,
+    }
     return env
 
 
