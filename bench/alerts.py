@@ -12,7 +12,8 @@ run every acknowledged record is ingested from files into a reference store (as 
 does), whose line numbers lead back to the request that carried it; an event's arrival is that
 request's acknowledgement (2xx). The event that made an incident one is found by bisection in
 event time: the first event such that the engine's window ending just after it (its latest
-`window_seconds` of events) finds an incident holding one of the notice's steps at the output's
+`window_seconds` of events) finds an incident holding one of the notice's steps (or with its
+pods and destinations: a steady channel's one step differs between windows) at the output's
 minimum severity (an escalation: at the severity it escalated to). This holds for incidents made
 by one signal and for those made by a count (a steady channel out is one at its sixth
 connection). Over the run's two halves: no growth of notice latency.
@@ -61,6 +62,7 @@ class Told:
     severity: str
     steps: tuple[str, ...]
     title: str
+    entities: tuple[tuple[str, ...], tuple[str, ...]]  # its pods and destinations
 
 
 @dataclass
@@ -84,7 +86,8 @@ class Receiver:
                 doc = json.loads(body)
                 incident = doc["incident"]
                 steps = tuple(s["id"] for s in incident["steps"])
-                receiver.told.append(Told(at, doc["kind"], incident["id"], doc["severity"], steps, incident["title"]))
+                entities = (tuple(incident["pods"]), tuple(incident["destinations"]))
+                receiver.told.append(Told(at, doc["kind"], incident["id"], doc["severity"], steps, incident["title"], entities))
                 self.send_response(200)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -140,12 +143,20 @@ class Reference:
 
     def shows(self, i: int, told: Told, least: str) -> bool:
         """Whether the engine's look, its window ending just after event i, finds the told
-        incident (one holding any of its steps) at severity `least` or above."""
+        incident at severity `least` or above: one holding any of its steps, or with its pods
+        and destinations (a steady channel's one step is its first connection in the window,
+        which differs between the engine's window, held open, and this one)."""
         until = self.times[i] + 1
         rows = incidents(self.store, Query(Window(until - WINDOW_NS, until), limit=MAX_ROWS))["rows"]
         rank = SEVERITIES.index(least)
         steps = set(told.steps)
-        return any(SEVERITIES.index(row["severity"]) >= rank and steps & {s["id"] for s in row["steps"]} for row in rows)
+
+        def same(row: dict[str, Any]) -> bool:
+            return (
+                bool(steps & {s["id"] for s in row["steps"]}) or (tuple(row["pods"]), tuple(row["destinations"])) == told.entities
+            )
+
+        return any(SEVERITIES.index(row["severity"]) >= rank and same(row) for row in rows)
 
     def made_by(self, told: Told, start: float, least: str) -> int | None:
         """The event that made the told incident one at `least` severity: the first in event time
