@@ -360,6 +360,22 @@ def test_one_pod_keeping_a_channel_its_siblings_do_not_is_high_though_others_rea
     assert row["title"].endswith("a steady channel out that no other pod of shop/cart keeps")
 
 
+def test_siblings_that_reach_the_destination_too_few_times_for_a_rhythm_yet_share_the_channel(tmp_path: Path) -> None:
+    # What a live look sees: the first replica's sixth connection, its siblings (started later)
+    # at their first few. They share the channel, and another workload reaches the destination:
+    # routine, as the same channel is an hour later when every replica keeps the rhythm.
+    flows = Flows()
+    for pod in CART:
+        flows.busy(pod, T0, T0 + 2 * 60 * MIN)
+    flows.every(CART[0], T0, T0 + 2 * 60 * MIN, 10 * MIN, "files.example.org", ["203.0.113.44"], seed=1)
+    flows.every(CART[1], T0 + 35 * MIN, T0 + 2 * 60 * MIN, 10 * MIN, "files.example.org", ["203.0.113.44"], seed=2)
+    flows.every("shop/frontend-7c9d8b6f5d-q8r2t", T0, T0 + 2 * 60 * MIN, 50 * MIN, "files.example.org", ["203.0.113.44"],
+                seed=3, jitter=0.7)  # fmt: skip
+    assert flows.ask(tmp_path, until=T0 + 53 * MIN) == []
+    (why,) = flows.routine()
+    assert why.endswith("(one pod keeps it, 1 other pod reaches it; shop/frontend reaches it too)"), why
+
+
 def test_a_single_replica_keeping_a_check_another_workload_also_keeps_is_no_incident(tmp_path: Path) -> None:
     flows = Flows()
     for pod, seed in (("monitoring/grafana-6b7c8d9f4d-kq2zt", 1), ("shop/cart-6d4f9b7c8d-7hq4z", 2)):

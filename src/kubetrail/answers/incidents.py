@@ -327,8 +327,8 @@ def _judged(
     channel one incident. A routine channel is no signal: like a routine alert, it is left out
     with a gap saying why, so that it neither raises an incident nor joins an attack's story on
     the same pod."""
-    doubtful = [c for c in found if steady.shared(c, activity)]
-    reached = _reached(store, q, doubtful, names) if doubtful else []
+    reached = _reached(store, q, found, names) if found else []
+    doubtful = [c for c in found if steady.shared(c, activity, reached)]
     evidence = {c.key: steady.design(c, q.window.since, reached, {}) for c in doubtful}
     if lacking := [c for c in doubtful if not evidence[c.key]]:
         images = _images(store, q, lacking, reached)
@@ -336,20 +336,20 @@ def _judged(
     for c in found:
         reasons = evidence.get(c.key, [])
         if reasons:
-            gaps.append(f"routine steady channel left out: {_routine_text(c, reasons)}")
+            gaps.append(f"routine steady channel left out: {_routine_text(c, reasons, reached)}")
             continue
         for r in c.rhythms:
             yield Signal(
-                r.first_id, r.first, r.cluster, r.source, r.kind, _steady_text(c, r, c.key in evidence), "high",
+                r.first_id, r.first, r.cluster, r.source, r.kind, _steady_text(c, r, c.key in evidence, reached), "high",
                 ("T1029", "T1041"), pod=r.pod, destinations=r.addresses, channel=c.key if len(c.pods) > 1 else None,
             )  # fmt: skip
 
 
-def _reached(store: Store, q: Query, doubtful: list[Channel], names: Names) -> list[Reach]:
+def _reached(store: Store, q: Query, channels: list[Channel], names: Names) -> list[Reach]:
     """Who connected to these channels' destinations, from the baseline period before the window
     to its end. A connection counts for a destination only when it surely was one to it: through
     an address that stands for that destination alone."""
-    wanted = {(c.cluster, c.destination) for c in doubtful}
+    wanted = {(c.cluster, c.destination) for c in channels}
     ips = sorted({ip for cluster, d in wanted for ip in names.addresses(cluster, d)})
     found = store.query(
         "steady_reach", since=q.window.since - DEFAULT_BASELINE_NS, until=q.window.until, cluster=q.cluster, ips=ips,
@@ -380,24 +380,38 @@ def _images(store: Store, q: Query, lacking: list[Channel], reached: list[Reach]
     return images
 
 
-def _steady_text(c: Channel, r: Rhythm, is_shared: bool) -> str:
+def _steady_text(c: Channel, r: Rhythm, is_shared: bool, reached: list[Reach]) -> str:
     """'shop/cart-… connected to sync.example.io:443 (198.51.100.7) 7 times, every 10.0 min: a
     steady channel out that no other pod of shop/cart keeps'."""
     head = f"{r.pod} connected to {_destination(r)} {r.connections} times, every {_minutes(r.mean_gap)} min"
     alone = "nothing else reaches, now or before"
     if len(c.pods) > 1:
         return f"{head}: a steady channel out that {len(c.pods)} pods of {c.workload} keep and {alone}"
+    if others := steady.siblings(c, reached):
+        return f"{head}: a steady channel out that {_pods(len(others))} of {c.workload} also reach{_s(len(others))} and {alone}"
     if is_shared:
         return f"{head}: a steady channel out that {alone}"
     return f"{head}: a steady channel out that no other pod of {c.workload} keeps"
 
 
-def _routine_text(c: Channel, reasons: list[str]) -> str:
+def _routine_text(c: Channel, reasons: list[str], reached: list[Reach]) -> str:
     """'payments/payments-worker to payments-receipts.s3.….amazonaws.com:443 every 15.0 min (its 2
     pods keep it; it reached it before the window)'."""
+    others = len(steady.siblings(c, reached))
     kept = f"its {len(c.pods)} pods keep it" if len(c.pods) > 1 else "its only pod keeps it"
+    if len(c.pods) == 1 and others:
+        kept = f"one pod keeps it, {_pods(others, 'other ')} reach{_s(others)} it"
     port = f":{c.port}" if c.port is not None else ""
     return f"{c.workload} to {c.destination}{port} every {_minutes(c.mean_gap)} min ({kept}; {'; '.join(reasons)})"
+
+
+def _pods(n: int, other: str = "") -> str:
+    return f"{n} {other}pod{'' if n == 1 else 's'}"
+
+
+def _s(n: int) -> str:
+    """A verb's -es after one pod ('reaches'); none after several ('reach')."""
+    return "es" if n == 1 else ""
 
 
 def _minutes(ns: float) -> float:

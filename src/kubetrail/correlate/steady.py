@@ -157,10 +157,12 @@ def _order(item: tuple[tuple[str, str, str, int | None], list[Rhythm]]) -> tuple
     return cluster, workload, destination, port if port is not None else -1
 
 
-def shared(channel: Channel, activity: Iterable[Activity]) -> bool:
+def shared(channel: Channel, activity: Iterable[Activity], reached: Iterable[Reach] = ()) -> bool:
     """Kept by the workload's replicas: by two or more of its pods, or by its only pod, no other pod
-    of the workload having lived beside it long enough to show the same rhythm."""
-    if len(channel.pods) >= 2:
+    of the workload having lived beside it long enough to show the same rhythm, or the others
+    reaching the destination too (not yet often enough for a rhythm: a live look judges the
+    first pod of several that keep it at that pod's sixth connection)."""
+    if len(channel.pods) >= 2 or siblings(channel, reached):
         return True
     needed = max(STEADY_SPAN_NS, (STEADY_CONNECTIONS - 1) * channel.mean_gap)
     keeping = set(channel.pods)
@@ -169,6 +171,12 @@ def shared(channel: Channel, activity: Iterable[Activity]) -> bool:
         and min(a.last, channel.last) - max(a.first, channel.first) >= needed
         for a in activity
     )  # fmt: skip
+
+
+def siblings(channel: Channel, reached: Iterable[Reach]) -> list[str]:
+    """The other pods of the channel's workload that reached its destination."""
+    mine, keeping = (channel.cluster, channel.workload, channel.destination), set(channel.pods)
+    return sorted({r.pod for r in reached if (r.cluster, r.workload, r.destination) == mine and r.pod not in keeping})
 
 
 def design(channel: Channel, since: int, reached: Iterable[Reach], images: Mapping[str, Iterable[tuple[str, str]]]) -> list[str]:
