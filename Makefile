@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORPORA := ../shared/corpora
 
-.PHONY: demo test lint typecheck unit docs bench bench-precision bench-serve bench-ui clean
+.PHONY: demo test lint typecheck unit docs bench bench-precision bench-serve bench-alerts bench-ui clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ bench-precision: $(STAMP)
 SERVE_ARGS ?=
 bench-serve: $(STAMP)
 	$(BIN)/python -m bench.serve $(SERVE_ARGS)
+
+# Incidents told as they happen: serve with a webhook output under the bench-serve load (bench/alerts.py); ALERTS_ARGS="--record".
+ALERTS_ARGS ?=
+bench-alerts: $(STAMP)
+	$(BIN)/python -m bench.alerts $(ALERTS_ARGS)
 
 # The web UI's pages beside the answers they show, on the suite's 10M store (bench/ui.py); UI_ARGS="--record".
 UI_ARGS ?=

@@ -44,7 +44,7 @@ def _commit() -> str:
     try:
         git = ["git", "-C", str(HERE.parent)]
         head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        paths = ["--", "src", "bench", ":!bench/RESULTS.md"]  # a run recorded before is no change of the code
+        paths = ["--untracked-files=no", "--", "src", "bench", ":!bench/RESULTS.md"]  # a recorded run, bench/data: no code
         dirty = subprocess.run([*git, "status", "--porcelain", *paths], capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return ""
