@@ -232,7 +232,7 @@ def _split(kind: str, text: str) -> list[str]:
     return text.replace(",", " ").split() if kind == "array" else [text]
 
 
-def default_window(store: Any, question: Question, given: dict[str, Any]) -> str | None:
+def default_window(store: Store, question: Question, given: dict[str, Any]) -> str | None:
     """On a store whose newest event is older than the question's default window, the window that
     ends at the newest event (`at` latest, set in `given`), and the sentence that says so."""
     defaults = {p.name: p.default for p in question.params}
@@ -248,7 +248,7 @@ def default_window(store: Any, question: Question, given: dict[str, Any]) -> str
 
 
 async def _answer(
-    question: Question, store: Any, given: Mapping[str, Any]
+    question: Question, store: Store, given: Mapping[str, Any]
 ) -> tuple[dict[str, Any] | None, tuple[str, str] | None, list[str]]:
     notes: list[str] = []
     try:
