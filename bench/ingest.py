@@ -7,7 +7,8 @@ the events table with nothing else.
     python -m bench.ingest [--events 1000000] [--seed 7] [--workers 0] [--record]
 
 Prints a table of events/s, the ratio to the parsing limit and peak memory (RSS summed over the
-ingest process and its workers, sampled every 50 ms); `--record` appends it to bench/RESULTS.md.
+ingest process and its workers, sampled every 50 ms), then where an event's time goes, stage by
+stage (bench/stages.py); `--record` appends both to bench/RESULTS.md.
 
 The last two rows bound what any ingest into this store could reach on this machine's cores, with
 the work spread perfectly over every core: with no normalization, dedupe or rollups at all, an
@@ -38,6 +39,8 @@ from bench.audit_types import AuditEvent
 from bench.inputs import DATA
 from bench.measure import PeakRss, byte_compiled, decode_rate
 from bench.report import machine, record
+from bench.stages import breakdown, timer_overhead
+from bench.stages import table as stages_table
 from kubetrail.ingest.pipeline import BATCH_EVENTS
 from kubetrail.model import FIELD_NAMES
 from kubetrail.simulate.audit import write_audit_log
@@ -151,6 +154,7 @@ def main() -> None:
         run = ingest_run(path, Path(tmp, "ingest.duckdb"), args.workers)
         write = rewrite_rate(Path(tmp, "ingest.duckdb"), Path(tmp, "write.duckdb"), store_write)
         insert = rewrite_rate(Path(tmp, "ingest.duckdb"), Path(tmp, "insert.duckdb"), table_insert)
+        stages = breakdown([path], Path(tmp, "stages.duckdb"))
     stored = sum(run.summary["ingested"].values())
     rate = lines / run.seconds
     cores = os.cpu_count() or 1
@@ -177,6 +181,10 @@ def main() -> None:
         "| what | events/s | ratio to parsing limit | peak RSS |",
         "|---|---:|---:|---:|",
         *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+        "",
+        "Where an event's time goes: the same file ingested again in one process, its stages timed one by one (bench/stages.py).",
+        "",
+        *stages_table({"audit log": stages}, timer_overhead()),
         "",
     ]
     print("\n".join(table))

@@ -6,7 +6,8 @@ import hashlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -129,6 +130,8 @@ class DuckDBStore:
         self._owner = threading.get_ident()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
+        # Seconds spent in each step of write_events, when set (bench/stages.py reads them).
+        self.stages: dict[str, float] | None = None
         try:
             settings = _SETTINGS | ({"checkpoint_threshold": checkpoint_threshold} if checkpoint_threshold else {})
             self.con = duckdb.connect(self.path, read_only=read_only, config={"memory_limit": memory_limit, **settings})
@@ -236,25 +239,29 @@ class DuckDBStore:
             con.execute(f"SET memory_limit = '{self.write_memory_limit}'")
         try:
             con.execute("BEGIN")
-            con.register("_hit", con.sql(_KEY_HITS).to_arrow_table())
-            cls = con.sql(_CLASSIFY).to_arrow_table()
-            dup, conflict = cls["dup"], cls["conflict"]
-            ids = pc.if_else(conflict, pc.binary_join_element_wise(batch["id"], batch["content_hash"], "~"), batch["id"])
-            new = batch.set_column(0, "id", ids)
-            if pc.any(dup).as_py():
-                # The new rows as a view that skips the duplicates: filtering the batch in Arrow
-                # copied it whole beside itself, +300 MiB at the peak for 122,880 Hubble flows
-                # among which a few had been seen before.
-                con.register("_batch", new.append_column("_dup", dup))
-                con.execute("CREATE OR REPLACE TEMP VIEW _new AS SELECT * EXCLUDE (_dup) FROM _batch WHERE NOT _dup")
-            else:
-                con.register("_new", new)
-            self._append()
+            with self._stage("dedupe"):
+                con.register("_hit", con.sql(_KEY_HITS).to_arrow_table())
+                cls = con.sql(_CLASSIFY).to_arrow_table()
+                dup, conflict = cls["dup"], cls["conflict"]
+                ids = pc.if_else(conflict, pc.binary_join_element_wise(batch["id"], batch["content_hash"], "~"), batch["id"])
+                new = batch.set_column(0, "id", ids)
+                if pc.any(dup).as_py():
+                    # The new rows as a view that skips the duplicates: filtering the batch in Arrow
+                    # copied it whole beside itself, +300 MiB at the peak for 122,880 Hubble flows
+                    # among which a few had been seen before.
+                    con.register("_batch", new.append_column("_dup", dup))
+                    con.execute("CREATE OR REPLACE TEMP VIEW _new AS SELECT * EXCLUDE (_dup) FROM _batch WHERE NOT _dup")
+                else:
+                    con.register("_new", new)
+            with self._stage("insert"):
+                self._append()
             for table, of_batch in _SIDE_TABLES:
-                con.execute(f"INSERT INTO {table} SELECT * FROM {of_batch}")
+                with self._stage(f"side table {table}"):
+                    con.execute(f"INSERT INTO {table} SELECT * FROM {of_batch}")
             if cursor is not None:
                 self._save_cursor(con, cursor)
-            con.execute("COMMIT")
+            with self._stage("commit"):
+                con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
@@ -266,6 +273,17 @@ class DuckDBStore:
                 con.execute(f"SET memory_limit = '{self.memory_limit}'")
             pa.default_memory_pool().release_unused()
         return _counts(batch["file_id"], batch["source"], dup, conflict)
+
+    @contextmanager
+    def _stage(self, name: str) -> Iterator[None]:
+        if self.stages is None:
+            yield
+            return
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - started
 
     @staticmethod
     def _save_cursor(con: duckdb.DuckDBPyConnection, cursor: Cursor) -> None:
