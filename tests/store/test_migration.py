@@ -1,0 +1,79 @@
+"""A store written by an earlier release opens, is migrated, and answers as it did: the same
+events under the same ids, the same `show` documents, the same incidents and answers.
+
+The store (tests/fixtures/store-v14) was written by the release before the leaner store (commit
+91057af, schema version 14); expected.json is what that release answered from it (make.sh)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib.util
+import shutil
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import orjson
+import pytest
+
+from kubetrail.store.duckdb import SCHEMA_VERSION, DuckDBStore
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "store-v14"
+
+
+def _snapshot_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("store_v14_snapshot", FIXTURE / "snapshot.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def old_store(tmp_path: Path) -> Path:
+    path = tmp_path / "old.duckdb"
+    with gzip.open(FIXTURE / "store.duckdb.gz", "rb") as src, open(path, "wb") as out:
+        shutil.copyfileobj(src, out)
+    return path
+
+
+def _expected() -> dict[str, Any]:
+    expected: dict[str, Any] = orjson.loads((FIXTURE / "expected.json").read_bytes())
+    return expected
+
+
+def test_the_fixture_was_written_by_the_release_before_the_leaner_store(old_store: Path) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(old_store), read_only=True)
+    try:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("14",)]
+    finally:
+        con.close()
+
+
+def test_an_older_store_is_migrated_and_answers_as_it_did(old_store: Path) -> None:
+    store = DuckDBStore(old_store)
+    try:
+        assert store.schema_version() == SCHEMA_VERSION
+        got = _snapshot_module().snapshot(store)
+    finally:
+        store.close()
+    expected = _expected()
+    assert got["events"] == expected["events"]
+    assert got["ids"] == expected["ids"], "event ids changed"
+    assert got["incident_ids"] == expected["incident_ids"], "incident ids changed"
+    assert got["show"] == expected["show"], "a `show` document changed"
+    changed = sorted(name for name, d in expected["answers"].items() if got["answers"].get(name) != d)
+    assert not changed, f"answers changed: {changed}"
+
+
+def test_a_read_only_open_of_an_older_store_migrates_it_first(old_store: Path) -> None:
+    store = DuckDBStore(old_store, read_only=True)
+    try:
+        assert store.schema_version() == SCHEMA_VERSION
+        ids = "\n".join(r[0] for r in store.con.execute("SELECT id FROM events ORDER BY id").fetchall())
+        assert hashlib.sha256(ids.encode()).hexdigest() == _expected()["ids"]
+    finally:
+        store.close()
