@@ -308,3 +308,20 @@ def test_a_worker_is_given_no_compressed_or_unreadable_input_whole(tmp_path: Pat
     assert _whole_in_a_worker(str(plain))
     assert not _whole_in_a_worker(str(hidden_gzip))
     assert not _whole_in_a_worker(str(tmp_path / "gone.log"))
+
+
+def test_a_worker_whose_parent_is_already_gone_when_it_starts_ends_on_its_own() -> None:
+    # A parent killed while its worker was still starting: the worker, already left to init,
+    # must compare with the pid of the process that started the pool, not with its ppid now.
+    import subprocess
+    import sys
+
+    from kubetrail.ingest.pipeline import PARENT_POLL_SECONDS
+
+    gone = 2**22 + 1  # above Linux's default pid_max: no process has it
+    code = f"import time; from kubetrail.ingest.pipeline import _worker_init; _worker_init({gone}); time.sleep(60)"
+    child = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        assert child.wait(timeout=10 * PARENT_POLL_SECONDS + 10) == 0
+    finally:
+        child.kill()

@@ -300,11 +300,13 @@ def _system_allocator() -> None:
     pa.set_memory_pool(pa.system_memory_pool())
 
 
-def _worker_init() -> None:
-    """A worker's set-up: the allocator, and a thread that ends the worker once its parent is gone
-    (a `kill -9`ed `serve` or `ingest` leaves no worker waiting for work that never comes)."""
+def _worker_init(parent: int) -> None:
+    """A worker's set-up: the allocator, and a thread that ends the worker once its parent (the
+    process that started the pool) is gone: a `kill -9`ed `serve` or `ingest` leaves no worker
+    waiting for work that never comes. The parent's pid is given, not read here: a parent killed
+    while the worker was still starting had already left it to init, whose pid it would have
+    watched for good (tests/serve/test_crash.py, once in a few runs)."""
     _system_allocator()
-    parent = os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -330,7 +332,9 @@ class Workers:
 
     def start(self) -> ProcessPoolExecutor:
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
+            self.pool = ProcessPoolExecutor(
+                self.count, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init, initargs=(os.getpid(),)
+            )
             self.up = self.pool.submit(_started)
         return self.pool
 
