@@ -22,6 +22,7 @@ def test_every_stage_of_an_audit_ingest_is_timed_and_the_events_stored(tmp_path:
     got = breakdown([log], tmp_path / "s.duckdb")
 
     assert got.records == got.events == 2_000
+    assert got.untimed > 0
     con = duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM events").fetchall() == [(2_000,)]
     con.close()
@@ -32,3 +33,4 @@ def test_every_stage_of_an_audit_ingest_is_timed_and_the_events_stored(tmp_path:
     assert {name: getattr(pipeline, name) for name in before} == before
     rows = table({"audit": got}, 0.0)
     assert any(row.startswith("| normalize | ") for row in rows)
+    assert any(row.startswith("| decode to columns (normalize_chunk), timed and with no timers | ") for row in rows)
