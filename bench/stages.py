@@ -4,8 +4,9 @@ process, over the same files.
     python -m bench.stages [--events 1000000] [--seed 7] [--record]
 
 The pipeline's own functions run as ingest runs them (`normalize_chunk` per chunk, the store's
-`write_events` per batch of BATCH_EVENTS); each stage's functions are wrapped with a timer in the
-modules that call them:
+`write_events` per batch of BATCH_EVENTS), the normalizing and the store's write in passes of
+their own (see `breakdown`); each stage's functions are wrapped with a timer in the modules that
+call them:
 
 - read and frame: the file read, decompressed and hashed, cut into chunks of whole lines;
 - decode: each line split off and parsed by `orjson.loads`;
@@ -15,7 +16,8 @@ modules that call them:
 - ids and hashes: event ids (`make_id`, inside the normalizers) and content hashes (the event
   encoded and checksummed);
 - raw record: the original text kept for `show`;
-- pipeline: the rest of `normalize_chunk` (checks, provenance, counting);
+- pipeline: the rest of `normalize_chunk` (checks, provenance, counting, freeing each record's
+  parsed value);
 - columns: events into Arrow columns;
 - dedupe, insert, side tables, commit: the store's write (DuckDBStore.stages).
 
@@ -43,7 +45,7 @@ from bench.measure import byte_compiled
 from bench.report import machine, record
 from kubetrail.ids import content_hash
 from kubetrail.ingest import pipeline
-from kubetrail.ingest.pipeline import BATCH_EVENTS, Job, normalize_chunk
+from kubetrail.ingest.pipeline import BATCH_EVENTS, ChunkResult, Job, normalize_chunk
 from kubetrail.ingest.reader import Chunk, Record, Skipped, chunks, open_input, records_of
 from kubetrail.sources import Source, detect, registry
 from kubetrail.store.batch import to_arrow
@@ -156,34 +158,28 @@ class _Patched:
 
 
 def breakdown(paths: list[Path], db: Path) -> Breakdown:
-    """The stages of ingesting `paths` into a new store at `db`, one process; first the same
-    normalizing with no timers, to show what they add."""
-    out = Breakdown(untimed=_untimed(paths))
-    timers = _Timers(out)
+    """The stages of ingesting `paths` into a new store at `db`, one process, in three passes:
+    the normalizing with no timers, then timed stage by stage, then again with no timers into
+    the store, whose write is timed. Apart: DuckDB's work in the same process (its threads at a
+    commit) slowed the normalizing between writes by ~40 µs per audit event."""
+    out = Breakdown(untimed=sum(seconds for _, _, seconds in _normalized(paths, None)))
+    with _Patched(_Timers(out)):
+        for _, result, seconds in _normalized(paths, out):
+            out.seconds["normalize_chunk"] += seconds
+            out.records += result.records
     store = DuckDBStore(db)
     store.stages = {}
-    decoders = pipeline._decoders()
     pending: list[pa.Table] = []
     rows = 0
     try:
-        with _Patched(timers):
-            for path in paths:
-                file_id = store.begin_file(str(path))
-                job = Job(str(path), file_id, None, "bench", "bench")
-                stream, _ = open_input(str(path))
-                with stream:
-                    for chunk in _timed_chunks(chunks(stream, decoders), out):
-                        start = time.perf_counter()
-                        result = normalize_chunk(chunk, job)
-                        out.seconds["normalize_chunk"] += time.perf_counter() - start
-                        out.records += result.records
-                        store.write_quarantine(result.quarantine)
-                        pending.append(result.events)
-                        rows += result.events.num_rows
-                        while rows >= BATCH_EVENTS:
-                            rows = _write(store, pending, BATCH_EVENTS, out)
-            while rows:
-                rows = _write(store, pending, rows, out)
+        for _, result, _ in _normalized(paths, None, store):
+            store.write_quarantine(result.quarantine)
+            pending.append(result.events)
+            rows += result.events.num_rows
+            while rows >= BATCH_EVENTS:
+                rows = _write(store, pending, BATCH_EVENTS, out)
+        while rows:
+            rows = _write(store, pending, rows, out)
     finally:
         start = time.perf_counter()
         store.close()
@@ -191,7 +187,7 @@ def breakdown(paths: list[Path], db: Path) -> Breakdown:
     s = out.seconds
     s["normalize"] -= s["ids in normalize"]
     s["ids and hashes"] += s.pop("ids in normalize")
-    s["pipeline"] = s.pop("normalize_chunk") - sum(s[k] for k in NORMALIZE_STAGES if k != "pipeline")
+    s["pipeline"] = s.pop("normalize_chunk") - sum(s[k] for k in (*NORMALIZE_STAGES, "columns") if k != "pipeline")
     for name, seconds in store.stages.items():
         s["side tables" if name.startswith("side table ") else name] += seconds
         if name.startswith("side table "):
@@ -199,28 +195,27 @@ def breakdown(paths: list[Path], db: Path) -> Breakdown:
     return out
 
 
-def _untimed(paths: list[Path]) -> float:
+def _normalized(
+    paths: list[Path], timed: Breakdown | None, store: DuckDBStore | None = None
+) -> Iterator[tuple[Job, ChunkResult, float]]:
+    """Each chunk's result and the seconds normalize_chunk took; reading and framing timed into
+    `timed`; files rows begun in `store` (else file id 0)."""
     decoders = pipeline._decoders()
-    seconds = 0.0
     for path in paths:
-        job = Job(str(path), 0, None, "bench", "bench")
+        job = Job(str(path), store.begin_file(str(path)) if store else 0, None, "bench", "bench")
         stream, _ = open_input(str(path))
         with stream:
-            for chunk in chunks(stream, decoders):
+            items = chunks(stream, decoders)
+            while True:
                 start = time.perf_counter()
-                normalize_chunk(chunk, job)
-                seconds += time.perf_counter() - start
-    return seconds
-
-
-def _timed_chunks(items: Iterator[Chunk], out: Breakdown) -> Iterator[Chunk]:
-    while True:
-        start = time.perf_counter()
-        chunk = next(items, None)
-        out.seconds["read and frame"] += time.perf_counter() - start
-        if chunk is None:
-            return
-        yield chunk
+                chunk = next(items, None)
+                if timed is not None:
+                    timed.seconds["read and frame"] += time.perf_counter() - start
+                if chunk is None:
+                    break
+                start = time.perf_counter()
+                result = normalize_chunk(chunk, job)
+                yield job, result, time.perf_counter() - start
 
 
 def _write(store: DuckDBStore, pending: list[pa.Table], rows: int, out: Breakdown) -> int:
