@@ -37,7 +37,7 @@ class TLSServer(Server):
 
 
 @pytest.fixture
-def pki_server(tmp_path: Path) -> Iterator[tuple[TLSServer, trustme.CA, trustme.LeafCert, trustme.LeafCert]]:
+def pki_server(tmp_path: Path) -> Iterator[tuple[TLSServer, trustme.LeafCert, trustme.LeafCert, trustme.LeafCert]]:
     server_ca, client_ca, other_ca = trustme.CA(), trustme.CA(), trustme.CA()
     leaf = server_ca.issue_cert("127.0.0.1", "localhost")
     leaf.private_key_pem.write_to_path(str(tmp_path / "server.key"))
@@ -61,10 +61,11 @@ def pki_server(tmp_path: Path) -> Iterator[tuple[TLSServer, trustme.CA, trustme.
     server.url = f"https://127.0.0.1:{port}"
     apiserver = client_ca.issue_cert("kube-apiserver", common_name="system:kube-apiserver")
     stranger = other_ca.issue_cert("kube-apiserver", common_name="system:kube-apiserver")
+    unlisted = client_ca.issue_cert("node-1", common_name="system:node:node-1")  # the CA's, not in client_certs
     server_ca.cert_pem.write_to_path(str(tmp_path / "server-ca.crt"))
     server.start()
     try:
-        yield server, server_ca, apiserver, stranger
+        yield server, unlisted, apiserver, stranger
     finally:
         server.terminate()
 
@@ -80,9 +81,9 @@ def client(tmp: Path, cert: trustme.LeafCert | None) -> httpx.Client:
 
 
 def test_the_apiservers_certificate_is_required_for_audit_and_its_cn_names_the_cluster(
-    tmp_path: Path, corpora: Path, pki_server: tuple[TLSServer, trustme.CA, trustme.LeafCert, trustme.LeafCert]
+    tmp_path: Path, corpora: Path, pki_server: tuple[TLSServer, trustme.LeafCert, trustme.LeafCert, trustme.LeafCert]
 ) -> None:
-    server, _, apiserver, stranger = pki_server
+    server, unlisted, apiserver, stranger = pki_server
     events = audit_events(corpora)[:5]
     with client(tmp_path, apiserver) as c:
         assert c.post(f"{server.url}/v1/audit", content=event_list(events)).status_code == 200
@@ -94,6 +95,11 @@ def test_the_apiservers_certificate_is_required_for_audit_and_its_cn_names_the_c
         assert c.post(f"{server.url}/v1/falco", content=b'{"rule": "r", "output": "o", "time": "2026-11-28T10:00:00Z",'
                       b' "priority": "Notice"}', headers=token).status_code == 200  # fmt: skip
         assert c.post(f"{server.url}/v1/audit", content=event_list(events)).status_code == 401
+    with client(tmp_path, unlisted) as c:
+        # A token beside a certificate the CA signed for someone else: still not the API server.
+        refused = c.post(f"{server.url}/v1/audit", content=event_list(events), headers={"authorization": f"Bearer {TOKEN}"})
+        assert refused.status_code == 403
+        assert "client_certs" in refused.json()["error"]["message"]
     with pytest.raises(httpx.TransportError), client(tmp_path, stranger) as c:
         c.post(f"{server.url}/v1/audit", content=event_list(events))
     with pytest.raises(httpx.TransportError):

@@ -120,14 +120,21 @@ class AuthMiddleware:
             message = "a valid bearer token or client certificate is required"
             await _refuse(send, 401, "unauthenticated", message, {"www-authenticate": "Bearer"})
             return
+        if scope["path"] == "/v1/audit" and self.auth.audit_requires_cert:
+            # The sender is the certificate, never a token: a leaked token beside any certificate
+            # the client CA signed (a kubelet's, when it is the cluster's CA) must not forge
+            # audit events.
+            cn = client_cert_name(scope)
+            identity = self.auth.certs.get(cn) if cn is not None else None
+            if identity is None:
+                self.auth.refused["audit_without_certificate"] += 1
+                message = "the audit receiver requires a client certificate from the configured CA whose CN client_certs lists"
+                await _refuse(send, 403, "forbidden", message)
+                return
         role = required_role(scope["method"], scope["path"])
         if not identity.may(role):
             self.auth.refused["role"] += 1
             await _refuse(send, 403, "forbidden", f"{identity.name} has role {identity.role}; this path needs {role}")
-            return
-        if scope["path"] == "/v1/audit" and self.auth.audit_requires_cert and client_cert_name(scope) is None:
-            self.auth.refused["audit_without_certificate"] += 1
-            await _refuse(send, 403, "forbidden", "the audit receiver requires a client certificate from the configured CA")
             return
         scope.setdefault("state", {})["identity"] = identity
         await self.app(scope, receive, send)
