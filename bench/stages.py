@@ -121,8 +121,7 @@ class _Patched:
         return self
 
     def _records_of(self, chunk: Chunk) -> Iterator[Record | Skipped]:
-        """The chunk's records one at a time, as the pipeline takes them (a list of a whole
-        chunk's parsed records, all alive at once, made every stage after it slower)."""
+        """The chunk's records one at a time, each one's decoding timed, as the pipeline takes them."""
         into, clock = self.timers.into, time.perf_counter
         items = records_of(chunk)
         while True:
@@ -162,9 +161,9 @@ def breakdown(paths: list[Path], db: Path) -> Breakdown:
     the normalizing with no timers, then timed stage by stage, then again with no timers into
     the store, whose write is timed. Apart: DuckDB's work in the same process (its threads at a
     commit) slowed the normalizing between writes by ~40 µs per audit event."""
-    out = Breakdown(untimed=sum(seconds for _, _, seconds in _normalized(paths, None)))
+    out = Breakdown(untimed=sum(seconds for _, seconds in _normalized(paths, None)))
     with _Patched(_Timers(out)):
-        for _, result, seconds in _normalized(paths, out):
+        for result, seconds in _normalized(paths, out):
             out.seconds["normalize_chunk"] += seconds
             out.records += result.records
     store = DuckDBStore(db)
@@ -172,7 +171,7 @@ def breakdown(paths: list[Path], db: Path) -> Breakdown:
     pending: list[pa.Table] = []
     rows = 0
     try:
-        for _, result, _ in _normalized(paths, None, store):
+        for result, _ in _normalized(paths, None, store):
             store.write_quarantine(result.quarantine)
             pending.append(result.events)
             rows += result.events.num_rows
@@ -197,7 +196,7 @@ def breakdown(paths: list[Path], db: Path) -> Breakdown:
 
 def _normalized(
     paths: list[Path], timed: Breakdown | None, store: DuckDBStore | None = None
-) -> Iterator[tuple[Job, ChunkResult, float]]:
+) -> Iterator[tuple[ChunkResult, float]]:
     """Each chunk's result and the seconds normalize_chunk took; reading and framing timed into
     `timed`; files rows begun in `store` (else file id 0)."""
     decoders = pipeline._decoders()
@@ -215,7 +214,7 @@ def _normalized(
                     break
                 start = time.perf_counter()
                 result = normalize_chunk(chunk, job)
-                yield job, result, time.perf_counter() - start
+                yield result, time.perf_counter() - start
 
 
 def _write(store: DuckDBStore, pending: list[pa.Table], rows: int, out: Breakdown) -> int:
