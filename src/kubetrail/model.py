@@ -245,6 +245,66 @@ FIELD_NAMES: Final = tuple(f.name for f in _CATALOG)
 PROVENANCE_FIELDS: Final = frozenset({"raw", "format", "cluster", "file_id", "line", "byte_offset", "content_hash"})
 
 
+@dataclass(frozen=True, slots=True)
+class EventClass:
+    """A class of events and the table that stores them: the kinds it holds and the fields it
+    has a column for (catalog order). The common fields are every class's."""
+
+    table: str
+    kinds: tuple[str, ...]
+    fields: tuple[str, ...]
+    doc: str
+
+
+def _run(first: str, last: str) -> tuple[str, ...]:
+    """The catalog's fields from `first` to `last`, both included."""
+    return FIELD_NAMES[FIELD_NAMES.index(first) : FIELD_NAMES.index(last) + 1]
+
+
+# Fields every class has: identity, time, where, the subject's workload, who, and provenance.
+COMMON_FIELDS: Final = (*_run("id", "service_account"), "actor", *_run("extra", "content_hash"))
+_API: Final = _run("actor_groups", "exec_container")
+_PROCESS: Final = _run("binary", "file_path")
+_NETWORK: Final = _run("src_ip", "http_route")
+_DETECTION: Final = _run("rule", "drop_count")
+_TRACE: Final = _run("trace_id", "status")
+
+
+def _class(table: str, kinds: tuple[str, ...], own: tuple[str, ...], doc: str) -> EventClass:
+    fields = {*COMMON_FIELDS, *own}
+    return EventClass(table, kinds, tuple(f for f in FIELD_NAMES if f in fields), doc)
+
+
+# The logical schema: each class of events in a table of its own, with only its own columns,
+# behind one `events` view (every engine's DDL is generated from this; store/ddl.py). A field
+# set on an event its class has no column for is a normalizer bug, caught before it is stored
+# (ingest quarantines the record, saying so).
+CLASSES: Final = (
+    _class("api_calls", ("api_call",), _API, "API server requests (audit events)."),
+    _class(
+        "processes",
+        ("process_exec", "process_exit", "file_access"),
+        (*_PROCESS, *_DETECTION),
+        "Processes started and ended, files touched.",
+    ),
+    _class(
+        "flows",
+        ("network_flow", "dns", "http"),
+        (*_NETWORK, *_PROCESS, *_DETECTION, "trace_id", "span_id", "parent_span_id"),
+        "Connections, DNS and HTTP exchanges, seen on the network or in the kernel (with the process, when known).",
+    ),
+    _class(
+        "runtime_alerts",
+        ("runtime_alert",),
+        (*_API, *_PROCESS, *_NETWORK, *_DETECTION),
+        "Sensor detections (Falco rules, Tetragon policies), of any subject.",
+    ),
+    _class("spans", ("span", "log"), (*_TRACE, *_NETWORK, "user_agent", "priority"), "Trace spans and logs."),
+    _class("objects", ("inventory", "sensor_stats"), ("object_name", *_DETECTION), "Inventory objects and sensor counters."),
+)
+CLASS_OF_KIND: Final = {kind: c for c in CLASSES for kind in c.kinds}
+
+
 def fields_markdown() -> str:
     """docs/fields.md, generated from the catalog."""
     lines = [
@@ -252,10 +312,18 @@ def fields_markdown() -> str:
         "",
         "Generated from `src/kubetrail/model.py` by `python -m kubetrail.model`; do not edit.",
         "",
-        "| column | type | meaning |",
+        "Every event has these fields. The store keeps each class of events in a table of its own, with",
+        "only the columns its events can fill; the view `events` shows them all, with NULL where a table",
+        "has no column.",
+        "",
+        "| table | kinds | what |",
         "|---|---|---|",
     ]
-    lines += [f"| `{f.name}` | {f.sql.replace(' NOT NULL', '')} | {f.doc} |" for f in _CATALOG]
+    lines += [f"| `{c.table}` | {', '.join(c.kinds)} | {c.doc} |" for c in CLASSES]
+    lines += ["", "| column | type | tables | meaning |", "|---|---|---|---|"]
+    for f in _CATALOG:
+        tables = "all" if f.name in COMMON_FIELDS else ", ".join(c.table for c in CLASSES if f.name in c.fields)
+        lines.append(f"| `{f.name}` | {f.sql.replace(' NOT NULL', '')} | {tables} | {f.doc} |")
     return "\n".join(lines) + "\n"
 
 

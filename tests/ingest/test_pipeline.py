@@ -12,9 +12,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from kubetrail.ingest.pipeline import Options, Summary, ingest
+from kubetrail.ingest.pipeline import Job, Options, Summary, _ChunkState, ingest
 from kubetrail.ingest.reader import expand_paths
-from kubetrail.model import KINDS, SOURCES
+from kubetrail.model import KINDS, SOURCES, Event
 from kubetrail.store import WriteCounts
 from kubetrail.store.duckdb import DuckDBStore
 from tests.conftest import FIXTURES
@@ -91,6 +91,33 @@ def test_bad_records_are_quarantined_with_location_and_the_rest_goes_in(tmp_path
     assert "invalid JSON" in reasons[0]
     assert "k8s_audit" in reasons[1]
     assert "not a record of any known source" in reasons[3]
+
+
+def test_a_record_with_a_field_its_table_has_no_column_for_is_quarantined_whole() -> None:
+    # A normalizer's bug the store would otherwise drop silently: an API call with a binary.
+    state = _ChunkState(Job("x.log", 7, None, "c", None))
+
+    def event(id_: str, line: int, **kw: object) -> Event:
+        return Event(
+            id=id_,
+            time=1,
+            source="k8s_audit",
+            kind="api_call",
+            cluster="c",
+            line=line,
+            byte_offset=100 * line,
+            raw=f"r{line}",
+            **kw,
+        )  # type: ignore[arg-type]
+
+    state.events = [event("a", 1), event("b", 2, binary="/bin/sh"), event("c", 2), event("d", 3, verb="get")]
+    assert state.table()["id"].to_pylist() == ["a", "d"]
+    [q] = state.quarantine
+    assert (q.file_id, q.line, q.byte_offset, q.source, q.raw) == (7, 2, 200, "k8s_audit", "r2")
+    assert q.reason == (
+        "x.log:2: k8s_audit: api_call event with field binary, for which table api_calls has no column"
+        " (a kubetrail bug: please report it)"
+    )
 
 
 def test_reingesting_bad_records_does_not_duplicate_the_quarantine(tmp_path: Path) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from kubetrail.model import Event, catalog
+from kubetrail.model import CLASSES, COMMON_FIELDS, FIELD_NAMES, KINDS, Event, catalog
 from kubetrail.store.batch import to_arrow
-from kubetrail.store.duckdb import SCHEMA_VERSION, STORAGE_COLUMNS, DuckDBStore, StoreError
+from kubetrail.store.ddl import STORAGE_COLUMNS, storage_columns
+from kubetrail.store.duckdb import SCHEMA_VERSION, DuckDBStore, StoreError, migrations
 from tests.answers.conftest import story_store
 
 
@@ -34,16 +35,33 @@ def test_a_new_store_is_created_at_the_latest_schema_version(tmp_path: Path) -> 
     store.close()
 
 
-def test_migrated_events_table_matches_the_field_catalog(tmp_path: Path) -> None:
+def test_migrated_tables_of_events_match_the_logical_schema(tmp_path: Path) -> None:
     store = DuckDBStore(tmp_path / "s.duckdb")
-    cols = store.con.execute(
-        "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-        "WHERE table_name = 'events' ORDER BY ordinal_position"
-    ).fetchall()
+    sql = (
+        "SELECT column_name, data_type, is_nullable FROM information_schema.columns"
+        " WHERE table_name = ? ORDER BY ordinal_position"
+    )
+    tables = {c.table: store.con.execute(sql, [c.table]).fetchall() for c in CLASSES}
+    view = store.con.execute(sql, ["events"]).fetchall()
     store.close()
-    expected = [(f.name, f.sql.replace(" NOT NULL", ""), "NO" if "NOT NULL" in f.sql else "YES") for f in catalog()]
-    expected += [(name, sql, "YES") for name, sql in STORAGE_COLUMNS]
-    assert sorted(cols) == sorted(expected)  # migrations add columns at the end
+    fields = {f.name: f for f in catalog()}
+
+    def column(name: str) -> tuple[str, str, str]:
+        if name in STORAGE_COLUMNS:
+            return (name, STORAGE_COLUMNS[name][1], "YES")
+        f = fields[name]
+        return (name, f.sql.replace(" NOT NULL", ""), "NO" if "NOT NULL" in f.sql else "YES")
+
+    for c in CLASSES:
+        assert tables[c.table] == [column(n) for n in (*c.fields, *storage_columns(c))], c.table
+    # The view: every field of the catalog, in its order, then the storage columns.
+    assert [(n, t) for n, t, _ in view] == [column(n)[:2] for n in (*fields, *STORAGE_COLUMNS)]
+
+
+def test_every_kind_has_one_class_and_every_field_a_column() -> None:
+    assert sorted(kind for c in CLASSES for kind in c.kinds) == sorted(KINDS)
+    assert {f for c in CLASSES for f in c.fields} == set(FIELD_NAMES)
+    assert all(set(COMMON_FIELDS) <= set(c.fields) for c in CLASSES)
 
 
 def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
@@ -63,13 +81,11 @@ def test_a_store_from_a_newer_kubetrail_is_refused(tmp_path: Path, read_only: bo
 
 
 def test_an_empty_store_from_an_older_kubetrail_is_migrated_even_when_opened_to_read(tmp_path: Path) -> None:
-    DuckDBStore(tmp_path / "s.duckdb").close()
     with duckdb.connect(str(tmp_path / "s.duckdb")) as con:  # as schema 11 left it
-        con.execute(
-            "ALTER TABLE events DROP COLUMN sensor_cluster; ALTER TABLE events DROP COLUMN time_source; DROP TABLE cursors;"
-            " DROP TABLE alert_incidents; DROP TABLE alert_outbox; DROP SEQUENCE alert_seq"
-        )
-        con.execute("UPDATE meta SET value = '11' WHERE key = 'schema_version'")
+        for version, sql in migrations():
+            if version <= 11:
+                con.execute(sql)
+        con.execute("INSERT INTO meta VALUES ('schema_version', '11')")
     reader = DuckDBStore(tmp_path / "s.duckdb", read_only=True)
     try:
         assert reader.schema_version() == SCHEMA_VERSION
@@ -167,12 +183,17 @@ def test_get_events_reads_rows_far_apart_and_leaves_out_ids_not_stored(tmp_path:
     store.write_events(to_arrow([event("a")]))
     # Two row groups of filler between "a" and "b": the rows are read in two runs.
     store.con.execute(
-        "INSERT INTO events (id, id_key, time, source, kind, cluster, content_hash) SELECT 'f' || i, "
-        "md5_number_lower('f' || i), make_timestamp_ns(i), 'falco', 'alert', 'c', 'h' FROM range(250000) t(i)"
+        "INSERT INTO api_calls (id, id_key, time, source, kind, cluster, content_hash) SELECT 'f' || i, "
+        "md5_number_lower('f' || i), make_timestamp_ns(i), 'k8s_audit', 'api_call', 'c', 'h' FROM range(250000) t(i)"
     )
-    store.write_events(to_arrow([event("b", verb="list")]))
-    found = store.get_events(["b", "missing", "a", "b"])
-    assert {i: (row["verb"], row["provenance_path"]) for i, row in found.items()} == {"a": ("get", None), "b": ("list", None)}
+    process = Event(id="p", time=2, source="tetragon", kind="process_exec", cluster="c", binary="/bin/sh", content_hash="h")
+    store.write_events(to_arrow([event("b", verb="list"), process]))
+    found = store.get_events(["b", "missing", "a", "b", "p"])
+    assert {i: (row["verb"], row["binary"], row["provenance_path"]) for i, row in found.items()} == {
+        "a": ("get", None, None),
+        "b": ("list", None, None),
+        "p": (None, "/bin/sh", None),  # of another table, whose events have no verb
+    }
     assert store.get_events(["a", "b"], ("verb",)) == {"a": {"id": "a", "verb": "get"}, "b": {"id": "b", "verb": "list"}}
     assert store.get_events([]) == {}
     assert set(store.get_events(["a", "b"], ("verb",), within=(0, 1_764_324_000_000_000_002))) == {"a", "b"}

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import pytest
 
-from kubetrail.store.duckdb import SCHEMA_VERSION, DuckDBStore
+from kubetrail.store.duckdb import SCHEMA_VERSION, DuckDBStore, StoreError
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "store-v14"
 
@@ -77,3 +77,20 @@ def test_a_read_only_open_of_an_older_store_migrates_it_first(old_store: Path) -
         assert hashlib.sha256(ids.encode()).hexdigest() == _expected()["ids"]
     finally:
         store.close()
+
+
+def test_a_migration_that_fails_leaves_the_store_as_it_was(old_store: Path) -> None:
+    # An inventory object with a process's binary: its table (the last one moved) has no column
+    # for it, so the migration stops after moving every other class, and undoes all of it.
+    import duckdb
+
+    with duckdb.connect(str(old_store)) as con:
+        con.execute("UPDATE events SET \"binary\" = '/bin/sh' WHERE id = (SELECT min(id) FROM events WHERE kind = 'inventory')")
+        before = con.execute("SELECT count(*), bit_xor(hash(id)) FROM events").fetchall()
+    with pytest.raises(StoreError, match=r"schema version 15: .*1 events of table objects have a field it has no column for.*"
+                       r"left as it was \(schema version 14\)"):  # fmt: skip
+        DuckDBStore(old_store)
+    with duckdb.connect(str(old_store), read_only=True) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("14",)]
+        assert con.execute("SELECT count(*), bit_xor(hash(id)) FROM events").fetchall() == before
+        assert con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'api_calls'").fetchall() == [(0,)]

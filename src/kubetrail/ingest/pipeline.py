@@ -30,11 +30,11 @@ import pyarrow.compute as pc
 from kubetrail.ids import content_hash
 from kubetrail.ingest.clusters import Naming, name_clusters, pending_name
 from kubetrail.ingest.reader import CHUNK_BYTES, BytesDecoder, Chunk, Record, Skipped, chunks, open_input, records_of
-from kubetrail.model import KINDS, Event
+from kubetrail.model import CLASS_OF_KIND, KINDS, Event
 from kubetrail.redact import needs_redaction, redact, redact_text
 from kubetrail.sources import NormalizeError, Source, detect, registry
 from kubetrail.store import FileResult, QuarantineRow, Store, WriteCounts
-from kubetrail.store.batch import to_arrow
+from kubetrail.store.batch import misfits, to_arrow
 
 # Events per store write: one DuckDB row group, which DuckDB appends compressed straight to the
 # file (smaller writes are logged, then compressed again at each checkpoint: 30 vs 17 µs/event).
@@ -185,7 +185,7 @@ def normalize_chunks(pieces: Iterable[Chunk], job: Job) -> ChunkResult:
                     state.skipped += 1
                 else:
                     state.record(item)
-        return ChunkResult(to_arrow(state.events), state.quarantine, state.records, state.skipped, state.sources, state.named)
+        return ChunkResult(state.table(), state.quarantine, state.records, state.skipped, state.sources, state.named)
     finally:
         if was_enabled:
             gc.enable()
@@ -265,6 +265,29 @@ class _ChunkState:
         event.cluster = job.given or named or job.unnamed
         event.file_id, event.line, event.byte_offset = self.job.file_id, rec.line, rec.offset
         self.events.append(event)
+
+    def table(self) -> pa.Table:
+        """The events as Arrow; a record any of whose events holds a field its class's table has
+        no column for is quarantined whole, saying so (a normalizer's bug: never dropped)."""
+        table = to_arrow(self.events)
+        bad = misfits(table)
+        if not bad:
+            return table
+        dropped: set[tuple[int | None, int | None]] = set()  # (line, byte offset) of each record quarantined
+        for row, name in sorted(bad.items()):
+            e = self.events[row]
+            if (e.line, e.byte_offset) in dropped:
+                continue
+            dropped.add((e.line, e.byte_offset))
+            reason = (
+                f"{self.job.path}:{e.line}: {e.source}: {e.kind} event with field {name}, for which table "
+                f"{CLASS_OF_KIND[e.kind].table} has no column (a kubetrail bug: please report it)"
+            )
+            self.quarantine.append(
+                QuarantineRow(self.job.file_id, e.line or 0, e.byte_offset or 0, e.source, reason, e.raw or "")
+            )
+        keep = [(e.line, e.byte_offset) not in dropped for e in self.events]
+        return table.filter(pa.array(keep))
 
     def _quarantine(self, rec: Record, source: str | None, reason: str, raw: str) -> None:
         row = QuarantineRow(self.job.file_id, rec.line, rec.offset, source, f"{self.job.path}:{rec.line}: {reason}", raw)

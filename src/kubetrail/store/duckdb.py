@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
 
-from kubetrail.model import FIELD_NAMES, catalog
+from kubetrail.model import CLASSES, EventClass, catalog
 from kubetrail.store import PENDING_CLUSTER, Cursor, FileResult, QuarantineRow, WriteCounts
+from kubetrail.store.ddl import STORAGE_COLUMNS, storage_columns
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -67,11 +68,18 @@ _SETTINGS: Final[dict[str, str | int]] = {"max_vacuum_tasks": 0, "checkpoint_thr
 # and grows by ~25 bytes per event (+8 MiB/min; bench/serve.py, bench/RESULTS.md).
 LIVE_CHECKPOINT_THRESHOLD: Final = "64MB"
 
-_COLUMNS: Final = ", ".join(f'"{c}"' for c in FIELD_NAMES)
-# Columns the store keeps beside the event fields (not part of the catalog), as it writes them:
-# narrow keys to find events by id (0006) and processes by sensor process id (0007).
-STORAGE_COLUMNS: Final = (("id_key", "UBIGINT"), ("exec_key", "UBIGINT"))
-_STORAGE_VALUES: Final = "md5_number_lower(id), md5_number_lower(exec_id)"
+
+def _append_sql(c: EventClass) -> str:
+    """Appending the rows of class `c` of a batch (`_new`) to its table."""
+    fields = [f'"{f}"' for f in c.fields]
+    keys = storage_columns(c)
+    values = [*fields, *(f"md5_number_lower({STORAGE_COLUMNS[k][0]})" for k in keys)]
+    kinds = ", ".join(f"'{k}'" for k in c.kinds)
+    return f"INSERT INTO {c.table} ({', '.join([*fields, *keys])}) SELECT {', '.join(values)} FROM _new WHERE kind IN ({kinds})"
+
+
+_APPENDS: Final = tuple((frozenset(c.kinds), _append_sql(c)) for c in CLASSES)
+EVENT_TABLES: Final = tuple(c.table for c in CLASSES)
 # Tables kept beside the events, and the macro giving each one's rows of a batch of new events
 # (registered as `_new`): who held which IP (0002), exec sessions (0004), what rules may flag
 # (0009), hourly rollups (0010), pod changes and DNS answers (0011).
@@ -88,24 +96,32 @@ WHERE c.column_name = 'cluster' AND t.table_type = 'BASE TABLE' AND table_schema
 """
 
 _ROW_GROUP: Final = 122_880  # DuckDB's rows per row group
-_SELECT_FIELD: Final = {
-    f.name: f'epoch_ns(e."{f.name}") AS "{f.name}"' if f.sql.startswith("TIMESTAMP") else f'e."{f.name}"' for f in catalog()
-}
+_FIELDS: Final = {f.name: f for f in catalog()}
 _PROVENANCE: Final = "f.path AS provenance_path, f.sha256 AS provenance_sha256, epoch_ns(f.started_at) AS provenance_ingested_at"
+
+
+def _select_field(c: EventClass, name: str) -> str:
+    """A field as `get_events` returns it from the table of class `c` (times as int ns)."""
+    if name not in c.fields:
+        return f'NULL AS "{name}"'
+    return f'epoch_ns(e."{name}") AS "{name}"' if _FIELDS[name].sql.startswith("TIMESTAMP") else f'e."{name}"'
+
 
 # Classify a batch against itself and the store: a repeat of the same (id, content) is a
 # duplicate; a different content under a taken id is a conflict, kept under `id~content_hash`
 # (deterministic, so re-ingesting it is then a duplicate too). Only the narrow key columns are
 # read here; the wide batch goes straight from Arrow into the table. Two steps: the stored rows
 # whose id_key matches a candidate id (`_KEY_HITS`), then their ids and content hashes by row
-# number (`_hit`). Reading `id` within the scan read every id of the store: 0.40-0.49 s against
+# number (`_hit`), in each table of events. Reading `id` within the scan read every id of the store: 0.40-0.49 s against
 # 0.07-0.22 s at 10M events, whether none, some or all of a 13.5k batch was stored before.
-_KEY_HITS: Final = """
-WITH candidates AS (SELECT id FROM _keys UNION ALL SELECT id || '~' || content_hash FROM _keys)
-SELECT e.id, e.content_hash
-FROM (SELECT rowid AS r FROM events WHERE id_key IN (SELECT md5_number_lower(id) FROM candidates)) k
-JOIN events e ON e.rowid = k.r
-"""
+_KEY_HITS: Final = "WITH candidates AS (SELECT id FROM _keys UNION ALL SELECT id || '~' || content_hash FROM _keys)\n" + (
+    "\nUNION ALL\n".join(
+        f"""SELECT e.id, e.content_hash
+FROM (SELECT rowid AS r FROM {table} WHERE id_key IN (SELECT md5_number_lower(id) FROM candidates)) k
+JOIN {table} e ON e.rowid = k.r"""
+        for table in EVENT_TABLES
+    )
+)
 _CLASSIFY: Final = """
 WITH b AS (SELECT id, content_hash, _seq FROM _keys)
 SELECT
@@ -174,10 +190,19 @@ class DuckDBStore:
         for version, sql in migrations():
             if version <= current:
                 continue
+            # Each migration in one transaction: one that fails (or a process killed meanwhile)
+            # leaves the store as the previous one left it.
             self.con.execute("BEGIN")
-            self.con.execute(sql)
-            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
-            self.con.execute("COMMIT")
+            try:
+                self.con.execute(sql)
+                self.con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version)])
+                self.con.execute("COMMIT")
+            except duckdb.Error as exc:
+                self.con.execute("ROLLBACK")
+                raise StoreError(
+                    f"cannot migrate store {self.path} to schema version {version}: {exc}; "
+                    f"it is left as it was (schema version {self.schema_version()})"
+                ) from exc
 
     # -- files ----------------------------------------------------------------------------
     def begin_file(self, path: str) -> int:
@@ -254,7 +279,7 @@ class DuckDBStore:
                 else:
                     con.register("_new", new)
             with self._stage("insert"):
-                self._append()
+                self._append(set(pc.unique(batch["kind"]).to_pylist()))
             for table, of_batch in _SIDE_TABLES:
                 with self._stage(f"side table {table}"):
                     con.execute(f"INSERT INTO {table} SELECT * FROM {of_batch}")
@@ -335,14 +360,16 @@ class DuckDBStore:
         if seqs:
             self._reader().execute("UPDATE alert_outbox SET sent_at = ? WHERE list_contains(?, seq)", [at, seqs])
 
-    def _append(self) -> None:
-        """Append `_new` to the events table, with one thread: DuckDB splits a table of several
-        Arrow chunks between its threads, each of which writes its part as a row group of its own,
-        to be merged: 17-19 against 11-12 µs/event for a batch of 122,880 audit events in 8
-        chunks (in one chunk, or with one thread: 11-12)."""
+    def _append(self, kinds: set[str]) -> None:
+        """Append `_new` to the tables of its classes (`kinds`: the kinds it holds), with one
+        thread: DuckDB splits a table of several Arrow chunks between its threads, each of which
+        writes its part as a row group of its own, to be merged: 17-19 against 11-12 µs/event for
+        a batch of 122,880 audit events in 8 chunks (in one chunk, or with one thread: 11-12)."""
         self.con.execute("SET threads = 1")
         try:
-            self.con.execute(f"INSERT INTO events ({_COLUMNS}, id_key, exec_key) SELECT {_COLUMNS}, {_STORAGE_VALUES} FROM _new")
+            for of_kinds, sql in _APPENDS:
+                if not kinds.isdisjoint(of_kinds):
+                    self.con.execute(sql)
         finally:
             self.con.execute("RESET threads")
 
@@ -395,7 +422,7 @@ class DuckDBStore:
             renamed = 0
             for table in tables:
                 cur = con.execute(f"UPDATE {table} SET cluster = $new WHERE cluster = $old", {"old": old, "new": new})
-                renamed += cur.fetchall()[0][0] if table == "events" else 0
+                renamed += cur.fetchall()[0][0] if table in EVENT_TABLES else 0
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -415,34 +442,40 @@ class DuckDBStore:
     ) -> dict[str, dict[str, Any]]:
         """Times come back as int ns (the contract formats them; datetimes would lose digits)."""
         # Two steps: find the rows on the narrow key (a wide scan for a few rows costs ~4x more),
-        # then read those rows' columns, one read per run of nearby rows: the join's rowid range
-        # limits the scan to the row groups between its first and last row.
-        unknown = [f for f in fields if f not in _SELECT_FIELD]
+        # in every table of events at once, then read those rows' columns, one read per run of
+        # nearby rows of a table: the join's rowid range limits the scan to the row groups
+        # between its first and last row.
+        unknown = [f for f in fields if f not in _FIELDS]
         if unknown:
             raise ValueError(f"not fields of an event: {', '.join(unknown)}")
-        columns = ", ".join(_SELECT_FIELD[f] for f in dict.fromkeys(("id", *fields))) if fields else None
-        select = f"SELECT {columns} FROM events e" if columns else (
-            f"SELECT {', '.join(_SELECT_FIELD.values())}, {_PROVENANCE} FROM events e LEFT JOIN files f USING (file_id)"
-        )  # fmt: skip
+        names = list(dict.fromkeys(("id", *fields))) if fields else list(_FIELDS)
         con = self._reader()
         ids = list(dict.fromkeys(event_ids))
         when = 'AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)' if within else ""
+        find = " UNION ALL ".join(
+            f"SELECT {i} AS t, rowid AS r FROM {c.table} WHERE id_key IN (SELECT md5_number_lower(unnest($ids::VARCHAR[]))) "
+            f"AND list_contains($ids, id) {when}"
+            for i, c in enumerate(CLASSES)
+        )
         hits = con.execute(
-            "SELECT rowid FROM events WHERE id_key IN (SELECT md5_number_lower(unnest($ids::VARCHAR[]))) "
-            f"AND list_contains($ids, id) {when} ORDER BY rowid",
-            {"ids": ids, **({"since": within[0], "until": within[1]} if within else {})},
+            f"{find} ORDER BY t, r", {"ids": ids, **({"since": within[0], "until": within[1]} if within else {})}
         ).fetchall()
-        runs: list[list[int]] = []
-        for (rowid,) in hits:
-            if runs and rowid - runs[-1][-1] <= _ROW_GROUP:
-                runs[-1].append(rowid)
+        runs: list[tuple[int, list[int]]] = []
+        for t, rowid in hits:
+            if runs and runs[-1][0] == t and rowid - runs[-1][1][-1] <= _ROW_GROUP:
+                runs[-1][1].append(rowid)
             else:
-                runs.append([rowid])
+                runs.append((t, [rowid]))
         out: dict[str, dict[str, Any]] = {}
-        for run in runs:
+        for t, run in runs:
+            c = CLASSES[t]
+            columns = ", ".join(_select_field(c, f) for f in names)
+            select = f"SELECT {columns} FROM {c.table} e" if fields else (
+                f"SELECT {columns}, {_PROVENANCE} FROM {c.table} e LEFT JOIN files f USING (file_id)"
+            )  # fmt: skip
             cur = con.execute(f"{select} WHERE e.rowid IN (SELECT unnest($rows::BIGINT[]))", {"rows": run})
-            names = [d[0] for d in cur.description]
-            out.update((d["id"], d) for d in (dict(zip(names, row, strict=True)) for row in cur.fetchall()))
+            cols = [d[0] for d in cur.description]
+            out.update((d["id"], d) for d in (dict(zip(cols, row, strict=True)) for row in cur.fetchall()))
         return out
 
     def query(self, name: str, **params: Any) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@
 -- of the page read their wide columns, from their latest stage, by row number.
 WITH hits AS (
     SELECT cluster, audit_id, id, rowid AS row, "time", stage_time, code
-    FROM events
+    FROM api_calls
     WHERE source = 'k8s_audit' AND (actor = $actor OR impersonated_by = $actor)
         AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
         AND ($cluster IS NULL OR cluster = $cluster)
@@ -22,5 +22,5 @@ WITH hits AS (
 SELECT c.cluster, c.call, epoch_ns(c.first_time) AS "time", e.actor, e.impersonated_by, e.service_account, e.verb, e.resource,
     e.subresource, e.namespace, e.object_name AS name, c.code, e.source_ips, e.user_agent, e.token_pod_name,
     e.token_pod_uid, e.extra, c.ids
-FROM calls c JOIN events e ON e.rowid = c.row
+FROM calls c JOIN api_calls e ON e.rowid = c.row
 ORDER BY c.first_time, c.call

@@ -15,7 +15,7 @@ WHERE "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
 UNION ALL
 SELECT id, e.cluster, source, kind, epoch_ns("time"), coalesce(src_namespace, namespace), coalesce(src_pod_name, pod_name),
     "binary", args, e.dst_ip, e.dst_port, coalesce(summary, kind)
-FROM events e SEMI JOIN mining m ON e.cluster = m.cluster AND e.dst_ip = m.dst_ip AND e.dst_port = m.port
+FROM flows e SEMI JOIN mining m ON e.cluster = m.cluster AND e.dst_ip = m.dst_ip AND e.dst_port = m.port
 WHERE kind = 'network_flow' AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
     AND coalesce(src_pod_name, pod_name) IS NOT NULL AND NOT coalesce(is_reply, false)
     AND coalesce(direction, 'EGRESS') = 'EGRESS'

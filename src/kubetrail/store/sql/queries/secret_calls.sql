@@ -2,7 +2,7 @@
 -- the last stage stands for it). $since/$until: ns; $cluster, $namespace: filters or NULL.
 SELECT id, cluster, epoch_ns("time") AS "time", actor, service_account, token_pod_name, token_pod_uid,
     source_ips[1] AS source_ip, verb, namespace, object_name, code
-FROM events
+FROM api_calls
 WHERE source = 'k8s_audit' AND resource = 'secrets'
     AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
     AND ($cluster IS NULL OR cluster = $cluster)

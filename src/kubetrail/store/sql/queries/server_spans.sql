@@ -4,7 +4,7 @@
 -- $cluster, $namespace, $pod, $at, $skew: ns.
 SELECT id, source, kind, epoch_ns("time") AS "time", epoch_ns(end_time) AS end_time, trace_id, span_id, http_route, span_name,
     enduser_id, service_name, coalesce(summary, span_name) AS summary, namespace, pod_name
-FROM events
+FROM spans
 WHERE kind = 'span' AND span_kind = 'server' AND cluster = $cluster
     AND (
         ($trace_id IS NOT NULL AND trace_id = $trace_id)
