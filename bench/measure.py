@@ -92,15 +92,15 @@ def tree_rss(root: int) -> int:
     return total
 
 
-class PeakRss:
-    """Samples the RSS of a process tree in a thread; `take()` returns the peak since the last take."""
+class Peak:
+    """Samples `measure()` in a thread; `take()` returns the peak since the last take."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak = pid, 0
+    def __init__(self, measure: Callable[[], int]) -> None:
+        self.measure, self.peak = measure, 0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def __enter__(self) -> PeakRss:
+    def __enter__(self) -> Peak:
         self._thread.start()
         return self
 
@@ -109,12 +109,19 @@ class PeakRss:
         self._thread.join()
 
     def take(self) -> int:
-        peak, self.peak = max(self.peak, tree_rss(self.pid)), 0
+        peak, self.peak = max(self.peak, self.measure()), 0
         return peak
 
     def _sample(self) -> None:
         while not self._done.wait(SAMPLE_SECONDS):
-            self.peak = max(self.peak, tree_rss(self.pid))
+            self.peak = max(self.peak, self.measure())
+
+
+class PeakRss(Peak):
+    """The RSS of a process tree."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(lambda: tree_rss(pid))
 
 
 def child_messages(args: list[str]) -> Iterator[tuple[dict[str, Any], int]]:

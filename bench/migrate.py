@@ -16,53 +16,29 @@ import shlex
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Final
 
 import duckdb
 
-from bench.measure import PeakRss
+from bench.measure import Peak, PeakRss
 from bench.report import machine, record
 from kubetrail.store.duckdb import SCHEMA_VERSION
 
-SAMPLE_SECONDS: Final = 0.05
 DIGEST: Final = "SELECT kind, count(*), bit_xor(hash(id)), bit_xor(hash(content_hash)) FROM events GROUP BY kind ORDER BY kind"
 
 
 def disk(db: Path) -> int:
     """Bytes the store takes: its file, its WAL and DuckDB's temporary folder."""
     total = 0
-    for path in (db, Path(f"{db}.wal")):
-        total += path.stat().st_size if path.exists() else 0
     tmp = Path(f"{db}.tmp")
-    if tmp.is_dir():
-        total += sum(p.stat().st_size for p in tmp.iterdir() if p.is_file())
+    for path in (db, Path(f"{db}.wal"), *(tmp.iterdir() if tmp.is_dir() else ())):
+        try:
+            total += path.stat().st_size
+        except FileNotFoundError:  # not there, or a temporary file gone between listing and stat
+            continue
     return total
-
-
-class PeakDisk:
-    def __init__(self, db: Path) -> None:
-        self.db, self.peak = db, disk(db)
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def __enter__(self) -> PeakDisk:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join()
-        self.peak = max(self.peak, disk(self.db))
-
-    def _sample(self) -> None:
-        while not self._done.wait(SAMPLE_SECONDS):
-            try:
-                self.peak = max(self.peak, disk(self.db))
-            except FileNotFoundError:  # a temporary file went between listing and stat
-                continue
 
 
 def state(db: Path) -> tuple[int, list[tuple[object, ...]]]:
@@ -93,8 +69,9 @@ def main() -> None:
         str(work),
     ]
     started = time.perf_counter()
-    with PeakDisk(work) as peak_disk, subprocess.Popen(cmd) as proc, PeakRss(proc.pid) as rss:
+    with Peak(lambda: disk(work)) as peak_disk, subprocess.Popen(cmd) as proc, PeakRss(proc.pid) as rss:
         proc.wait()
+    disk_peak = peak_disk.take()
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"migration failed with exit status {proc.returncode}")
@@ -111,8 +88,8 @@ def main() -> None:
         f"| time to open the store and migrate it | {seconds:.1f} s |",
         f"| peak RSS of the migrating process | {rss.take() / mib:,.0f} MiB |",
         f"| store on disk before | {size_before / mib:,.0f} MiB |",
-        f"| peak on disk while migrating (file, WAL, temporary folder) | {peak_disk.peak / mib:,.0f} MiB"
-        f" ({peak_disk.peak / size_before:.2f}x) |",
+        f"| peak on disk while migrating (file, WAL, temporary folder) | {disk_peak / mib:,.0f} MiB"
+        f" ({disk_peak / size_before:.2f}x) |",
         f"| store on disk after | {disk(work) / mib:,.0f} MiB ({disk(work) / size_before:.2f}x) |",
         f"| events per kind, ids and content hashes the same after | {'yes' if same else 'NO'} |",
         "",

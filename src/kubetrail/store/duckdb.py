@@ -110,10 +110,11 @@ def _select_field(c: EventClass, name: str) -> str:
 # Classify a batch against itself and the store: a repeat of the same (id, content) is a
 # duplicate; a different content under a taken id is a conflict, kept under `id~content_hash`
 # (deterministic, so re-ingesting it is then a duplicate too). Only the narrow key columns are
-# read here; the wide batch goes straight from Arrow into the table. Two steps: the stored rows
-# whose id_key matches a candidate id (`_KEY_HITS`), then their ids and content hashes by row
-# number (`_hit`), in each table of events. Reading `id` within the scan read every id of the store: 0.40-0.49 s against
-# 0.07-0.22 s at 10M events, whether none, some or all of a 13.5k batch was stored before.
+# read here; the wide batch goes straight from Arrow into the tables. Two steps, in every table
+# of events: the stored rows whose id_key matches a candidate id (`_KEY_HITS`), then their ids
+# and content hashes by row number (`_hit`). Reading `id` within the scan read every id of the
+# store: 0.40-0.49 s against 0.07-0.22 s at 10M events, whether none, some or all of a 13.5k
+# batch was stored before.
 _KEY_HITS: Final = "WITH candidates AS (SELECT id FROM _keys UNION ALL SELECT id || '~' || content_hash FROM _keys)\n" + (
     "\nUNION ALL\n".join(
         f"""SELECT e.id, e.content_hash
