@@ -80,8 +80,8 @@ def test_a_read_only_open_of_an_older_store_migrates_it_first(old_store: Path) -
 
 
 def test_a_migration_that_fails_leaves_the_store_as_it_was(old_store: Path) -> None:
-    # An inventory object with a process's binary: its table (the last one moved) has no column
-    # for it, so the migration stops after moving every other class, and undoes all of it.
+    # An inventory object with a process's binary: its table has no column for it, so the
+    # migration stops, and the store is left as it was.
     import duckdb
 
     with duckdb.connect(str(old_store)) as con:
@@ -94,3 +94,31 @@ def test_a_migration_that_fails_leaves_the_store_as_it_was(old_store: Path) -> N
         assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("14",)]
         assert con.execute("SELECT count(*), bit_xor(hash(id)) FROM events").fetchall() == before
         assert con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'api_calls'").fetchall() == [(0,)]
+    assert sorted(p.name for p in old_store.parent.iterdir()) == ["old.duckdb"]  # no half-made store left beside it
+
+
+def test_a_migration_killed_midway_leaves_the_store_as_it_was_and_the_next_open_migrates_it(old_store: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    import duckdb
+
+    code = "import sys; from kubetrail.store.duckdb import DuckDBStore; DuckDBStore(sys.argv[1]).close()"
+    fresh = Path(f"{old_store}.migrating")
+    with subprocess.Popen([sys.executable, "-c", code, str(old_store)], stderr=subprocess.DEVNULL) as proc:
+        deadline = time.monotonic() + 60
+        while not fresh.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        assert fresh.exists(), "the migration ended before it could be killed"
+        proc.kill()
+    with duckdb.connect(str(old_store), read_only=True) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("14",)]
+    store = DuckDBStore(old_store)
+    try:
+        assert store.schema_version() == SCHEMA_VERSION
+        ids = "\n".join(r[0] for r in store.con.execute("SELECT id FROM events ORDER BY id").fetchall())
+        assert hashlib.sha256(ids.encode()).hexdigest() == _expected()["ids"]
+    finally:
+        store.close()
+    assert not fresh.exists()
