@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -258,3 +259,11 @@ def test_a_store_read_while_written_keeps_one_memory_limit_for_its_readers(tmp_p
     assert len(seen) == 1  # the limit it opened with, whatever DuckDB prints for 256MB
     assert store.con.execute("SELECT count(*) FROM events").fetchone() == (6000,)
     store.close()
+
+
+def test_the_timeline_reads_every_table_that_has_a_column_it_asks_about() -> None:
+    # timeline.sql is written out per table (one branch per way of touching the entity and table).
+    sql = (Path(__file__).parents[2] / "src" / "kubetrail" / "store" / "sql" / "queries" / "timeline.sql").read_text()
+    branches = re.findall(r"FROM (\w+)\n\s+WHERE \$\w+ IS NOT NULL AND (\w+) = ", sql)
+    for column in ("pod_name", "src_pod_name", "dst_pod_name", "token_pod_name", "actor", "impersonated_by"):
+        assert sorted(t for t, c in branches if c == column) == sorted(c.table for c in CLASSES if column in c.fields), column

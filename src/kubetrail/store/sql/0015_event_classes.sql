@@ -472,3 +472,35 @@ FROM spans
 UNION ALL
 SELECT "id", "time", "source", "kind", "format", "time_source", "end_time", "summary", "cluster", "sensor_cluster", "node", "namespace", "pod_name", "pod_uid", "container_id", "container_name", "image", "workload_kind", "workload_name", "service_account", "actor", NULL::VARCHAR[] AS "actor_groups", NULL::VARCHAR AS "impersonated_by", NULL::VARCHAR AS "user_agent", NULL::VARCHAR[] AS "source_ips", NULL::VARCHAR AS "token_pod_name", NULL::VARCHAR AS "token_pod_uid", NULL::VARCHAR AS "token_node_name", NULL::VARCHAR AS "credential_id", NULL::VARCHAR AS "audit_id", NULL::VARCHAR AS "audit_level", NULL::VARCHAR AS "stage", NULL::TIMESTAMP_NS AS "stage_time", NULL::VARCHAR AS "verb", NULL::VARCHAR AS "resource", NULL::VARCHAR AS "subresource", NULL::VARCHAR AS "api_group", "object_name", NULL::VARCHAR AS "request_uri", NULL::INTEGER AS "code", NULL::VARCHAR AS "decision", NULL::VARCHAR AS "reason", NULL::VARCHAR AS "exec_command", NULL::VARCHAR AS "exec_container", NULL::VARCHAR AS "binary", NULL::VARCHAR AS "args", NULL::BIGINT AS "pid", NULL::BIGINT AS "parent_pid", NULL::VARCHAR AS "parent_binary", NULL::VARCHAR AS "parent_args", NULL::VARCHAR AS "exec_id", NULL::VARCHAR AS "parent_exec_id", NULL::BIGINT AS "process_uid", NULL::VARCHAR AS "process_user", NULL::VARCHAR AS "cwd", NULL::BOOLEAN AS "tty", NULL::VARCHAR AS "file_path", NULL::VARCHAR AS "src_ip", NULL::INTEGER AS "src_port", NULL::VARCHAR AS "dst_ip", NULL::INTEGER AS "dst_port", NULL::VARCHAR AS "protocol", NULL::VARCHAR AS "verdict", NULL::VARCHAR AS "drop_reason", NULL::VARCHAR AS "direction", NULL::BOOLEAN AS "is_reply", NULL::VARCHAR AS "src_namespace", NULL::VARCHAR AS "src_pod_name", NULL::VARCHAR[] AS "src_labels", NULL::BIGINT AS "src_identity", NULL::VARCHAR AS "src_workload", NULL::VARCHAR AS "dst_namespace", NULL::VARCHAR AS "dst_pod_name", NULL::VARCHAR[] AS "dst_labels", NULL::BIGINT AS "dst_identity", NULL::VARCHAR AS "dst_workload", NULL::VARCHAR[] AS "dst_names", NULL::VARCHAR AS "dst_service", NULL::VARCHAR AS "dns_query", NULL::VARCHAR[] AS "dns_ips", NULL::INTEGER AS "dns_rcode", NULL::BIGINT AS "dns_ttl", NULL::VARCHAR AS "http_method", NULL::VARCHAR AS "http_url", NULL::INTEGER AS "http_code", NULL::VARCHAR AS "http_route", "rule", "priority", "sensor_source", "tags", "drop_count", NULL::VARCHAR AS "trace_id", NULL::VARCHAR AS "span_id", NULL::VARCHAR AS "parent_span_id", NULL::VARCHAR AS "span_name", NULL::VARCHAR AS "span_kind", NULL::VARCHAR AS "service_name", NULL::VARCHAR AS "enduser_id", NULL::VARCHAR AS "status", "extra", "raw", "file_id", "line", "byte_offset", "content_hash", id_key, NULL::UBIGINT AS exec_key
 FROM objects;
+
+-- Questions read the table of the events they ask about, not the view (whose every branch is
+-- scanned, each at a cost of its own): the connections opened, and the partial hours of the
+-- rollups (the rows of a key and hour from two tables are merged when read, as from two batches).
+CREATE OR REPLACE VIEW opened_connections AS SELECT * FROM opened_connections_of('flows');
+
+CREATE OR REPLACE MACRO process_hours_in(since, until) AS TABLE
+SELECT * FROM process_hours WHERE hour >= hour_lo(since, until) AND hour < hour_hi(since, until)
+UNION ALL SELECT * FROM process_hours_of('processes', since, hour_lo(since, until))
+UNION ALL SELECT * FROM process_hours_of('runtime_alerts', since, hour_lo(since, until))
+UNION ALL SELECT * FROM process_hours_of('processes', hour_hi(since, until), until)
+UNION ALL SELECT * FROM process_hours_of('runtime_alerts', hour_hi(since, until), until);
+
+CREATE OR REPLACE MACRO egress_hours_in(since, until) AS TABLE
+SELECT * FROM egress_hours WHERE hour >= hour_lo(since, until) AND hour < hour_hi(since, until)
+UNION ALL SELECT * FROM egress_hours_of('flows', since, hour_lo(since, until))
+UNION ALL SELECT * FROM egress_hours_of('flows', hour_hi(since, until), until);
+
+CREATE OR REPLACE MACRO alert_hours_in(since, until) AS TABLE
+SELECT * FROM alert_hours WHERE hour >= hour_lo(since, until) AND hour < hour_hi(since, until)
+UNION ALL SELECT * FROM alert_hours_of('runtime_alerts', since, hour_lo(since, until))
+UNION ALL SELECT * FROM alert_hours_of('runtime_alerts', hour_hi(since, until), until);
+
+CREATE OR REPLACE MACRO api_hours_in(since, until) AS TABLE
+SELECT * FROM api_hours WHERE hour >= hour_lo(since, until) AND hour < hour_hi(since, until)
+UNION ALL SELECT * FROM api_hours_of('api_calls', since, hour_lo(since, until))
+UNION ALL SELECT * FROM api_hours_of('api_calls', hour_hi(since, until), until);
+
+CREATE OR REPLACE MACRO token_hours_in(since, until) AS TABLE
+SELECT * FROM token_hours WHERE hour >= hour_lo(since, until) AND hour < hour_hi(since, until)
+UNION ALL SELECT * FROM token_hours_of('api_calls', since, hour_lo(since, until))
+UNION ALL SELECT * FROM token_hours_of('api_calls', hour_hi(since, until), until);
