@@ -281,21 +281,22 @@ class DuckDBStore:
         con.execute("ATTACH ? AS fresh", [str(fresh)])
         try:
             con.execute("BEGIN")
-            con.execute("INSERT OR REPLACE INTO fresh.meta SELECT * FROM meta WHERE key <> 'schema_version'")
-            for table in tables:
-                con.execute(f"INSERT INTO fresh.{table} BY NAME SELECT * FROM {table}")
-            for c in CLASSES:
-                fields = ", ".join(f'"{f}"' for f in c.fields)
-                keys = ", ".join(f"md5_number_lower({STORAGE_COLUMNS[k][0]}) AS {k}" for k in storage_columns(c))
-                con.execute(
-                    f"INSERT INTO fresh.{c.table} BY NAME SELECT {fields}, {keys} FROM events WHERE list_contains(?, kind)",
-                    [list(c.kinds)],
-                )
-            con.execute("COMMIT")
+            try:
+                con.execute("INSERT OR REPLACE INTO fresh.meta SELECT * FROM meta WHERE key <> 'schema_version'")
+                for table in tables:
+                    con.execute(f"INSERT INTO fresh.{table} BY NAME SELECT * FROM {table}")
+                for c in CLASSES:
+                    fields = ", ".join(f'"{f}"' for f in c.fields)
+                    keys = ", ".join(f"md5_number_lower({STORAGE_COLUMNS[k][0]}) AS {k}" for k in storage_columns(c))
+                    con.execute(
+                        f"INSERT INTO fresh.{c.table} BY NAME SELECT {fields}, {keys} FROM events WHERE list_contains(?, kind)",
+                        [list(c.kinds)],
+                    )
+                con.execute("COMMIT")
+            except duckdb.Error:
+                con.execute("ROLLBACK")
+                raise
             con.execute("CHECKPOINT fresh")
-        except duckdb.Error:
-            con.execute("ROLLBACK")
-            raise
         finally:
             con.execute("DETACH fresh")
 
