@@ -4,7 +4,7 @@
 
 The store is copied (the original is left as it is) and opened by this kubetrail in a child
 process, which migrates it. Measured: seconds, the child's peak RSS, the store's peak disk use
-(its file, WAL and DuckDB's temporary folder, sampled) beside its size before, and its size after.
+(its file, WAL, DuckDB's temporary folder and a migration's fresh file, sampled) beside its size before, and its size after.
 Checked: the events' ids and contents (count and an order-free digest of id and content hash, per
 kind) and the schema version, before and after.
 """
@@ -30,10 +30,12 @@ DIGEST: Final = "SELECT kind, count(*), bit_xor(hash(id)), bit_xor(hash(content_
 
 
 def disk(db: Path) -> int:
-    """Bytes the store takes: its file, its WAL and DuckDB's temporary folder."""
+    """Bytes the store takes: its file, its WAL, DuckDB's temporary folder, and the fresh file a
+    migration by copy writes beside it (with its WAL)."""
     total = 0
     tmp = Path(f"{db}.tmp")
-    for path in (db, Path(f"{db}.wal"), *(tmp.iterdir() if tmp.is_dir() else ())):
+    beside = (Path(f"{db}.wal"), Path(f"{db}.migrating"), Path(f"{db}.migrating.wal"))
+    for path in (db, *beside, *(tmp.iterdir() if tmp.is_dir() else ())):
         try:
             total += path.stat().st_size
         except FileNotFoundError:  # not there, or a temporary file gone between listing and stat
@@ -88,7 +90,7 @@ def main() -> None:
         f"| time to open the store and migrate it | {seconds:.1f} s |",
         f"| peak RSS of the migrating process | {rss.take() / mib:,.0f} MiB |",
         f"| store on disk before | {size_before / mib:,.0f} MiB |",
-        f"| peak on disk while migrating (file, WAL, temporary folder) | {disk_peak / mib:,.0f} MiB"
+        f"| peak on disk while migrating (file, WAL, temporary folder, fresh file) | {disk_peak / mib:,.0f} MiB"
         f" ({disk_peak / size_before:.2f}x) |",
         f"| store on disk after | {disk(work) / mib:,.0f} MiB ({disk(work) / size_before:.2f}x) |",
         f"| events per kind, ids and content hashes the same after | {'yes' if same else 'NO'} |",
