@@ -63,6 +63,35 @@ def test_a_body_that_stores_nothing_still_moves_the_cursor(tmp_path: Path) -> No
     store.close()
 
 
+def test_events_that_came_before_the_cluster_was_named_join_it_once_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    store = DuckDBStore(path)
+    audit = [b for b in bodies_of(IP_REUSE) if b.origin.endswith("audit.log")]
+    hubble = [b for b in bodies_of(IP_REUSE) if b.origin.endswith("hubble.json")]
+    before = LiveWriter(store).write(audit)  # a fresh store, and nothing names the cluster yet
+    assert store.cluster_names() == ["default"]
+    assert store.fallback_cluster() == "default"
+    store.close()
+    store = DuckDBStore(path)  # serve restarted: the mark is in the store, not in the writer
+    result = LiveWriter(store).write(hubble)  # Hubble names shop-prod
+    assert store.cluster_names() == ["shop-prod"]
+    assert store.fallback_cluster() is None
+    moved = sum(before.stored.values())
+    told = f"{moved} events stored under 'default' before any record named the cluster are now under 'shop-prod'"
+    assert result.warnings == (told,)
+    assert LiveWriter(store).write(audit).duplicates == moved  # the same events, whatever their cluster
+    store.close()
+
+
+def test_a_default_cluster_the_store_held_before_stays_its_own(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    ingest(store, [str(IP_REUSE / "audit.log")], Options())  # an ingest whose inputs name no cluster: 'default'
+    LiveWriter(store).write([b for b in bodies_of(IP_REUSE) if b.origin.endswith("hubble.json")])
+    assert store.cluster_names() == ["default", "shop-prod"]
+    assert store.fallback_cluster() is None
+    store.close()
+
+
 def test_records_are_placed_at_their_line_and_offset_in_their_origin(tmp_path: Path) -> None:
     store = DuckDBStore(tmp_path / "s.duckdb")
     lines = (IP_REUSE / "hubble.json").read_bytes().splitlines(keepends=True)

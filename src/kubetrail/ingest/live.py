@@ -8,9 +8,11 @@ spool, the followed file). Each origin is one `files` row, whose counts grow wit
 Cluster names (CONTRACT.md, "cluster"): the sender's configured cluster, else the writer's, is
 authoritative; without either, the events that name no cluster take the one name the group and
 the live input has carried so far, else as for `ingest` (the store's one cluster, else
-`default`, and several names are warned about). Events that arrive before any record named the
-cluster go under `default`: `kubetrail status` flags the split and `clusters merge` joins it, and
-a configured cluster avoids it.
+`default`, and several names are warned about). Events that arrive in a fresh store before any
+record named the cluster go under `default`, marked in the store as a fallback (it survives a
+restart); once a record names the one cluster, they are renamed to it, so one cluster is never
+split between `default` and its name. A `default` the store held before is a cluster of its own
+and stays (as for `ingest`: `kubetrail clusters` flags a likely split).
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ class LiveWriter:
         self.cluster = cluster  # the cluster of every body whose sender has none configured
         self.origins: dict[str, _Origin] = {}
         self.named: Counter[tuple[str, str]] = Counter()  # (cluster the records name, source) -> events, over the writer's life
+        self.settled = False  # the fallback cluster, if any, moved to the one name learned
 
     def write(self, bodies: Sequence[Body], cursor: Cursor | None = None) -> LiveResult:
         prepared = self.prepare(bodies)
@@ -120,12 +123,13 @@ class LiveWriter:
         pending = prepared.pending
         done = [(job, result) for (job, _), result in zip(prepared.parts, results, strict=True)]
         events = pa.concat_tables([r.events for _, r in done]) if done else None
-        warnings: tuple[str, ...] = ()
+        for job, r in done:
+            if job.given is None:
+                self.named.update(r.named)
+        warnings = self._settle()
         if events is not None and events.num_rows and pc.any(pc.equal(events["cluster"], pending)).as_py():
-            for job, r in done:
-                if job.given is None:
-                    self.named.update(r.named)
-            name, warnings = self._unnamed()
+            name, told = self._unnamed()
+            warnings += told
             cluster = events["cluster"]
             named_here = pc.if_else(pc.equal(cluster, pending), pa.scalar(name), cluster)
             events = events.set_column(events.schema.get_field_index("cluster"), "cluster", named_here)
@@ -145,12 +149,28 @@ class LiveWriter:
     def _unnamed(self) -> tuple[str, tuple[str, ...]]:
         """The cluster of events that name none, with no cluster configured: the one name the
         records of this live input have carried so far, else as for an ingest (the store's one
-        cluster, else `default`)."""
+        cluster, else `default`, marked as a fallback when the store held no cluster)."""
         learned = {name for name, _ in self.named}
         if len(learned) == 1:
             return learned.pop(), ()
         naming = name_clusters(None, self.named, self.store.cluster_names())
+        if naming.origin == "default" and not naming.warnings:  # nothing named, and the store holds no cluster
+            self.store.mark_fallback_cluster(naming.name)
         return naming.name, naming.warnings
+
+    def _settle(self) -> tuple[str, ...]:
+        """Once the records have named one cluster: the events stored under the fallback before,
+        moved to it (what is said of it)."""
+        learned = {name for name, _ in self.named}
+        if self.settled or len(learned) != 1:
+            return ()
+        self.settled = True
+        (name,) = learned
+        fallback = self.store.fallback_cluster()
+        if fallback is None or fallback == name:
+            return ()
+        moved = self.store.rename_cluster(fallback, name)
+        return (f"{moved} events stored under {fallback!r} before any record named the cluster are now under {name!r}",)
 
     def _job(self, body: Body, pending: str) -> Job:
         origin = self.origins.get(body.origin)

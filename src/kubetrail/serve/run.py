@@ -47,8 +47,8 @@ def serve(config: ServeConfig) -> None:
     config = replace(config, db=str(Path(config.db).resolve()))
     if config.cluster is None and any(t.identity.cluster is None for t in config.token_sets):
         log.warning(
-            "no --cluster: events that name no cluster take the one name the sensors give so far, else 'default'; "
-            "give --cluster (or a cluster per token) to name them from the first event"
+            "no --cluster: events that name no cluster take the one name the sensors give, and until one does "
+            "'default' (moved to that name once given); give --cluster (or a cluster per token) to name them from the first"
         )
     outputs = _outputs(config)
     store, core = _open(config)

@@ -92,7 +92,16 @@ class Store(Protocol):
 
     def rename_cluster(self, old: str, new: str) -> int:
         """Every row named cluster `old`, events and the tables beside them, named `new` (a merge
-        when `new` is taken); returns the events renamed."""
+        when `new` is taken); returns the events renamed. A fallback mark on `old` goes with it."""
+        ...
+
+    def fallback_cluster(self) -> str | None:
+        """The name live input stored events that name no cluster under before any record named
+        one, while no record has (see ingest/live.py); None otherwise."""
+        ...
+
+    def mark_fallback_cluster(self, name: str) -> None:
+        """Note that `name` holds live events stored there only because no record named a cluster."""
         ...
 
     def get_event(self, event_id: str) -> dict[str, Any] | None:

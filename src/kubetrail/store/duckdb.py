@@ -109,6 +109,7 @@ SELECT table_name FROM information_schema.columns c JOIN information_schema.tabl
 WHERE c.column_name = 'cluster' AND t.table_type = 'BASE TABLE' AND table_schema = 'main' ORDER BY table_name
 """
 
+_FALLBACK: Final = "live_fallback_cluster"  # meta key: Store.fallback_cluster
 _ROW_GROUP: Final = 122_880  # DuckDB's rows per row group
 _FIELDS: Final = {f.name: f for f in catalog()}
 _PROVENANCE: Final = "f.path AS provenance_path, f.sha256 AS provenance_sha256, epoch_ns(f.started_at) AS provenance_ingested_at"
@@ -519,11 +520,19 @@ class DuckDBStore:
             for table in tables:
                 cur = con.execute(f"UPDATE {table} SET cluster = $new WHERE cluster = $old", {"old": old, "new": new})
                 renamed += cur.fetchall()[0][0] if table in EVENT_TABLES else 0
+            con.execute("DELETE FROM meta WHERE key = $key AND value = $old", {"key": _FALLBACK, "old": old})
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
         return int(renamed)
+
+    def fallback_cluster(self) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", [_FALLBACK])
+        return str(row[0]) if row else None
+
+    def mark_fallback_cluster(self, name: str) -> None:
+        self.con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [_FALLBACK, name])
 
     def _count(self, table: str) -> int:
         row = self._one(f"SELECT count(*) FROM {table}")
