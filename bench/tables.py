@@ -10,7 +10,7 @@ from bench.report import bound, duration, met, mib, table
 from bench.suite import Baseline, FileIngest, Result
 
 GIB: Final = 2**30
-INGEST_RATIO, INGEST_RSS = 0.40, 1 * GIB  # the ingest target: of the parsing limit, peak RSS
+INGEST_RATIO, INGEST_RSS = 0.25, 1 * GIB  # issue 16's ingest target (the foundation asked 0.40): of the parsing limit, peak RSS
 CORRELATION_S, CORRELATION_RSS = 30.0, 2 * GIB  # over 10M stored events
 INCREMENTAL_S: Final = 2.0  # 10,000 new events into a 10M-event store, ingested and correlated
 COLD_P50_S: Final = 1.5

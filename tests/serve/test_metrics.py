@@ -60,10 +60,15 @@ def test_metrics_need_a_token_unless_made_public(tmp_path: Path) -> None:
 
 
 # -- a real Prometheus ------------------------------------------------------------------------------
-def _prometheus(tmp_path: Path, target: str, token_file: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _prometheus_binary() -> str:
+    """Found before the server starts: a skip after would leave the server running."""
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.skip("Debian's prometheus is not installed here (apt-get install prometheus; CI installs it)")
+    return binary
+
+
+def _prometheus(binary: str, tmp_path: Path, target: str, token_file: Path) -> tuple[subprocess.Popen[bytes], str]:
     config = tmp_path / "prometheus.yml"
     config.write_text(
         "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
@@ -102,9 +107,10 @@ def _eventually(url: str, promql: str, ok: Any, seconds: float = 30) -> list[dic
 
 
 def test_prometheus_scrapes_serve_with_its_token(tmp_path: Path, corpora: Path) -> None:
+    binary = _prometheus_binary()
     server = Server(tmp_path)
     server.start()
-    proc, prometheus = _prometheus(tmp_path, f"127.0.0.1:{server.port}", server.tokens)
+    proc, prometheus = _prometheus(binary, tmp_path, f"127.0.0.1:{server.port}", server.tokens)
     try:
         events = audit_events(corpora)
         headers = {"authorization": f"Bearer {TOKEN}"}
