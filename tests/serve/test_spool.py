@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from kubetrail.serve.spool import Spool, SpoolError
@@ -116,6 +117,31 @@ def test_the_drain_skips_a_damaged_entry_counts_it_and_stores_the_rest(tmp_path:
     assert cursor is not None and cursor.position == end
     assert core.counters.spool_damaged_bytes == second.end - second.position
     assert [p.name for p in (tmp_path / "spool" / "damaged").iterdir()] == [f"{second.position:020d}-{second.end:020d}.bin"]
+
+
+def test_a_write_that_left_its_transaction_aborted_does_not_stop_the_drain(tmp_path: Path) -> None:
+    from kubetrail.serve.pipeline import Core
+    from kubetrail.store.duckdb import DuckDBStore
+    from tests.conftest import FIXTURES
+
+    spool = Spool(tmp_path / "spool")
+    header = {"receiver": "/v1/falco", "origin": "POST /v1/falco", "source": "falco", "cluster": "prod"}
+    spool.append([(header, (FIXTURES / "stories" / "exec-session" / "falco.json").read_bytes())])
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    core = Core(store, spool, high_water=1 << 30, workers=0)
+    store.con.execute("BEGIN")  # the writer's connection as a failed write left it (seen after an out-of-memory error)
+    with pytest.raises(duckdb.Error):
+        store.con.execute("SELECT error('out of memory')")
+    core.start()
+    stopping = threading.Thread(target=core.stop, daemon=True)
+    stopping.start()
+    stopping.join(30)
+    assert not stopping.is_alive(), "the drain retried into the aborted transaction for good"
+    try:
+        assert store.con.execute("SELECT count(*) FROM events").fetchall() == [(1,)]
+    finally:
+        store.close()
+    assert core.counters.drain_errors == 1
 
 
 def test_a_spool_in_use_by_another_process_is_refused_naming_it(tmp_path: Path) -> None:

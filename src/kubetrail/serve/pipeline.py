@@ -208,6 +208,7 @@ class Core:
                 self.failing = True
                 self.counters.drain_errors += 1
                 log.exception("writing the spool into the store failed; retrying from position %d", self.drained)
+                self.store.abandon()
                 ahead.clear()
                 read_to = self.drained
                 if self.workers is not None:

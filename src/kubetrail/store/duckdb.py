@@ -9,7 +9,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -587,6 +587,14 @@ class DuckDBStore:
         cur = self._reader().execute(_named_query(name), params)
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def abandon(self) -> None:
+        """Roll back what a failed write left open on the writer's connection, if anything: a
+        transaction left aborted makes DuckDB refuse every later statement ("Current transaction
+        is aborted"), and serve's drain retried into it for good (bench.serve with a 64 MB memory
+        limit, after an out-of-memory error in a write)."""
+        with suppress(duckdb.TransactionException):  # none was open
+            self.con.execute("ROLLBACK")
 
     def own(self) -> None:
         """Make the calling thread the store's writer, on the store's own connection; every other
