@@ -142,6 +142,18 @@ def test_write_events_counts_new_duplicates_and_conflicts(tmp_path: Path) -> Non
     store.close()
 
 
+def test_a_failed_append_raises_its_own_error(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    store.write_events(to_arrow([event("a")]))
+    store.con.execute("BEGIN")
+    store.con.execute("""CREATE TEMP VIEW _new AS SELECT * REPLACE ('not a time' AS "time") FROM events""")
+    with pytest.raises(duckdb.ConversionException):  # not "Current transaction is aborted"
+        store._append({"api_call"})
+    store.con.execute("ROLLBACK")
+    assert store.write_events(to_arrow([event("b")])).stored == {"k8s_audit": 1}
+    store.close()
+
+
 def test_conflict_inside_one_batch_keeps_the_first_under_the_plain_id(tmp_path: Path) -> None:
     store = DuckDBStore(tmp_path / "s.duckdb")
     counts = store.write_events(to_arrow([event("x", verb="get"), event("x", verb="list")]))

@@ -463,12 +463,13 @@ class DuckDBStore:
         writes its part as a row group of its own, to be merged: 17-19 against 11-12 µs/event for
         a batch of 122,880 audit events in 8 chunks (in one chunk, or with one thread: 11-12)."""
         self.con.execute("SET threads = 1")
-        try:
-            for of_kinds, sql in _APPENDS:
-                if not kinds.isdisjoint(of_kinds):
-                    self.con.execute(sql)
-        finally:
-            self.con.execute("RESET threads")
+        for of_kinds, sql in _APPENDS:
+            if not kinds.isdisjoint(of_kinds):
+                self.con.execute(sql)
+        # Not in a `finally`: in the transaction a failed append aborted, RESET fails too, and its
+        # "transaction is aborted" hid the error that aborted it (an out-of-memory in serve's log).
+        # The next append sets the threads again.
+        self.con.execute("RESET threads")
 
     def write_quarantine(self, rows: list[QuarantineRow]) -> int:
         if not rows:
