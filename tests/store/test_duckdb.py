@@ -273,6 +273,75 @@ def test_a_store_read_while_written_keeps_one_memory_limit_for_its_readers(tmp_p
     store.close()
 
 
+def test_the_writer_reopens_the_database_and_readers_on_other_threads_read_through_it(tmp_path: Path) -> None:
+    """DuckDB holds native memory for every checkpoint until the database is closed: the writer
+    reopens it every `reopen_events` events (serve and `ingest --follow` never stop writing), while
+    other threads keep reading; none sees an error or misses a stored event."""
+    store = DuckDBStore(tmp_path / "k.duckdb", write_memory_limit=None, reopen_events=500)
+    store.own()
+    errors: list[BaseException] = []
+    counts: list[list[int]] = [[], []]
+    done = threading.Event()
+
+    def read(seen: list[int]) -> None:
+        while not done.is_set():
+            try:
+                seen.append(len(store.get_events([f"e{n}-0" for n in range(30)], fields=("verb",))))
+                store.query("newest_event")
+            except BaseException as exc:  # noqa: BLE001 - any failure of a read is the finding
+                errors.append(exc)
+                return
+
+    readers = [threading.Thread(target=read, args=(seen,)) for seen in counts]
+    for thread in readers:
+        thread.start()
+    try:
+        for n in range(30):
+            store.write_events(to_arrow([event(f"e{n}-{k}") for k in range(200)]))
+    finally:
+        done.set()
+        for thread in readers:
+            thread.join()
+    assert errors == []
+    assert store.reopened == 10  # after every 500 events: 30 writes of 200
+    for seen in counts:  # no read saw fewer events than one before it on its thread
+        assert seen and seen == sorted(seen)
+    with ThreadPoolExecutor(1) as pool:  # a reader's thread sees every event once the writes are done
+        assert pool.submit(lambda: len(store.get_events([f"e{n}-0" for n in range(30)]))).result() == 30
+    assert store.query("newest_event")[0]["newest"] is not None
+    assert store.con.execute("SELECT count(*) FROM events").fetchone() == (6000,)
+    store.close()
+
+
+def test_a_reopen_waits_for_a_read_under_way(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "k.duckdb")
+    store.write_events(to_arrow([event("e1")]))
+    reading, release, reopened = threading.Event(), threading.Event(), threading.Event()
+
+    def read() -> None:
+        with store._reading() as con:
+            reading.set()
+            release.wait(timeout=30)
+            assert con.execute("SELECT count(*) FROM events").fetchone() == (1,)
+
+    def reopen() -> None:
+        store.reopen()
+        reopened.set()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert reading.wait(timeout=30)
+    writer = threading.Thread(target=reopen)
+    writer.start()
+    assert not reopened.wait(timeout=0.5)  # the cursor in use is not closed under its reader
+    release.set()
+    reader.join()
+    writer.join()
+    assert reopened.is_set() and store.reopened == 1
+    assert store.get_event("e1") is not None
+    store.close()
+
+
 def test_the_timeline_reads_every_table_that_has_a_column_it_asks_about() -> None:
     # timeline.sql is written out per table (one branch per way of touching the entity and table).
     sql = (Path(__file__).parents[2] / "src" / "kubetrail" / "store" / "sql" / "queries" / "timeline.sql").read_text()

@@ -72,6 +72,16 @@ _SETTINGS: Final[dict[str, str | int | bool]] = {
 # buffer pool); through the WAL, checkpointed every ~3 groups, RSS rises and falls with the WAL
 # and grows by ~25 bytes per event (+8 MiB/min; bench/serve.py, bench/RESULTS.md).
 LIVE_CHECKPOINT_THRESHOLD: Final = "64MB"
+# Every checkpoint leaves DuckDB holding ~2 KB of native memory per column of each table it wrote
+# (the new segment's in-memory state), for as long as the database is open: nothing merges the
+# segments without vacuuming (off, above). Written in small groups, as `serve` and `ingest
+# --follow` write, that is 50-170 bytes per event: the process grew without bound (bench.serve:
+# +11.5 MiB/min at 5,000 events/s). Closing the database drops it (on reopening, a table's
+# segments are read back only when a query reaches them), so the writer reopens it after this
+# many events: 500k simulated events written in groups of 6,000 held 26 MiB (serve's threshold)
+# to 84 MiB (the default) more, and a reopen takes ~30 ms. Vacuuming instead held 16 bytes per
+# event but made each write 45% slower, more as the table grew.
+REOPEN_EVENTS: Final = 500_000
 
 
 def _append_sql(c: EventClass) -> str:
@@ -155,13 +165,23 @@ class DuckDBStore:
         self, path: str | Path, *, read_only: bool = False, memory_limit: str = MEMORY_LIMIT,
         checkpoint_threshold: str | None = None,  # default: _SETTINGS's (serve: LIVE_CHECKPOINT_THRESHOLD)
         write_memory_limit: str | None = WRITE_MEMORY_LIMIT,  # None: writes keep memory_limit (a store read meanwhile)
+        reopen_events: int = REOPEN_EVENTS,  # the writer reopens the database after writing this many events
     ) -> None:  # fmt: skip
         self.path = str(path)
         self.memory_limit = memory_limit
         self.write_memory_limit = write_memory_limit
+        self.reopen_events = reopen_events
+        self.reopened = 0  # times the writer reopened the database
+        self._written = 0  # events written since it was opened
         self._owner = threading.get_ident()
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
+        # Readers on other threads hold the gate while they use their cursor: a reopen waits for
+        # them to finish, and they for it.
+        self._gate = threading.Condition()
+        self._reading_now = 0
+        self._reopening = False
+        self._generation = 0  # of the connection: a thread's cursor of an older one is not used
         # Seconds spent in each step of write_events, when set (bench/stages.py reads them).
         self.stages: dict[str, float] | None = None
         try:
@@ -394,6 +414,9 @@ class DuckDBStore:
             if self.write_memory_limit is not None:
                 con.execute(f"SET memory_limit = '{self.memory_limit}'")
             pa.default_memory_pool().release_unused()
+        self._written += batch.num_rows
+        if self._written >= self.reopen_events:
+            self.reopen()
         return _counts(batch["file_id"], batch["source"], dup, conflict)
 
     @contextmanager
@@ -415,18 +438,26 @@ class DuckDBStore:
         )
 
     def cursor(self, name: str) -> Cursor | None:
-        row = self._reader().execute("SELECT position, state FROM cursors WHERE name = ?", [name]).fetchall()
+        with self._reading() as con:
+            row = con.execute("SELECT position, state FROM cursors WHERE name = ?", [name]).fetchall()
         return Cursor(name, int(row[0][0]), row[0][1]) if row else None
 
     # -- alerts (written by serve's alert thread, on its own cursor) --------------------------
     def told_incidents(self) -> list[dict[str, Any]]:
-        cur = self._reader().execute("SELECT * FROM alert_incidents")
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        with self._reading() as con:
+            cur = con.execute("SELECT * FROM alert_incidents")
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def save_told(self, incidents: list[dict[str, Any]], outbox: list[tuple[str, str]], now: int) -> list[int]:
         """Incidents' new states and the notices they bring, in one transaction; the notices' seqs."""
-        con = self._reader()
+        with self._reading() as con:
+            return self._save_told(con, incidents, outbox, now)
+
+    @staticmethod
+    def _save_told(
+        con: duckdb.DuckDBPyConnection, incidents: list[dict[str, Any]], outbox: list[tuple[str, str]], now: int
+    ) -> list[int]:
         con.execute("BEGIN")
         try:
             if incidents:
@@ -450,12 +481,14 @@ class DuckDBStore:
     def outbox_pending(self) -> list[tuple[int, str, str]]:
         """(seq, output, notice) not yet delivered, oldest first."""
         sql = "SELECT seq, output, notice FROM alert_outbox WHERE sent_at IS NULL ORDER BY seq"
-        rows = self._reader().execute(sql).fetchall()
+        with self._reading() as con:
+            rows = con.execute(sql).fetchall()
         return [(int(seq), output, notice) for seq, output, notice in rows]
 
     def outbox_sent(self, seqs: list[int], at: int) -> None:
         if seqs:
-            self._reader().execute("UPDATE alert_outbox SET sent_at = ? WHERE list_contains(?, seq)", [at, seqs])
+            with self._reading() as con:
+                con.execute("UPDATE alert_outbox SET sent_at = ? WHERE list_contains(?, seq)", [at, seqs])
 
     def _append(self, kinds: set[str]) -> None:
         """Append `_new` to the tables of its classes (`kinds`: the kinds it holds), with one
@@ -555,39 +588,14 @@ class DuckDBStore:
         if unknown:
             raise ValueError(f"not fields of an event: {', '.join(unknown)}")
         names = list(dict.fromkeys(("id", *fields))) if fields else list(_FIELDS)
-        con = self._reader()
-        ids = list(dict.fromkeys(event_ids))
-        when = 'AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)' if within else ""
-        find = " UNION ALL ".join(
-            f"SELECT {i} AS t, rowid AS r FROM {c.table} WHERE id_key IN (SELECT md5_number_lower(unnest($ids::VARCHAR[]))) "
-            f"AND list_contains($ids, id) {when}"
-            for i, c in enumerate(CLASSES)
-        )
-        hits = con.execute(
-            f"{find} ORDER BY t, r", {"ids": ids, **({"since": within[0], "until": within[1]} if within else {})}
-        ).fetchall()
-        runs: list[tuple[int, list[int]]] = []
-        for t, rowid in hits:
-            if runs and runs[-1][0] == t and rowid - runs[-1][1][-1] <= _ROW_GROUP:
-                runs[-1][1].append(rowid)
-            else:
-                runs.append((t, [rowid]))
-        out: dict[str, dict[str, Any]] = {}
-        for t, run in runs:
-            c = CLASSES[t]
-            columns = ", ".join(_select_field(c, f) for f in names)
-            select = f"SELECT {columns} FROM {c.table} e" if fields else (
-                f"SELECT {columns}, {_PROVENANCE} FROM {c.table} e LEFT JOIN files f USING (file_id)"
-            )  # fmt: skip
-            cur = con.execute(f"{select} WHERE e.rowid IN (SELECT unnest($rows::BIGINT[]))", {"rows": run})
-            cols = [d[0] for d in cur.description]
-            out.update((d["id"], d) for d in (dict(zip(cols, row, strict=True)) for row in cur.fetchall()))
-        return out
+        with self._reading() as con:
+            return _events_by_id(con, list(dict.fromkeys(event_ids)), names, bool(fields), within)
 
     def query(self, name: str, **params: Any) -> list[dict[str, Any]]:
-        cur = self._reader().execute(_named_query(name), params)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        with self._reading() as con:
+            cur = con.execute(_named_query(name), params)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def abandon(self) -> None:
         """Roll back what a failed write left open on the writer's connection, if anything: a
@@ -602,21 +610,92 @@ class DuckDBStore:
         thread, the one that opened the store included, then reads through a cursor of its own."""
         self._owner = threading.get_ident()
 
-    def _reader(self) -> duckdb.DuckDBPyConnection:
-        """This thread's connection: the store's own on the thread that opened the store, a cursor
-        of it on any other (a DuckDB connection is not for two threads at once)."""
+    @contextmanager
+    def _reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """This thread's connection while the caller uses it: the store's own on the writer's
+        thread, a cursor of it on any other (a DuckDB connection is not for two threads at once),
+        not closed under it by a reopen."""
         if threading.get_ident() == self._owner:
-            return self.con
-        cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._local.cursor = self.con.cursor()
-            self._cursors.append(cursor)
-        return cursor
+            yield self.con
+            return
+        depth = getattr(self._local, "depth", 0)
+        if not depth:  # a nested read holds the gate already: waiting for a reopen would wait for itself
+            with self._gate:
+                while self._reopening:
+                    self._gate.wait()
+                self._reading_now += 1
+        self._local.depth = depth + 1
+        try:
+            cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+            if cursor is None or self._local.generation != self._generation:
+                cursor = self._local.cursor = self.con.cursor()
+                self._local.generation = self._generation
+                self._cursors.append(cursor)
+            yield cursor
+        finally:
+            self._local.depth = depth
+            if not depth:
+                with self._gate:
+                    self._reading_now -= 1
+                    self._gate.notify_all()
+
+    def reopen(self) -> None:
+        """Close the database and open it again (on the writer's thread, between writes): what
+        DuckDB holds for every checkpoint since it opened is let go (REOPEN_EVENTS). Readers on
+        other threads finish first; the next read of each opens a new cursor."""
+        with self._gate:
+            self._reopening = True
+            while self._reading_now:
+                self._gate.wait()
+        try:
+            for cursor in self._cursors:
+                cursor.close()
+            self._cursors.clear()
+            self._generation += 1
+            self.con.close()
+            self.con = self._connect(False)
+            self._written = 0
+            self.reopened += 1
+        finally:
+            with self._gate:
+                self._reopening = False
+                self._gate.notify_all()
 
     def close(self) -> None:
         for cursor in self._cursors:
             cursor.close()
         self.con.close()
+
+
+def _events_by_id(
+    con: duckdb.DuckDBPyConnection, ids: list[str], names: list[str], fields: bool, within: tuple[int, int] | None
+) -> dict[str, dict[str, Any]]:
+    when = 'AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)' if within else ""
+    find = " UNION ALL ".join(
+        f"SELECT {i} AS t, rowid AS r FROM {c.table} WHERE id_key IN (SELECT md5_number_lower(unnest($ids::VARCHAR[]))) "
+        f"AND list_contains($ids, id) {when}"
+        for i, c in enumerate(CLASSES)
+    )
+    hits = con.execute(
+        f"{find} ORDER BY t, r", {"ids": ids, **({"since": within[0], "until": within[1]} if within else {})}
+    ).fetchall()
+    runs: list[tuple[int, list[int]]] = []
+    for t, rowid in hits:
+        if runs and runs[-1][0] == t and rowid - runs[-1][1][-1] <= _ROW_GROUP:
+            runs[-1][1].append(rowid)
+        else:
+            runs.append((t, [rowid]))
+    out: dict[str, dict[str, Any]] = {}
+    for t, run in runs:
+        c = CLASSES[t]
+        columns = ", ".join(_select_field(c, f) for f in names)
+        select = f"SELECT {columns} FROM {c.table} e" if fields else (
+            f"SELECT {columns}, {_PROVENANCE} FROM {c.table} e LEFT JOIN files f USING (file_id)"
+        )  # fmt: skip
+        cur = con.execute(f"{select} WHERE e.rowid IN (SELECT unnest($rows::BIGINT[]))", {"rows": run})
+        cols = [d[0] for d in cur.description]
+        out.update((d["id"], d) for d in (dict(zip(cols, row, strict=True)) for row in cur.fetchall()))
+    return out
 
 
 @cache
