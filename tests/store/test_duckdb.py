@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -253,20 +255,14 @@ def test_a_store_read_while_written_keeps_one_memory_limit_for_its_readers(tmp_p
     store = DuckDBStore(tmp_path / "k.duckdb", write_memory_limit=None)
     reader = store.con.cursor()
     seen: set[str] = set()
-    done = threading.Event()
 
-    def read() -> None:
+    def read(done: threading.Event) -> None:
         while not done.is_set():
             seen.add(reader.execute("SELECT current_setting('memory_limit')").fetchone()[0])  # type: ignore[index]
 
-    thread = threading.Thread(target=read)
-    thread.start()
     try:
-        for n in range(30):
-            store.write_events(to_arrow([event(f"e{n}-{k}") for k in range(200)]))
+        _write_while(store, [read])
     finally:
-        done.set()
-        thread.join()
         reader.close()
     assert len(seen) == 1  # the limit it opened with, whatever DuckDB prints for 256MB
     assert store.con.execute("SELECT count(*) FROM events").fetchone() == (6000,)
@@ -281,9 +277,8 @@ def test_the_writer_reopens_the_database_and_readers_on_other_threads_read_throu
     store.own()
     errors: list[BaseException] = []
     counts: list[list[int]] = [[], []]
-    done = threading.Event()
 
-    def read(seen: list[int]) -> None:
+    def read(seen: list[int], done: threading.Event) -> None:
         while not done.is_set():
             try:
                 seen.append(len(store.get_events([f"e{n}-0" for n in range(30)], fields=("verb",))))
@@ -292,16 +287,7 @@ def test_the_writer_reopens_the_database_and_readers_on_other_threads_read_throu
                 errors.append(exc)
                 return
 
-    readers = [threading.Thread(target=read, args=(seen,)) for seen in counts]
-    for thread in readers:
-        thread.start()
-    try:
-        for n in range(30):
-            store.write_events(to_arrow([event(f"e{n}-{k}") for k in range(200)]))
-    finally:
-        done.set()
-        for thread in readers:
-            thread.join()
+    _write_while(store, [partial(read, seen) for seen in counts])
     assert errors == []
     assert store.reopened == 10  # after every 500 events: 30 writes of 200
     for seen in counts:  # no read saw fewer events than one before it on its thread
@@ -311,6 +297,22 @@ def test_the_writer_reopens_the_database_and_readers_on_other_threads_read_throu
     assert store.query("newest_event")[0]["newest"] is not None
     assert store.con.execute("SELECT count(*) FROM events").fetchone() == (6000,)
     store.close()
+
+
+def _write_while(store: DuckDBStore, reads: list[Callable[[threading.Event], None]]) -> None:
+    """30 batches of 200 events written while each of `reads` runs on a thread of its own, until
+    the event it is given is set."""
+    done = threading.Event()
+    threads = [threading.Thread(target=read, args=(done,)) for read in reads]
+    for thread in threads:
+        thread.start()
+    try:
+        for n in range(30):
+            store.write_events(to_arrow([event(f"e{n}-{k}") for k in range(200)]))
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
 
 
 def test_a_reopen_waits_for_a_read_under_way(tmp_path: Path) -> None:
