@@ -452,31 +452,21 @@ class DuckDBStore:
     def save_told(self, incidents: list[dict[str, Any]], outbox: list[tuple[str, str]], now: int) -> list[int]:
         """Incidents' new states and the notices they bring, in one transaction; the notices' seqs."""
         with self._reading() as con:
-            return self._save_told(con, incidents, outbox, now)
-
-    @staticmethod
-    def _save_told(
-        con: duckdb.DuckDBPyConnection, incidents: list[dict[str, Any]], outbox: list[tuple[str, str]], now: int
-    ) -> list[int]:
-        con.execute("BEGIN")
-        try:
-            if incidents:
-                columns = list(incidents[0])
-                con.executemany(
-                    f"INSERT OR REPLACE INTO alert_incidents ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                    [[i[c] for c in columns] for i in incidents],
-                )
-            seqs = [
-                int(con.execute(
-                    "INSERT INTO alert_outbox (output, notice, created_at) VALUES (?, ?, ?) RETURNING seq", [output, notice, now]
-                ).fetchall()[0][0])
-                for output, notice in outbox
-            ]  # fmt: skip
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
-        return seqs
+            con.execute("BEGIN")
+            try:
+                if incidents:
+                    columns = list(incidents[0])
+                    con.executemany(
+                        f"INSERT OR REPLACE INTO alert_incidents ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                        [[i[c] for c in columns] for i in incidents],
+                    )
+                notice_sql = "INSERT INTO alert_outbox (output, notice, created_at) VALUES (?, ?, ?) RETURNING seq"
+                seqs = [int(con.execute(notice_sql, [output, notice, now]).fetchall()[0][0]) for output, notice in outbox]
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+            return seqs
 
     def outbox_pending(self) -> list[tuple[int, str, str]]:
         """(seq, output, notice) not yet delivered, oldest first."""
@@ -588,8 +578,34 @@ class DuckDBStore:
         if unknown:
             raise ValueError(f"not fields of an event: {', '.join(unknown)}")
         names = list(dict.fromkeys(("id", *fields))) if fields else list(_FIELDS)
+        ids = list(dict.fromkeys(event_ids))
+        when = 'AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)' if within else ""
+        find = " UNION ALL ".join(
+            f"SELECT {i} AS t, rowid AS r FROM {c.table} WHERE id_key IN (SELECT md5_number_lower(unnest($ids::VARCHAR[]))) "
+            f"AND list_contains($ids, id) {when}"
+            for i, c in enumerate(CLASSES)
+        )
         with self._reading() as con:
-            return _events_by_id(con, list(dict.fromkeys(event_ids)), names, bool(fields), within)
+            hits = con.execute(
+                f"{find} ORDER BY t, r", {"ids": ids, **({"since": within[0], "until": within[1]} if within else {})}
+            ).fetchall()
+            runs: list[tuple[int, list[int]]] = []
+            for t, rowid in hits:
+                if runs and runs[-1][0] == t and rowid - runs[-1][1][-1] <= _ROW_GROUP:
+                    runs[-1][1].append(rowid)
+                else:
+                    runs.append((t, [rowid]))
+            out: dict[str, dict[str, Any]] = {}
+            for t, run in runs:
+                c = CLASSES[t]
+                columns = ", ".join(_select_field(c, f) for f in names)
+                select = f"SELECT {columns} FROM {c.table} e" if fields else (
+                    f"SELECT {columns}, {_PROVENANCE} FROM {c.table} e LEFT JOIN files f USING (file_id)"
+                )  # fmt: skip
+                cur = con.execute(f"{select} WHERE e.rowid IN (SELECT unnest($rows::BIGINT[]))", {"rows": run})
+                cols = [d[0] for d in cur.description]
+                out.update((d["id"], d) for d in (dict(zip(cols, row, strict=True)) for row in cur.fetchall()))
+            return out
 
     def query(self, name: str, **params: Any) -> list[dict[str, Any]]:
         with self._reading() as con:
@@ -665,37 +681,6 @@ class DuckDBStore:
         for cursor in self._cursors:
             cursor.close()
         self.con.close()
-
-
-def _events_by_id(
-    con: duckdb.DuckDBPyConnection, ids: list[str], names: list[str], fields: bool, within: tuple[int, int] | None
-) -> dict[str, dict[str, Any]]:
-    when = 'AND "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)' if within else ""
-    find = " UNION ALL ".join(
-        f"SELECT {i} AS t, rowid AS r FROM {c.table} WHERE id_key IN (SELECT md5_number_lower(unnest($ids::VARCHAR[]))) "
-        f"AND list_contains($ids, id) {when}"
-        for i, c in enumerate(CLASSES)
-    )
-    hits = con.execute(
-        f"{find} ORDER BY t, r", {"ids": ids, **({"since": within[0], "until": within[1]} if within else {})}
-    ).fetchall()
-    runs: list[tuple[int, list[int]]] = []
-    for t, rowid in hits:
-        if runs and runs[-1][0] == t and rowid - runs[-1][1][-1] <= _ROW_GROUP:
-            runs[-1][1].append(rowid)
-        else:
-            runs.append((t, [rowid]))
-    out: dict[str, dict[str, Any]] = {}
-    for t, run in runs:
-        c = CLASSES[t]
-        columns = ", ".join(_select_field(c, f) for f in names)
-        select = f"SELECT {columns} FROM {c.table} e" if fields else (
-            f"SELECT {columns}, {_PROVENANCE} FROM {c.table} e LEFT JOIN files f USING (file_id)"
-        )  # fmt: skip
-        cur = con.execute(f"{select} WHERE e.rowid IN (SELECT unnest($rows::BIGINT[]))", {"rows": run})
-        cols = [d[0] for d in cur.description]
-        out.update((d["id"], d) for d in (dict(zip(cols, row, strict=True)) for row in cur.fetchall()))
-    return out
 
 
 @cache
