@@ -31,7 +31,7 @@ from kubetrail.api.held import Held, held_path, read_held, write_held
 from kubetrail.serve.config import Identity, ServeConfig
 from kubetrail.serve.pipeline import SPOOL_CURSOR, Core
 from kubetrail.serve.spool import Spool, SpoolError
-from kubetrail.store.duckdb import LIVE_CHECKPOINT_THRESHOLD, DuckDBStore, StoreError
+from kubetrail.store.duckdb import LIVE_CHECKPOINT_THRESHOLD, LIVE_REOPEN_EVENTS, DuckDBStore, StoreError
 from kubetrail.timeutil import format_ns
 
 log = logging.getLogger("kubetrail.serve")
@@ -91,7 +91,9 @@ def _open(config: ServeConfig) -> tuple[DuckDBStore, Core]:
         log.warning("a previous kubetrail serve of %s stopped without cleaning up (killed?): reopening its store and spool", db)
     try:
         # Read while written (the alert engine, the read API): one memory limit for all of them.
-        store = DuckDBStore(db, checkpoint_threshold=LIVE_CHECKPOINT_THRESHOLD, write_memory_limit=None)
+        store = DuckDBStore(
+            db, checkpoint_threshold=LIVE_CHECKPOINT_THRESHOLD, write_memory_limit=None, reopen_events=LIVE_REOPEN_EVENTS
+        )
     except StoreError as exc:
         raise ServeError(f"{exc} (another kubetrail process may be writing it: stop it first)") from exc
     try:
