@@ -28,6 +28,7 @@ from kubetrail.alerts.engine import Engine
 from kubetrail.api.app import build
 from kubetrail.api.auth import Authenticator
 from kubetrail.api.held import Held, held_path, read_held, write_held
+from kubetrail.malloc import tune_for_service
 from kubetrail.serve.config import Identity, ServeConfig
 from kubetrail.serve.pipeline import SPOOL_CURSOR, Core
 from kubetrail.serve.spool import Spool, SpoolError
@@ -44,6 +45,7 @@ class ServeError(RuntimeError):
 
 def serve(config: ServeConfig) -> None:
     _logging()
+    tune_for_service()  # before the threads start (kubetrail/malloc.py)
     config = replace(config, db=str(Path(config.db).resolve()))
     if config.cluster is None and any(t.identity.cluster is None for t in config.token_sets):
         log.warning(

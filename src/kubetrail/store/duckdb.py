@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import os
 import sys
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import duckdb
 
+from kubetrail.malloc import release_freed
 from kubetrail.model import CLASSES, EventClass, catalog
 from kubetrail.store import PENDING_CLUSTER, Cursor, FileResult, QuarantineRow, WriteCounts
 from kubetrail.store.ddl import STORAGE_COLUMNS, storage_columns
@@ -84,9 +84,9 @@ LIVE_CHECKPOINT_THRESHOLD: Final = "64MB"
 # event but made each write 45% slower, more as the table grew.
 REOPEN_EVENTS: Final = 500_000
 # `serve` writes groups of ~6,500 events: with a reopen every 500k, glibc's bytes in use rose and
-# fell between 29 and 113 MiB and the RSS with them (214-295 MiB); every 100k, with the freed
-# memory handed back to the system at each reopen (malloc_trim), 25-40 MiB and 195-216 MiB, at
-# the same speed (2.6M events of the simulated cluster through LiveWriter, 2026-12-06).
+# fell between 29 and 113 MiB (the default checkpoint threshold); every 100k, with what was freed
+# handed back at each reopen (kubetrail/malloc.py), between 15 and 26 MiB (serve's threshold), at
+# the same speed (LiveWriter, 1.6-2.6M events of the simulated cluster, 2026-12-06).
 LIVE_REOPEN_EVENTS: Final = 100_000
 
 
@@ -678,7 +678,7 @@ class DuckDBStore:
             self.con = self._connect(False)
             self._written = 0
             self.reopened += 1
-            _release_freed_memory()
+            release_freed()  # what the closed database held, in free chunks between used ones
         finally:
             with self._gate:
                 self._reopening = False
@@ -688,15 +688,6 @@ class DuckDBStore:
         for cursor in self._cursors:
             cursor.close()
         self.con.close()
-
-
-def _release_freed_memory() -> None:
-    """Hand the memory freed in the process back to the system, where the C library can
-    (glibc's malloc_trim): what the closed database held stays mapped otherwise, in free chunks
-    between used ones, and the RSS grows with them."""
-    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)
-    if trim is not None:
-        trim(0)
 
 
 @cache
