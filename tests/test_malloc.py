@@ -38,4 +38,3 @@ def test_large_buffers_stay_mapped_alone_once_tuned() -> None:
     stays after it is freed; tuned, every buffer over MMAP_THRESHOLD is mapped alone."""
     assert _mapped_alone("default") < 3 << 19
     assert _mapped_alone("tuned") >= 3 << 19
-
