@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import subprocess
 import sys
 
@@ -25,7 +26,7 @@ held = bytearray(3 << 19)
 print(libc.mallinfo2().hblkhd)
 """
 
-glibc = pytest.mark.skipif(not hasattr(__import__("ctypes").CDLL(None), "mallinfo2"), reason="the C library is not glibc 2.33+")
+glibc = pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "mallinfo2"), reason="the C library is not glibc 2.33+")
 
 
 def _mapped_alone(mode: str) -> int:

@@ -14,7 +14,6 @@ import ctypes
 from functools import cache
 from typing import Any, Final
 
-M_TRIM_THRESHOLD: Final = -1
 M_MMAP_THRESHOLD: Final = -3
 M_ARENA_MAX: Final = -8
 MMAP_THRESHOLD: Final = 1 << 20  # bytes: larger allocations are mapped alone, and unmapped when freed
