@@ -12,9 +12,10 @@ run every acknowledged record is ingested from files into a reference store (as 
 does), whose line numbers lead back to the request that carried it; an event's arrival is that
 request's acknowledgement (2xx). The event that made an incident one is found by bisection in
 event time: the first event such that the engine's window ending just after it (its latest
-`window_seconds` of events) finds an incident holding one of the notice's steps (or with its
-pods and destinations: a steady channel's one step differs between windows) at the output's
-minimum severity (an escalation: at the severity it escalated to). This holds for incidents made
+`window_seconds` of events, else the longest window it holds open back to an active incident)
+finds an incident holding one of the notice's steps (or with its pods and destinations: a steady
+channel's one step differs between windows) at the output's minimum severity (an escalation: at
+the severity it escalated to). This holds for incidents made
 by one signal and for those made by a count (a steady channel out is one at its sixth
 connection). Over the run's two halves: no growth of notice latency.
 """
@@ -41,7 +42,7 @@ from bench import report
 from bench.measure import percentile
 from bench.serve import RATE, SECONDS, Config, Run, header, ms, run, sustained_lines
 from kubetrail.alerts import AlertSettings
-from kubetrail.alerts.engine import MAX_ROWS
+from kubetrail.alerts.engine import HOLD_WINDOWS, MAX_ROWS
 from kubetrail.answers.incidents import Query, incidents
 from kubetrail.answers.window import Window
 from kubetrail.correlate.incidents import SEVERITIES
@@ -141,13 +142,13 @@ class Reference:
         i = bisect.bisect_right(self.seen_by, (at, math.inf)) - 1
         return self.seen_by[i][1] if i >= 0 else 0
 
-    def shows(self, i: int, told: Told, least: str) -> bool:
-        """Whether the engine's look, its window ending just after event i, finds the told
-        incident at severity `least` or above: one holding any of its steps, or with its pods
-        and destinations (a steady channel's one step is its first connection in the window,
+    def shows(self, i: int, told: Told, least: str, span: int = WINDOW_NS) -> bool:
+        """Whether the engine's look, its window of `span` ns ending just after event i, finds
+        the told incident at severity `least` or above: one holding any of its steps, or with its
+        pods and destinations (a steady channel's one step is its first connection in the window,
         which differs between the engine's window, held open, and this one)."""
         until = self.times[i] + 1
-        rows = incidents(self.store, Query(Window(until - WINDOW_NS, until), limit=MAX_ROWS))["rows"]
+        rows = incidents(self.store, Query(Window(until - span, until), limit=MAX_ROWS))["rows"]
         rank = SEVERITIES.index(least)
         steps = set(told.steps)
 
@@ -158,24 +159,29 @@ class Reference:
 
         return any(SEVERITIES.index(row["severity"]) >= rank and same(row) for row in rows)
 
-    def made_by(self, told: Told, start: float, least: str) -> int | None:
+    def made_by(self, told: Told, start: float, least: str) -> tuple[int, int] | None:
         """The event that made the told incident one at `least` severity: the first in event time
-        whose arrival lets the engine's window find it. None when the store as acknowledged by
-        the notice's arrival does not show it (a window the engine held open further back)."""
+        whose arrival lets the engine's window find it, with that window's span. The plain
+        window first, then the longest the engine holds open (back to an active incident's first
+        signal, HOLD_WINDOWS windows at most: alerts/engine.py), where a steady channel's early
+        connections may say something else than in the plain window. None when the store as
+        acknowledged by the notice's arrival shows it in neither."""
         firsts = [self.times[j] for j, event_id in enumerate(self.ids) if event_id in told.steps]
         if not firsts:
             return None
-        lo = bisect.bisect_left(self.times, min(firsts))
-        hi = bisect.bisect_right(self.times, self.newest_at(told.at - start)) - 1
-        if hi < lo or not self.shows(hi, told, least):
-            return None
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self.shows(mid, told, least):
-                hi = mid
-            else:
-                lo = mid + 1
-        return lo
+        newest = bisect.bisect_right(self.times, self.newest_at(told.at - start)) - 1
+        for span in (WINDOW_NS, HOLD_WINDOWS * WINDOW_NS):
+            lo, hi = bisect.bisect_left(self.times, min(firsts)), newest
+            if hi < lo or not self.shows(hi, told, least, span):
+                continue
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if self.shows(mid, told, least, span):
+                    hi = mid
+                else:
+                    lo = mid + 1
+            return lo, span
+        return None
 
 
 def _request_starts(r: Run) -> dict[str, tuple[list[int], list[float]]]:
@@ -199,6 +205,7 @@ class Latency:
     kind: str
     at: float  # the notice's arrival, after the start
     seconds: float  # from the arrival of the event that made it
+    held: bool = False  # found in the engine's longest held window, not in the plain one
 
 
 def latencies(told: list[Told], ref: Reference, start: float, least: str) -> tuple[list[Latency], list[Told]]:
@@ -211,12 +218,13 @@ def latencies(told: list[Told], ref: Reference, start: float, least: str) -> tup
         if t.kind not in ("firing", "escalated") or (t.kind == "firing" and t.incident in seen):
             continue
         seen.add(t.incident)
-        i = ref.made_by(t, start, least if t.kind == "firing" else t.severity)
-        if i is None:
+        made = ref.made_by(t, start, least if t.kind == "firing" else t.severity)
+        if made is None:
             lost.append(t)
             continue
+        i, span = made
         at = t.at - start
-        out.append(Latency(t.kind, at, at - ref.arrived[i]))
+        out.append(Latency(t.kind, at, at - ref.arrived[i], held=span > WINDOW_NS))
     return out, lost
 
 
@@ -245,6 +253,8 @@ def alert_lines(r: Run, told: list[Told], found: list[Latency], lost: list[Told]
          "no growth " + ("-" if not early or not late else report.met(p(late, 99) <= max(2 * p(early, 99), 1.0)))],
         ["escalation notice, from the arrival of the event that escalated it",
          f"{len(ups):,}: p50 {ms(p([x.seconds for x in ups], 50))}, p99 {ms(p([x.seconds for x in ups], 99))}", "", "", ""],
+        ["… of which found only in the longest window the engine holds open",
+         f"{sum(x.held for x in found):,}: " + (", ".join(ms(x.seconds) for x in found if x.held) or "-"), "", "", ""],
         ["notices not found again in the reference store's windows",
          f"{len(lost):,} of {len(lost) + len(found):,}" + "".join(f"; {t.kind} {t.severity}: {t.title}" for t in lost[:5]),
          "", "", "none " + report.met(not lost)],
