@@ -360,6 +360,20 @@ def test_one_pod_keeping_a_channel_its_siblings_do_not_is_high_though_others_rea
     assert row["title"].endswith("a steady channel out that no other pod of shop/cart keeps")
 
 
+def test_a_beacon_keeps_its_incident_id_as_the_window_moves_along_it(tmp_path: Path) -> None:
+    # serve's alert engine told one beacon twice: the incident's id came from its first connection
+    # in the window, and once that had left the window the rest of the beacon was a new incident.
+    flows = Flows()
+    for pod in CART:
+        flows.busy(pod, T0, T0 + 4 * 60 * MIN)
+    flows.every(CART[0], T0 + 5 * MIN, T0 + 4 * 60 * MIN, 10 * MIN, None, ["203.0.113.44"], seed=1)
+    first = flows.ask(tmp_path, T0, T0 + 60 * MIN)
+    later = flows.ask(tmp_path, T0 + 90 * MIN, T0 + 150 * MIN)
+    (a,), (b,) = first, later
+    assert a["steps"][0]["id"] != b["steps"][0]["id"]  # the window's first connection differs ...
+    assert (a["id"], a["pods"], a["severity"]) == (b["id"], b["pods"], b["severity"]) == (a["id"], [CART[0]], "high")
+
+
 def test_siblings_that_reach_the_destination_too_few_times_for_a_rhythm_yet_share_the_channel(tmp_path: Path) -> None:
     # What a live look sees: the first replica's sixth connection, its siblings (started later)
     # at their first few. They share the channel, and another workload reaches the destination:

@@ -158,8 +158,8 @@ class Engine:
         Without the bound a steady channel out held the window open for as long as it lasted (a
         new connection kept it active) and each look cost more, up to a day of events. Past it,
         the incident's first signals leave the window; one with later signals keeps its id through
-        them (alerts/state.py), and a steady channel is then the workload's own history, no longer
-        found, so it goes quiet and is resolved."""
+        them (alerts/state.py), and one that begins with a steady channel keeps the channel's id
+        (correlate/incidents.py) while the channel goes on."""
         with self._lock:
             late, self._late = self._late, None
         newest = self.store.query("newest_event")[0]["newest"]

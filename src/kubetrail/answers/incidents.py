@@ -341,7 +341,7 @@ def _judged(
         for r in c.rhythms:
             yield Signal(
                 r.first_id, r.first, r.cluster, r.source, r.kind, _steady_text(c, r, c.key in evidence, reached), "high",
-                ("T1029", "T1041"), pod=r.pod, destinations=r.addresses, channel=c.key if len(c.pods) > 1 else None,
+                ("T1029", "T1041"), pod=r.pod, destinations=r.addresses, channel=c.key,
             )  # fmt: skip
 
 

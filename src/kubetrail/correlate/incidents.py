@@ -6,7 +6,8 @@ A signal is one piece of evidence with what it is about; grouping is pure: union
 signals, linking two when they share an entity and lie within `link_ns` of each other, and
 linking all the signals of one channel (the replicas of a workload keeping one steady channel
 out, each a signal of its own pod) however far apart they lie. An incident's id derives from its
-earliest signal, so it stays the same as the incident grows.
+earliest signal, so it stays the same as the incident grows; one that begins with a steady
+channel takes its id from the channel, which stays the same as the window moves along it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Signal:
     initiator: str | None = None  # the user who started it, when attribution found one
     destinations: tuple[str, ...] = ()  # addresses it reached
     target: str | None = None  # a pod the evidence acted on ("namespace/name"): the one an API call created
-    channel: str | None = None  # a steady channel out that the replicas of a workload keep (correlate/steady.py)
+    channel: str | None = None  # the steady channel out it is of (correlate/steady.py): its replicas' signals link
 
     def entities(self) -> set[str]:
         """What links it to signals close in time: its pods, actor and initiator."""
@@ -51,7 +52,13 @@ class Incident:
 
     @property
     def id(self) -> str:
+        """From its earliest signal; from its channel when that is a steady channel's, whose
+        earliest connection in a window changes as the window moves on while the channel goes on
+        (the live alert engine told one beacon twice: once from its first connection, again once
+        that had left the window)."""
         first = min(self.signals, key=lambda s: (s.time, s.id))
+        if first.channel is not None:
+            return make_id("incident", "channel", first.cluster, first.channel)
         return make_id("incident", first.id)
 
     @property
