@@ -1,7 +1,7 @@
 """Incidents told as they happen: `kubetrail serve` under the sustained load of bench/serve.py,
 with a webhook alert output pointing at a receiver in this process.
 
-    python -m bench.alerts [--rate 5000] [--seconds 600] [--record]
+    python -m bench.alerts [--rate 5000] [--seconds 600] [--record] [--keep DIR]
 
 The simulated cluster is replayed in event time (bench.serve.in_event_time), its planted attack
 stories merged in, so that every source's records arrive as they happened, sped up to the rate.
@@ -29,6 +29,7 @@ import hmac
 import json
 import math
 import secrets
+import shutil
 import sys
 import threading
 import time
@@ -269,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> list[str]:
     ap.add_argument("--seconds", type=float, default=SECONDS)
     ap.add_argument("--events", type=int, default=0)
     ap.add_argument("--record", action="store_true")
+    ap.add_argument("--keep", type=Path, help="move the run's stores, log and replayed files into this folder, to inspect")
     args = ap.parse_args(argv)
     receiver = Receiver()
     server = receiver.start()
@@ -283,6 +285,11 @@ def main(argv: Sequence[str] | None = None) -> list[str]:
         measured, missed = latencies(receiver.told, Reference.of(r, folder), r.gen.start, LEAST)
         found.extend(measured)
         lost.extend(missed)
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for name in ("serve.duckdb", "serve.log", "reference.duckdb", "replay"):
+                if (folder / name).exists():
+                    shutil.move(folder / name, args.keep / name)
 
     try:
         r = run(cfg, serve_yaml(receiver.url, with_key), inspect)

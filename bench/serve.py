@@ -75,6 +75,7 @@ from bench.measure import byte_compiled, percentile
 from kubetrail.api.held import read_held
 from kubetrail.serve.config import Limits
 from kubetrail.serve.pipeline import DRAIN_AHEAD, GROUP_BYTES
+from kubetrail.simulate import stories
 from kubetrail.simulate.run import AUDIT_LOG, OUTPUTS, SPANS_PER_REQUEST
 from kubetrail.store.duckdb import MEMORY_LIMIT
 from kubetrail.timeutil import parse_rfc3339
@@ -287,6 +288,10 @@ PACE: Final = "pace.json"  # [the first send time (ns), simulated seconds per se
 TIMES: Final = ".times"  # beside each file: its lines' send times (int64 ns)
 _SENT_AT: Final = {"k8s_audit": re.compile(rb'"stageTimestamp":"([^"]+)"'), "otel": re.compile(rb'"startTimeUnixNano":"?(\d+)')}
 _TIME: Final = re.compile(rb'"time":"([^"]+)"')
+# Each source's planted stories (kubetrail/simulate/stories.py). Named by the file before: the
+# Hubble stories (story-hubble.json, beside hubble-flows.json) were left out of every replay.
+STORY_FILES: Final = {"k8s_audit": stories.AUDIT, "hubble": stories.HUBBLE, "tetragon": stories.TETRAGON,
+                      "falco": stories.FALCO, "otel": stories.OTLP}  # fmt: skip
 TIMED_SLACK: Final = 2.0  # lines read per wire over its share of the run, for its density to vary
 
 
@@ -301,10 +306,12 @@ def send_time(source: str, line: bytes) -> int:
 
 def in_event_time(inputs: Path, out: Path, wire_set: Sequence[Wire], rate: float, seconds: float) -> Path:
     """The simulated cluster replayed as it happened, sped up to `rate`: each wire's lines with the
-    planted stories' (story-FILE) merged in by send time (kept in file order, each keyed by the
+    planted stories' (STORY_FILES) merged in by send time (kept in file order, each keyed by the
     latest send time so far), cut where `rate` x `seconds` records are reached. Written to `out`
     with the keys (FILE.times) and the pace (pace.json) that plan(timed=True) sends them at."""
     share = shares()
+    if left := sorted(p.name for p in inputs.glob("story-*") if p.name not in {STORY_FILES[w.source] for w in wire_set}):
+        raise SystemExit(f"bench.serve: no wire replays the planted stories of {', '.join(left)}")
     keyed: dict[str, list[tuple[int, bytes]]] = {}
     short: set[str] = set()  # wires whose file ran out: they do not bound the replay
     for w in wire_set:
@@ -312,7 +319,8 @@ def in_event_time(inputs: Path, out: Path, wire_set: Sequence[Wire], rate: float
         main = list(itertools.islice(_keyed(inputs / w.file, w.source), need))
         if len(main) < need:
             short.add(w.file)
-        story = sorted(_keyed(inputs / ("story-" + w.file), w.source)) if (inputs / ("story-" + w.file)).exists() else []
+        story_file = inputs / STORY_FILES[w.source]
+        story = sorted(_keyed(story_file, w.source)) if story_file.exists() else []
         keyed[w.file] = list(heapq.merge(main, story, key=lambda kv: kv[0]))
     start = min(lines[0][0] for lines in keyed.values())
     weight = {w.file: w.records_per_line for w in wire_set}

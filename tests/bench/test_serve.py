@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bench.serve import WIRES, Config, Run, ladder_lines, run, sustained_lines
+from bench.inputs import cluster
+from bench.serve import STORY_FILES, WIRES, Config, Run, in_event_time, ladder_lines, run, sustained_lines
 
 TINY = Config(rate=500, seconds=5, events=4000)
 
@@ -50,3 +51,16 @@ def test_the_ladder_names_the_highest_rate_that_held(result: Run) -> None:
 
 def test_a_short_run_does_not_judge_trends(result: Run, tmp_path: Path) -> None:
     assert result.rss_flat is None and result.drain_keeps_up is None
+
+
+def test_a_replay_in_event_time_carries_every_planted_story(tmp_path: Path) -> None:
+    # The Hubble stories (story-hubble.json, beside hubble-flows.json) were left out of every
+    # replay: bench.alerts never sent the planted beacon's DNS answers or any story's flows.
+    inputs = cluster(TINY.events, 7, tmp_path / "data").folder
+    out = in_event_time(inputs, tmp_path / "replay", WIRES, rate=100_000, seconds=10)  # past the last line
+    replayed = b"".join((out / w.file).read_bytes() for w in WIRES)
+    story_files = sorted(inputs.glob("story-*"))
+    assert {p.name for p in story_files} == set(STORY_FILES.values())
+    for path in story_files:
+        lines = path.read_bytes().splitlines()
+        assert lines and all(line in replayed for line in lines), path.name
