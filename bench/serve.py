@@ -756,10 +756,20 @@ class Run:
     def second_half_slope(self, of: Callable[[Sample], float | None]) -> float:
         """Bytes per minute, least squares over the second half of the run; NaN when it is too
         short to tell."""
+        return self.second_half_fit(of)[0]
+
+    def second_half_fit(self, of: Callable[[Sample], float | None]) -> tuple[float, float]:
+        """The second half's slope in bytes per minute (least squares) and its standard error, as
+        if the samples scattered independently about the line (their swings last seconds to
+        minutes, so the error is larger still); NaNs when the run is too short to tell."""
         half = [(s.t, v) for s in self.during if s.t >= self.config.seconds / 2 and (v := of(s)) is not None]
         if len(half) < MIN_HALF_SAMPLES:
-            return math.nan
-        return statistics.linear_regression([t for t, _ in half], [v for _, v in half]).slope * 60
+            return math.nan, math.nan
+        ts, vs = [t for t, _ in half], [v for _, v in half]
+        fit = statistics.linear_regression(ts, vs)
+        residuals = [v - (fit.intercept + fit.slope * t) for t, v in half]
+        spread = math.sqrt(sum(e * e for e in residuals) / (len(half) - 2))
+        return fit.slope * 60, spread / math.sqrt(sum((t - statistics.fmean(ts)) ** 2 for t in ts)) * 60
 
     @property
     def peak_rss(self) -> int:
@@ -1036,8 +1046,10 @@ def generator_row(r: Run) -> Row:
 
 def rss_row(r: Run) -> Row:
     rss = [s.rss for s in r.during]
+    slope, error = r.second_half_fit(lambda s: s.rss)
+    spread = "" if math.isnan(error) else f" (± {error / 2**20:,.1f}: the fit's standard error)"
     got = (f"start {report.mib(rss[0])}, max {report.mib(max(rss))}, end {report.mib(rss[-1])}; "
-           f"second half {mib_per_min(r.second_half_slope(lambda s: s.rss))}")  # fmt: skip
+           f"second half {mib_per_min(slope)}{spread}")  # fmt: skip
     what = f"server RSS, its workers' included (VmRSS every {SAMPLE_SECONDS:g} s)"
     return [what, got, "", "", f"flat (≤ {mib_per_min(RSS_FLAT)}) {met(r.rss_flat)}"]
 

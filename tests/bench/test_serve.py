@@ -4,11 +4,25 @@ store, once. Nothing is recorded; no wall time is asserted."""
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
 from pathlib import Path
 
+import msgspec
 import pytest
 from bench.inputs import cluster
-from bench.serve import STORY_FILES, WIRES, Config, Run, in_event_time, ladder_lines, run, sustained_lines
+from bench.serve import (
+    STORY_FILES,
+    WIRES,
+    Config,
+    Run,
+    Sample,
+    in_event_time,
+    ladder_lines,
+    rss_row,
+    run,
+    sustained_lines,
+)
 
 TINY = Config(rate=500, seconds=5, events=4000)
 
@@ -64,3 +78,15 @@ def test_a_replay_in_event_time_carries_every_planted_story(tmp_path: Path) -> N
     for path in story_files:
         lines = path.read_bytes().splitlines()
         assert lines and all(line in replayed for line in lines), path.name
+
+
+def test_the_rss_trend_is_given_with_its_standard_error(result: Run) -> None:
+    # RSS swings by tens of MiB from second to second: over 300 s a fit's slope is uncertain by
+    # about as much as the flatness target, and the report says so.
+    rng = random.Random(7)
+    samples = [Sample(t, int(500 * 2**20 + 2**20 * t / 60 + rng.gauss(0, 30 * 2**20)), 0, 0.0, 0.0, 0) for t in range(601)]
+    gen = msgspec.structs.replace(result.gen, start=0.0, done=600.0)
+    r = replace(result, config=replace(result.config, seconds=600.0), gen=gen, samples=samples)
+    slope, error = r.second_half_fit(lambda s: s.rss)
+    assert abs(slope - 2**20) < 3 * error and 0.5 * 2**20 < error < 2 * 2**20  # ~1.2 MiB/min for this scatter
+    assert f"± {error / 2**20:,.1f}: the fit's standard error" in rss_row(r)[1]
