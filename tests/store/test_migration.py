@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 import pytest
 
+from kubetrail.answers.requests import answer
+from kubetrail.ids import make_id
 from kubetrail.store.duckdb import SCHEMA_VERSION, DuckDBStore, StoreError
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "store-v14"
@@ -54,19 +56,41 @@ def test_the_fixture_was_written_by_the_release_before_the_leaner_store(old_stor
 
 
 def test_an_older_store_is_migrated_and_answers_as_it_did(old_store: Path) -> None:
+    snap = _snapshot_module()
     store = DuckDBStore(old_store)
     try:
         assert store.schema_version() == SCHEMA_VERSION
-        got = _snapshot_module().snapshot(store)
+        got = snap.snapshot(store)
+        rows = answer("incidents", store, snap.WINDOW)["rows"]
+        # Since 04642fc an incident that begins with a steady channel takes its id from the
+        # channel, not from its earliest signal: the one deliberate change since this release.
+        expected = _expected()
+        renamed = {new: old for new, old in zip(got["incident_ids"], expected["incident_ids"], strict=True) if new != old}
+        for row in rows:
+            if row["id"] in renamed:
+                assert renamed[row["id"]] == make_id("incident", row["steps"][0]["id"]), row["title"]
+                assert "a steady channel out" in row["steps"][0]["summary"], row["title"]
+        as_before = {
+            name: snap.digest(_renamed(answer(name, store, {"id": rows[0]["id"], **snap.WINDOW} if name == "incident"
+                                              else snap.WINDOW), renamed))
+            for name in ("incidents", "incident")
+        }  # fmt: skip
     finally:
         store.close()
-    expected = _expected()
     assert got["events"] == expected["events"]
     assert got["ids"] == expected["ids"], "event ids changed"
-    assert got["incident_ids"] == expected["incident_ids"], "incident ids changed"
     assert got["show"] == expected["show"], "a `show` document changed"
-    changed = sorted(name for name, d in expected["answers"].items() if got["answers"].get(name) != d)
+    answers = got["answers"] | as_before
+    changed = sorted(name for name, d in expected["answers"].items() if answers.get(name) != d)
     assert not changed, f"answers changed: {changed}"
+
+
+def _renamed(doc: Any, renamed: dict[str, str]) -> Any:
+    """The document with each incident's new id replaced by the one it had."""
+    text = orjson.dumps(doc).decode()
+    for new, old in renamed.items():
+        text = text.replace(new, old)
+    return orjson.loads(text)
 
 
 def test_a_read_only_open_of_an_older_store_migrates_it_first(old_store: Path) -> None:

@@ -7,7 +7,7 @@ signals, linking two when they share an entity and lie within `link_ns` of each 
 linking all the signals of one channel (the replicas of a workload keeping one steady channel
 out, each a signal of its own pod) however far apart they lie. An incident's id derives from its
 earliest signal, so it stays the same as the incident grows; one that begins with a steady
-channel takes its id from the channel, which stays the same as the window moves along it.
+channel takes its id from the channel and its pods, which stay as the window moves along it.
 """
 
 from __future__ import annotations
@@ -52,13 +52,15 @@ class Incident:
 
     @property
     def id(self) -> str:
-        """From its earliest signal; from its channel when that is a steady channel's, whose
-        earliest connection in a window changes as the window moves on while the channel goes on
-        (the live alert engine told one beacon twice: once from its first connection, again once
-        that had left the window)."""
+        """From its earliest signal; when that is a steady channel's, from the channel and the
+        first of its pods by name: the channel's earliest connection in a window changes as the
+        window moves on while the channel goes on (the live alert engine told one beacon twice:
+        from its first connection, and again once that had left the window). Pod names, not the
+        cluster's: an id stays the same however the cluster is named, as an event's does."""
         first = min(self.signals, key=lambda s: (s.time, s.id))
         if first.channel is not None:
-            return make_id("incident", "channel", first.cluster, first.channel)
+            pod = min(s.pod or "" for s in self.signals if s.channel == first.channel)
+            return make_id("incident", "channel", first.channel, pod)
         return make_id("incident", first.id)
 
     @property
