@@ -40,7 +40,7 @@ GRACEFUL_SECONDS: Final = 30
 # How long a thread that wants the GIL waits before the holder must hand it over (CPython: 5 ms).
 # Every call into DuckDB gives the GIL up and takes it back a few times, and each time the drain
 # waited for whichever thread held it (the receivers, the alert engine): a drained group of 5,000
-# events took 1.3-1.6 s to write beside one busy thread against 0.2 s alone, and 0.4 s at 0.5 ms
+# events took 1.7 s to write beside one busy thread against 0.24 s alone, and 0.39 s at 0.5 ms
 # (bench/group_write.py). That wait came twice between a request's acknowledgement and its incident's notice.
 SWITCH_SECONDS: Final = 0.0005
 
