@@ -15,9 +15,9 @@ event time: the first event such that the engine's window ending just after it (
 `window_seconds` of events, else the longest window it holds open back to an active incident)
 finds an incident holding one of the notice's steps (or with its pods and destinations: a steady
 channel's one step differs between windows) at the output's minimum severity (an escalation: at
-the severity it escalated to). This holds for incidents made
-by one signal and for those made by a count (a steady channel out is one at its sixth
-connection). Over the run's two halves: no growth of notice latency.
+the severity it escalated to). This holds for incidents made by one signal and for those made by
+a count (a steady channel out is one at its sixth connection). Over the run's two halves: no
+growth of notice latency.
 """
 
 from __future__ import annotations
@@ -170,9 +170,10 @@ class Reference:
         firsts = [self.times[j] for j, event_id in enumerate(self.ids) if event_id in told.steps]
         if not firsts:
             return None
+        first = bisect.bisect_left(self.times, min(firsts))
         newest = bisect.bisect_right(self.times, self.newest_at(told.at - start)) - 1
         for span in (WINDOW_NS, HOLD_WINDOWS * WINDOW_NS):
-            lo, hi = bisect.bisect_left(self.times, min(firsts)), newest
+            lo, hi = first, newest
             if hi < lo or not self.shows(hi, told, least, span):
                 continue
             while lo < hi:

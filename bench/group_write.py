@@ -40,9 +40,8 @@ from bench.report import machine, record, table
 from bench.serve import WIRES, shares
 from kubetrail.ingest.live import Body, LiveWriter, Prepared, normalize
 from kubetrail.ingest.pipeline import ChunkResult
-from kubetrail.serve.run import SWITCH_SECONDS
+from kubetrail.serve.run import SWITCH_SECONDS, open_store
 from kubetrail.store import Cursor
-from kubetrail.store.duckdb import LIVE_CHECKPOINT_THRESHOLD, LIVE_REOPEN_EVENTS, DuckDBStore
 
 DEFAULT_SWITCH: Final = 0.005  # CPython's
 BUILD_GROUP: Final = 100_000  # events per group while the store is made (not measured)
@@ -93,17 +92,10 @@ class Case:
     stored: int
 
 
-def open_store(path: Path) -> DuckDBStore:
-    """With serve's settings (kubetrail/serve/run.py)."""
-    return DuckDBStore(
-        path, checkpoint_threshold=LIVE_CHECKPOINT_THRESHOLD, write_memory_limit=None, reopen_events=LIVE_REOPEN_EVENTS
-    )
-
-
 def build(path: Path, records: Records, events: int) -> None:
     store = open_store(path)
     writer = LiveWriter(store, CLUSTER)
-    for _ in range(max(0, events // BUILD_GROUP)):
+    for _ in range(events // BUILD_GROUP):
         writer.write(records.group(BUILD_GROUP))
     store.close()
 

@@ -310,7 +310,8 @@ def in_event_time(inputs: Path, out: Path, wire_set: Sequence[Wire], rate: float
     latest send time so far), cut where `rate` x `seconds` records are reached. Written to `out`
     with the keys (FILE.times) and the pace (pace.json) that plan(timed=True) sends them at."""
     share = shares()
-    if left := sorted(p.name for p in inputs.glob("story-*") if p.name not in {STORY_FILES[w.source] for w in wire_set}):
+    replayed = {STORY_FILES[w.source] for w in wire_set}
+    if left := sorted(p.name for p in inputs.glob("story-*") if p.name not in replayed):
         raise SystemExit(f"bench.serve: no wire replays the planted stories of {', '.join(left)}")
     keyed: dict[str, list[tuple[int, bytes]]] = {}
     short: set[str] = set()  # wires whose file ran out: they do not bound the replay
@@ -767,9 +768,9 @@ class Run:
             return math.nan, math.nan
         ts, vs = [t for t, _ in half], [v for _, v in half]
         fit = statistics.linear_regression(ts, vs)
-        residuals = [v - (fit.intercept + fit.slope * t) for t, v in half]
-        spread = math.sqrt(sum(e * e for e in residuals) / (len(half) - 2))
-        return fit.slope * 60, spread / math.sqrt(sum((t - statistics.fmean(ts)) ** 2 for t in ts)) * 60
+        spread = math.sqrt(sum((v - fit.intercept - fit.slope * t) ** 2 for t, v in half) / (len(half) - 2))
+        mean = statistics.fmean(ts)
+        return fit.slope * 60, spread / math.sqrt(sum((t - mean) ** 2 for t in ts)) * 60
 
     @property
     def peak_rss(self) -> int:
