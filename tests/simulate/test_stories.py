@@ -104,6 +104,15 @@ def test_the_same_seed_plants_the_same_stories(tmp_path: Path) -> None:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
+@pytest.mark.parametrize("seed", [758182291])
+def test_every_story_is_planted_where_the_period_starts_without_a_long_lived_pod(tmp_path: Path, seed: int) -> None:
+    """Seeds drawn by DAYS once planted no slow-exfil: no Deployment pod early in its period lived
+    through all its connections. The story is placed later in the period instead."""
+    write_stories(tmp_path, build_cluster(seed, DEFAULT_START_NS, precision.HOURS), seed)
+    truth = json.loads((tmp_path / GROUND_TRUTH).read_text())
+    assert {s["name"] for s in truth["stories"]} == STORIES
+
+
 def test_story_records_are_in_time_order_on_pods_alive_then(tmp_path: Path) -> None:
     cluster = build_cluster(5, DEFAULT_START_NS, HOURS)
     write_stories(tmp_path, cluster, 5)

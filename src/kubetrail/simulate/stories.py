@@ -398,7 +398,13 @@ class _Stories:
         rng = self.rng
         every = min(_EXFIL_EVERY, (hi - lo) // (_EXFIL_CONNECTIONS + 2))
         lasts = every * (_EXFIL_CONNECTIONS - 1)
-        placed = self._place(lo, lo + 2 * every, lambda p: _app(p) and p.workload.kind == "Deployment", after=lasts + MINUTE)
+
+        def deployed(p: Pod) -> bool:
+            return _app(p) and p.workload.kind == "Deployment"
+
+        # Early in the period; failing that (no pod there lives long enough), anywhere it still fits.
+        placed = self._place(lo, lo + 2 * every, deployed, after=lasts + MINUTE)
+        placed = placed or self._place(lo, hi - lasts - MINUTE, deployed, after=lasts + MINUTE)
         if placed is None:
             return
         t0, pod = placed
