@@ -40,8 +40,9 @@ from bench.report import machine, record, table
 from bench.serve import WIRES, shares
 from kubetrail.ingest.live import Body, LiveWriter, Prepared, normalize
 from kubetrail.ingest.pipeline import ChunkResult
-from kubetrail.serve.run import SWITCH_SECONDS, open_store
+from kubetrail.serve.run import SWITCH_SECONDS
 from kubetrail.store import Cursor
+from kubetrail.store.duckdb import DuckDBStore
 
 DEFAULT_SWITCH: Final = 0.005  # CPython's
 BUILD_GROUP: Final = 100_000  # events per group while the store is made (not measured)
@@ -93,7 +94,7 @@ class Case:
 
 
 def build(path: Path, records: Records, events: int) -> None:
-    store = open_store(path)
+    store = DuckDBStore.live(path)
     writer = LiveWriter(store, CLUSTER)
     for _ in range(events // BUILD_GROUP):
         writer.write(records.group(BUILD_GROUP))
@@ -125,7 +126,7 @@ def measure(base: Path, folder: Path, inputs: Path, start: dict[str, int], case:
     name, competing, switch = case
     path = folder / "case.duckdb"
     shutil.copyfile(base, path)
-    store = open_store(path)
+    store = DuckDBStore.live(path)
     writer = LiveWriter(store, CLUSTER)
     records = Records(inputs, start)
     prepared: list[tuple[Prepared, list[ChunkResult]]] = []

@@ -15,7 +15,15 @@ import pytest
 from kubetrail.model import CLASSES, COMMON_FIELDS, FIELD_NAMES, KINDS, Event, catalog
 from kubetrail.store.batch import to_arrow
 from kubetrail.store.ddl import STORAGE_COLUMNS, storage_columns
-from kubetrail.store.duckdb import SCHEMA_VERSION, DuckDBStore, StoreError, migrations
+from kubetrail.store.duckdb import (
+    LIVE_CHECKPOINT_THRESHOLD,
+    LIVE_REOPEN_EVENTS,
+    MEMORY_LIMIT,
+    SCHEMA_VERSION,
+    DuckDBStore,
+    StoreError,
+    migrations,
+)
 from tests.answers.conftest import story_store
 
 
@@ -313,6 +321,23 @@ def _write_while(store: DuckDBStore, reads: list[Callable[[threading.Event], Non
         done.set()
         for thread in threads:
             thread.join()
+
+
+def test_a_live_store_writes_small_groups_through_the_wal_and_reopens_sooner(tmp_path: Path) -> None:
+    """serve and `ingest --follow` write small groups for days: they open the store with the live
+    settings (LIVE_CHECKPOINT_THRESHOLD, LIVE_REOPEN_EVENTS, one memory limit), and keep them
+    across a reopen."""
+    store = DuckDBStore.live(tmp_path / "k.duckdb")
+    store.own()
+    assert (store.reopen_events, store.write_memory_limit) == (LIVE_REOPEN_EVENTS, None)
+    store.reopen()
+    setting = "SELECT current_setting('checkpoint_threshold'), current_setting('memory_limit')"
+    config = {"checkpoint_threshold": LIVE_CHECKPOINT_THRESHOLD, "memory_limit": MEMORY_LIMIT}
+    assert store.con.execute(setting).fetchone() == duckdb.connect(config=config).execute(setting).fetchone()
+    batch = DuckDBStore(tmp_path / "b.duckdb")  # a batch store checkpoints far sooner
+    assert batch.con.execute(setting).fetchone() != store.con.execute(setting).fetchone()
+    batch.close()
+    store.close()
 
 
 def test_a_reopen_waits_for_a_read_under_way(tmp_path: Path) -> None:

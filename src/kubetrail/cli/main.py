@@ -67,10 +67,11 @@ def cli() -> None:
     """
 
 
-def _open(db: str, fmt: str, *, read_only: bool = False) -> DuckDBStore:
-    """The store; questions open it read-only, so several can be asked at once. A store held by
-    `kubetrail serve` (which DuckDB lets no other process open) is asked through it (_ask); a
-    write to it is refused, naming the process."""
+def _open(db: str, fmt: str, *, read_only: bool = False, live: bool = False) -> DuckDBStore:
+    """The store; questions open it read-only, so several can be asked at once, and a long-running
+    writer (`--follow`) with DuckDBStore.live's settings. A store held by `kubetrail serve` (which
+    DuckDB lets no other process open) is asked through it (_ask); a write to it is refused,
+    naming the process."""
     from kubetrail.api.held import read_held
     from kubetrail.store.duckdb import DuckDBStore, StoreError
 
@@ -80,7 +81,7 @@ def _open(db: str, fmt: str, *, read_only: bool = False) -> DuckDBStore:
     if read_only and not os.path.exists(db):
         fail(fmt, "store", f"no store at {db}: ingest something first (kubetrail ingest PATH --db {db})", EXIT_PROBLEM)
     try:
-        return DuckDBStore(db, read_only=read_only)
+        return DuckDBStore.live(db) if live else DuckDBStore(db, read_only=read_only)
     except StoreError as exc:
         fail(fmt, "store", str(exc), EXIT_PROBLEM)
 
@@ -130,8 +131,10 @@ def ingest_cmd(
     fmt = fmt or default_format()
     if follow_paths:
         from kubetrail.ingest.follow import FollowError, FollowOptions, follow, stop_on_signals
+        from kubetrail.malloc import tune_for_service
 
-        store = _open(db, fmt)
+        tune_for_service()  # it runs for days, as serve does (kubetrail/malloc.py)
+        store = _open(db, fmt, live=True)
         stop = stop_on_signals()  # set by SIGINT/SIGTERM: the follow writes what it holds, then returns
         try:
             followed = follow(store, paths, FollowOptions(source_name, cluster), stop, notify=partial(click.echo, err=True))

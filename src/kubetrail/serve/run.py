@@ -32,7 +32,7 @@ from kubetrail.malloc import tune_for_service
 from kubetrail.serve.config import Identity, ServeConfig
 from kubetrail.serve.pipeline import SPOOL_CURSOR, Core
 from kubetrail.serve.spool import Spool, SpoolError
-from kubetrail.store.duckdb import LIVE_CHECKPOINT_THRESHOLD, LIVE_REOPEN_EVENTS, DuckDBStore, StoreError
+from kubetrail.store.duckdb import DuckDBStore, StoreError
 from kubetrail.timeutil import format_ns
 
 log = logging.getLogger("kubetrail.serve")
@@ -88,14 +88,6 @@ def serve(config: ServeConfig) -> None:
         raise ServeError(f"could not listen on {config.listen} (in use, or not an address of this machine?)")
 
 
-def open_store(db: str | Path) -> DuckDBStore:
-    """The store with serve's settings. Read while written (the alert engine, the read API): one
-    memory limit for all of them."""
-    return DuckDBStore(
-        db, checkpoint_threshold=LIVE_CHECKPOINT_THRESHOLD, write_memory_limit=None, reopen_events=LIVE_REOPEN_EVENTS
-    )
-
-
 def _open(config: ServeConfig) -> tuple[DuckDBStore, Core]:
     """The store, the spool and the core around them; a store or spool left by a killed server as it is."""
     from kubetrail.ingest.follow import FollowError
@@ -107,7 +99,7 @@ def _open(config: ServeConfig) -> tuple[DuckDBStore, Core]:
     if held_path(db).exists():
         log.warning("a previous kubetrail serve of %s stopped without cleaning up (killed?): reopening its store and spool", db)
     try:
-        store = open_store(db)
+        store = DuckDBStore.live(db)
     except StoreError as exc:
         raise ServeError(f"{exc} (another kubetrail process may be writing it: stop it first)") from exc
     try:

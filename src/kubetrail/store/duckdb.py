@@ -205,6 +205,14 @@ class DuckDBStore:
             DuckDBStore(path, memory_limit=memory_limit).close()
             self.con = self._connect(True)
 
+    @classmethod
+    def live(cls, path: str | Path) -> DuckDBStore:
+        """The store with a long-running writer's settings (`serve`, `ingest --follow`): small
+        groups through the WAL (LIVE_CHECKPOINT_THRESHOLD), a reopen every LIVE_REOPEN_EVENTS, and
+        one memory limit for the writes and the reads beside them."""
+        threshold, reopen = LIVE_CHECKPOINT_THRESHOLD, LIVE_REOPEN_EVENTS
+        return cls(path, checkpoint_threshold=threshold, write_memory_limit=None, reopen_events=reopen)
+
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(self.path, read_only=read_only, config=self._config)
         # DuckDB draws a progress bar on stdout for any statement of more than 2 s, even into a
