@@ -121,6 +121,20 @@ def test_a_migration_that_fails_leaves_the_store_as_it_was(old_store: Path) -> N
     assert sorted(p.name for p in old_store.parent.iterdir()) == ["old.duckdb"]  # no half-made store left beside it
 
 
+def test_a_migration_that_fails_after_copying_some_tables_leaves_the_store_as_it_was(old_store: Path) -> None:
+    # The fresh file commits a table at a time: a copy that fails after some leaves nothing of
+    # them beside the store (a side table with a column the current schema does not have).
+    import duckdb
+
+    with duckdb.connect(str(old_store)) as con:
+        con.execute("ALTER TABLE token_hours ADD COLUMN stray INTEGER")
+    with pytest.raises(StoreError, match=r"(?s)schema version 15: .*stray.*left as it was \(schema version 14\)"):
+        DuckDBStore(old_store)
+    with duckdb.connect(str(old_store), read_only=True) as con:
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [("14",)]
+    assert sorted(p.name for p in old_store.parent.iterdir()) == ["old.duckdb"]
+
+
 def test_a_migration_killed_midway_leaves_the_store_as_it_was_and_the_next_open_migrates_it(old_store: Path) -> None:
     import subprocess
     import sys

@@ -57,6 +57,14 @@ MEMORY_LIMIT: Final = "256MB"
 # queries fail, and a query holding more than the lowered limit made the lowering fail, every
 # retry again: the drain stopped for good (bench.alerts, 2026-12-05).
 WRITE_MEMORY_LIMIT: Final = "128MB"
+# A migration's copy into a fresh file (_copy_into) runs on one thread with this much: a
+# target row group is built uncompressed (122,880 Hubble flows with their records: ~170 MiB)
+# before it is compressed into the file, and with less room, or several threads each building
+# one, DuckDB spilled them to its temporary folder. Copying a 3M-event store of schema 14 (566
+# MiB, a 511 MiB fresh file) spilled 655 MiB at 256 MB and the default threads, all tables in
+# one transaction (2.65x the store's disk at the peak); one table per transaction on one
+# thread, 132 MiB at 256 MB and none at 512 MB (1.90x), and faster.
+MIGRATE_MEMORY_LIMIT: Final = "512MB"
 # No merging of small row groups at checkpoints: a checkpoint after a small batch (a live batch,
 # a short file) merged row groups across the whole table, 7.8 s at 10M events against 49 ms
 # without. Full batches are whole row groups anyway (pipeline.BATCH_EVENTS).
@@ -269,9 +277,10 @@ class DuckDBStore:
         in the store's place with one rename: a failure or a crash before it leaves the store as
         it was (a later open starts again), and the store comes out compact."""
         fresh = Path(f"{self.path}.migrating")
-        for leftover in (fresh, Path(f"{fresh}.wal")):
+        made = (fresh, Path(f"{fresh}.wal"))
+        for leftover in made:
             leftover.unlink(missing_ok=True)
-        print(f"kubetrail: migrating store {self.path} to schema version {SCHEMA_VERSION} (once; ~20 s per million events)",
+        print(f"kubetrail: migrating store {self.path} to schema version {SCHEMA_VERSION} (once; ~10 s per million events)",
               file=sys.stderr, flush=True)  # fmt: skip
         try:
             self._check_classes()
@@ -285,7 +294,8 @@ class DuckDBStore:
             target.close()
             self._copy_into(fresh)
         except (duckdb.Error, StoreError) as exc:
-            fresh.unlink(missing_ok=True)
+            for path in made:
+                path.unlink(missing_ok=True)
             raise StoreError(
                 f"cannot migrate store {self.path} to schema version {SCHEMA_VERSION}: {exc}; "
                 f"it is left as it was (schema version {current})"
@@ -310,30 +320,37 @@ class DuckDBStore:
 
     def _copy_into(self, fresh: Path) -> None:
         """Every table's rows into the fresh store (of the current schema), the events each into
-        the table of its class, in one transaction."""
+        the table of its class. Each table is committed on its own: what a transaction holds
+        uncommitted DuckDB spilled to its temporary folder, and a copy that stops halfway leaves
+        only the fresh file, which the store never becomes (_rebuild)."""
         con = self.con
         tables = [t for (t,) in con.execute(_BASE_TABLES).fetchall() if t not in ("events", "meta")]
+        copies: list[tuple[str, list[object]]] = [
+            ("INSERT OR REPLACE INTO fresh.meta SELECT * FROM meta WHERE key <> 'schema_version'", []),
+            *((f"INSERT INTO fresh.{table} BY NAME SELECT * FROM {table}", []) for table in tables),
+        ]
+        for c in CLASSES:
+            fields = ", ".join(f'"{f}"' for f in c.fields)
+            keys = ", ".join(f"md5_number_lower({STORAGE_COLUMNS[k][0]}) AS {k}" for k in storage_columns(c))
+            sql = f"INSERT INTO fresh.{c.table} BY NAME SELECT {fields}, {keys} FROM events WHERE list_contains(?, kind)"
+            copies.append((sql, [list(c.kinds)]))
         con.execute("ATTACH ? AS fresh", [str(fresh)])
+        con.execute(f"SET memory_limit = '{MIGRATE_MEMORY_LIMIT}'")
+        con.execute("SET threads = 1")
         try:
-            con.execute("BEGIN")
-            try:
-                con.execute("INSERT OR REPLACE INTO fresh.meta SELECT * FROM meta WHERE key <> 'schema_version'")
-                for table in tables:
-                    con.execute(f"INSERT INTO fresh.{table} BY NAME SELECT * FROM {table}")
-                for c in CLASSES:
-                    fields = ", ".join(f'"{f}"' for f in c.fields)
-                    keys = ", ".join(f"md5_number_lower({STORAGE_COLUMNS[k][0]}) AS {k}" for k in storage_columns(c))
-                    con.execute(
-                        f"INSERT INTO fresh.{c.table} BY NAME SELECT {fields}, {keys} FROM events WHERE list_contains(?, kind)",
-                        [list(c.kinds)],
-                    )
-                con.execute("COMMIT")
-            except duckdb.Error:
-                con.execute("ROLLBACK")
-                raise
+            for sql, params in copies:
+                con.execute("BEGIN")
+                try:
+                    con.execute(sql, params)
+                    con.execute("COMMIT")
+                except duckdb.Error:
+                    con.execute("ROLLBACK")
+                    raise
             con.execute("CHECKPOINT fresh")
         finally:
             con.execute("DETACH fresh")
+            con.execute("RESET threads")
+            con.execute(f"SET memory_limit = '{self.memory_limit}'")
 
     # -- files ----------------------------------------------------------------------------
     def begin_file(self, path: str) -> int:
