@@ -323,17 +323,15 @@ def _write_while(store: DuckDBStore, reads: list[Callable[[threading.Event], Non
             thread.join()
 
 
-def test_a_live_store_writes_small_groups_through_the_wal_and_reopens_sooner(tmp_path: Path) -> None:
+def test_a_live_store_has_the_live_settings_and_keeps_them_across_a_reopen(tmp_path: Path) -> None:
     """serve and `ingest --follow` write small groups for days: they open the store with the live
-    settings (LIVE_CHECKPOINT_THRESHOLD, LIVE_REOPEN_EVENTS, one memory limit), and keep them
-    across a reopen."""
+    settings (LIVE_CHECKPOINT_THRESHOLD, LIVE_REOPEN_EVENTS, one memory limit for writes and reads)."""
     store = DuckDBStore.live(tmp_path / "k.duckdb")
-    store.own()
     assert (store.reopen_events, store.write_memory_limit) == (LIVE_REOPEN_EVENTS, None)
     store.reopen()
     setting = "SELECT current_setting('checkpoint_threshold'), current_setting('memory_limit')"
-    config = {"checkpoint_threshold": LIVE_CHECKPOINT_THRESHOLD, "memory_limit": MEMORY_LIMIT}
-    assert store.con.execute(setting).fetchone() == duckdb.connect(config=config).execute(setting).fetchone()
+    with duckdb.connect(config={"checkpoint_threshold": LIVE_CHECKPOINT_THRESHOLD, "memory_limit": MEMORY_LIMIT}) as con:
+        assert store.con.execute(setting).fetchone() == con.execute(setting).fetchone()
     batch = DuckDBStore(tmp_path / "b.duckdb")  # a batch store checkpoints far sooner
     assert batch.con.execute(setting).fetchone() != store.con.execute(setting).fetchone()
     batch.close()
