@@ -60,10 +60,10 @@ WRITE_MEMORY_LIMIT: Final = "128MB"
 # A migration's copy into a fresh file (_copy_into) runs on one thread with this much: a
 # target row group is built uncompressed (122,880 Hubble flows with their records: ~170 MiB)
 # before it is compressed into the file, and with less room, or several threads each building
-# one, DuckDB spilled them to its temporary folder. Copying a 3M-event store of schema 14 (566
-# MiB, a 511 MiB fresh file) spilled 655 MiB at 256 MB and the default threads, all tables in
-# one transaction (2.65x the store's disk at the peak); one table per transaction on one
-# thread, 132 MiB at 256 MB and none at 512 MB (1.90x), and faster.
+# one, DuckDB spilled it to its temporary folder. Copying a 3M-event store of schema 14 (566 MiB
+# into a 511 MiB fresh file), all tables in one transaction: 655 MiB spilled at 256 MB and two
+# threads (2.65x the store's disk at the peak), 364 MiB on one thread at 512 MB. A table per
+# transaction on one thread at 512 MB: none (1.92x), in 24.5 s instead of 56.5 s.
 MIGRATE_MEMORY_LIMIT: Final = "512MB"
 # No merging of small row groups at checkpoints: a checkpoint after a small batch (a live batch,
 # a short file) merged row groups across the whole table, 7.8 s at 10M events against 49 ms
