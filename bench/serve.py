@@ -88,6 +88,7 @@ TARGET_P99: Final = 1.0  # seconds from a request to its 2xx
 HELD_SHARE: Final = 0.98  # of the events sent that must be acknowledged within the run
 WINDOW: Final = 10.0  # seconds per window of the acknowledged rate
 SAMPLE_SECONDS: Final = 1.0
+STORE_MEMORY: Final = "kubetrail_store_memory_bytes{"  # its samples in /metrics
 RSS_FLAT: Final = 1 << 20  # bytes per minute of growth over the second half that still count as flat
 DRAIN_SLACK: Final = 0.02  # the backlog may grow by this share of the bytes/s received and still keep up
 BURST_FACTOR: Final = 10
@@ -503,6 +504,7 @@ class Sample:
     server_cpu: float  # CPU seconds of the server and its workers since they started
     generator_cpu: float
     backlog: int | None  # spool bytes not yet in the store (/readyz); None: no answer
+    store_memory: int | None = None  # the store engine's own memory in the server (/metrics); None: no answer
 
 
 def proc_tree(pid: int) -> list[int]:
@@ -552,10 +554,11 @@ class Sampler:
     """Samples the server and the generator every second in a thread, from the start on, until
     the server is gone."""
 
-    def __init__(self, server: int, generator: int, url: str, start: float) -> None:
+    def __init__(self, server: int, generator: int, url: str, token: str, start: float) -> None:
         self.server, self.generator, self.start = server, generator, start
         self.samples: list[Sample] = []
         self._http = httpx.Client(base_url=url, timeout=5.0, trust_env=False)
+        self._auth = {"authorization": f"Bearer {token}"}
         self._generator_cpu = 0.0
         self._cpu_seen: dict[int, float] = {}
         self._done = threading.Event()
@@ -579,7 +582,7 @@ class Sampler:
             return False
         with contextlib.suppress(OSError):  # once the generator has exited, its last reading stands
             self._generator_cpu = proc_cpu(self.generator)
-        self.samples.append(Sample(t, rss, hwm, cpu, self._generator_cpu, self._backlog()))
+        self.samples.append(Sample(t, rss, hwm, cpu, self._generator_cpu, self._backlog(), self._store_memory()))
         return True
 
     def _backlog(self) -> int | None:
@@ -587,6 +590,15 @@ class Sampler:
             return int(self._http.get("/readyz").json()["backlog_bytes"])
         except (httpx.HTTPError, ValueError, KeyError):
             return None
+
+    def _store_memory(self) -> int | None:
+        """kubetrail_store_memory_bytes summed over what it holds: how much of the RSS is the
+        store's buffer pool, bounded by its memory limit, rather than growth."""
+        try:
+            text = self._http.get("/metrics", headers=self._auth).raise_for_status().text
+        except httpx.HTTPError:
+            return None
+        return sum(int(float(line.rpartition(" ")[2])) for line in text.splitlines() if line.startswith(STORE_MEMORY))
 
     def _run(self) -> None:
         for tick in itertools.count():
@@ -877,7 +889,7 @@ def _load(cfg: Config, inputs: Path, folder: Path, server: Server, token: Path) 
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=ROOT) as gen:
         try:
             assert gen.stdout is not None
-            sampler = _sampled(gen.stdout, server, gen.pid)
+            sampler = _sampled(gen.stdout, server, gen.pid, token.read_text().strip())
             try:
                 stop_seconds, status, cpu = server.stop()
             finally:
@@ -893,7 +905,7 @@ def _load(cfg: Config, inputs: Path, folder: Path, server: Server, token: Path) 
     return Run(cfg, inputs, wires(cfg.otlp), generated, sampler.samples, stop_seconds, status, cpu)
 
 
-def _sampled(stdout: IO[bytes], server: Server, generator: int) -> Sampler:
+def _sampled(stdout: IO[bytes], server: Server, generator: int, token: str) -> Sampler:
     """Follow the generator's messages: sample from its start; a last sample when it is done,
     and return then. The sampler goes on (through the server's drain) until the server is gone."""
     sampler: Sampler | None = None
@@ -902,7 +914,7 @@ def _sampled(stdout: IO[bytes], server: Server, generator: int) -> Sampler:
         if "ready" in msg:
             print(f"bench.serve: {msg['requests']:,} requests made in {msg['ready']:.1f} s; sending", file=sys.stderr, flush=True)
         elif "start" in msg:
-            sampler = Sampler(server.proc.pid, generator, server.url, msg["start"]).start_sampling()
+            sampler = Sampler(server.proc.pid, generator, server.url, token, msg["start"]).start_sampling()
         elif "done" in msg and sampler is not None:
             sampler.sample()
             return sampler
@@ -1017,8 +1029,8 @@ Row = list[str]  # measure, kubetrail serve, baseline (same run), ratio, target
 
 def run_rows(r: Run) -> list[Row]:
     """The measures of one run, each beside its baseline and target."""
-    return [rate_row(r), *latency_rows(r), generator_row(r), rss_row(r), backlog_row(r), *cpu_rows(r), stop_row(r),
-            stored_row(r)]  # fmt: skip
+    return [rate_row(r), *latency_rows(r), generator_row(r), rss_row(r), store_memory_row(r), backlog_row(r), *cpu_rows(r),
+            stop_row(r), stored_row(r)]  # fmt: skip
 
 
 def rate_row(r: Run) -> Row:
@@ -1053,6 +1065,14 @@ def rss_row(r: Run) -> Row:
            f"second half {mib_per_min(slope)}{spread}")  # fmt: skip
     what = f"server RSS, its workers' included (VmRSS every {SAMPLE_SECONDS:g} s)"
     return [what, got, "", "", f"flat (≤ {mib_per_min(RSS_FLAT)}) {met(r.rss_flat)}"]
+
+
+def store_memory_row(r: Run) -> Row:
+    held = [s.store_memory for s in r.during if s.store_memory is not None] or [0]
+    slope = r.second_half_slope(lambda s: s.store_memory)
+    got = (f"start {report.mib(held[0])}, max {report.mib(max(held))}, end {report.mib(held[-1])}; "
+           f"second half {mib_per_min(slope)}")  # fmt: skip
+    return [f"… of which the store engine's own memory (DuckDB, /metrics every {SAMPLE_SECONDS:g} s)", got, "", "", ""]
 
 
 def backlog_row(r: Run) -> Row:
@@ -1114,12 +1134,14 @@ def timeline(r: Run) -> list[str]:
         span = sample.t - previous.t
         acked = sum(s.records for s in r.acked if previous.t < s.acked <= sample.t)
         rows.append([f"{sample.t:,.0f} s", f"{acked / span:,.0f}", report.mib(sample.rss),
+                     "-" if sample.store_memory is None else report.mib(sample.store_memory),
                      "-" if sample.backlog is None else mib1(sample.backlog),
                      f"{(sample.server_cpu - previous.server_cpu) / span:.2f}",
                      f"{(sample.generator_cpu - previous.generator_cpu) / span:.2f}"])  # fmt: skip
         previous = sample
-    header = ["time", "events/s acknowledged", "server RSS", "drain backlog", "server CPU s/s", "generator CPU s/s"]
-    return report.table(header, rows, "rrrrrr")
+    header = ["time", "events/s acknowledged", "server RSS", "store engine's memory", "drain backlog", "server CPU s/s",
+              "generator CPU s/s"]  # fmt: skip
+    return report.table(header, rows, "rrrrrrr")
 
 
 def method(r: Run) -> str:

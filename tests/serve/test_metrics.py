@@ -49,6 +49,8 @@ def test_metrics_count_what_was_received_stored_repeated_and_refused(tmp_path: P
     assert m["kubetrail_requests_refused_total", (("reason", "no_credentials"),)] == 1
     assert m["kubetrail_spool_backlog_bytes", ()] == 0
     assert m["kubetrail_store_write_seconds_count", ()] >= 1
+    memory = {labels: v for (name, labels), v in m.items() if name == "kubetrail_store_memory_bytes"}
+    assert memory and all(v > 0 for v in memory.values()), memory
     newest = max(parse_rfc3339(e["stageTimestamp"]) for e in events)
     assert m["kubetrail_newest_event_timestamp_seconds", (("node", ""), ("source", "k8s_audit"))] == pytest.approx(newest / NS)
 

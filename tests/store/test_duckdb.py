@@ -338,6 +338,20 @@ def test_a_live_store_has_the_live_settings_and_keeps_them_across_a_reopen(tmp_p
     store.close()
 
 
+def test_the_store_tells_the_memory_its_engine_holds_from_any_thread(tmp_path: Path) -> None:
+    """serve's /metrics reads it on a thread of its own: what the rows written and not yet
+    checkpointed hold (a live store checkpoints at 64 MB) is there, and goes at the checkpoint."""
+    store = DuckDBStore.live(tmp_path / "m.duckdb")
+    store.write_events(to_arrow([event(f"e{i}") for i in range(20_000)]))
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(store.memory).result()
+    assert held == store.memory()
+    assert held["IN_MEMORY_TABLE"] > 0
+    store.con.execute("CHECKPOINT")
+    assert "IN_MEMORY_TABLE" not in store.memory()
+    store.close()
+
+
 def test_a_reopen_waits_for_a_read_under_way(tmp_path: Path) -> None:
     store = DuckDBStore(tmp_path / "k.duckdb")
     store.write_events(to_arrow([event("e1")]))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -54,6 +55,8 @@ class ServeCollector(Collector):
             newest.add_metric([source, node], ns / NS)
         yield newest
         yield from self.core.write_seconds.collect()
+        yield _gauge_by("kubetrail_store_memory_bytes", "The store engine's own memory in use, by what it holds (DuckDB: "
+                        "its buffer pool's tags; bounded by its memory limit).", "use", self.core.store.memory())  # fmt: skip
         if self.engine is not None:
             yield from _alerts(self.engine)
 
@@ -92,4 +95,6 @@ def registry(core: Core, auth: Authenticator, engine: Engine | None) -> Collecto
 
 
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)
+    # In a thread: the collector reads the store, which waits for a reopen of it under way.
+    body = await run_in_threadpool(generate_latest, request.app.state.metrics)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -122,4 +122,10 @@ class Store(Protocol):
         at once (writes are not)."""
         ...
 
+    def memory(self) -> dict[str, int]:
+        """The engine's own memory in this process, in bytes, by what it holds (DuckDB: its
+        buffer pool's tags, e.g. BASE_TABLE, IN_MEMORY_TABLE); what is not in use is left out.
+        Safe to call from any thread."""
+        ...
+
     def close(self) -> None: ...

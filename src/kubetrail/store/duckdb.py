@@ -594,6 +594,11 @@ class DuckDBStore:
         return int(row[0]) if row else 0
 
     # -- reads ----------------------------------------------------------------------------
+    def memory(self) -> dict[str, int]:
+        with self._reading() as con:
+            rows = con.execute("SELECT tag, memory_usage_bytes FROM duckdb_memory() WHERE memory_usage_bytes > 0").fetchall()
+        return {str(tag): int(used) for tag, used in rows}
+
     def get_event(self, event_id: str) -> dict[str, Any] | None:
         return self.get_events([event_id]).get(event_id)
 
