@@ -41,6 +41,7 @@ from kubetrail.answers import export as export_module
 from kubetrail.answers.requests import QUESTIONS, BadArchive, export_to, unpack_export
 from kubetrail.api.held import Held, held_path, write_held
 from kubetrail.api.read import routes
+from kubetrail.rules import builtin
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import NS, format_ns
 from tests.answers.conftest import story_store
@@ -182,6 +183,7 @@ def store(db: Path, local: dict[tuple[str, str], Printed]) -> Iterator[DuckDBSto
 def app(store: DuckDBStore, middleware: list[Middleware] | None = None) -> Starlette:
     made = Starlette(routes=routes(), middleware=middleware or [])
     made.state.store = store
+    made.state.rules = builtin()
     return made
 
 

@@ -30,6 +30,7 @@ from kubetrail.alerts.state import Told, diff
 from kubetrail.answers.incidents import Query, incidents
 from kubetrail.answers.window import Window
 from kubetrail.correlate.incidents import LINK_NS, SEVERITIES
+from kubetrail.rules import RuleSet, builtin
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import NS, format_ns
 
@@ -58,8 +59,10 @@ class AlertCounters:
 class Engine:
     def __init__(
         self, store: DuckDBStore, settings: AlertSettings, outputs: Sequence[Output], clock: Callable[[], int] = time.time_ns,
+        rules: RuleSet | None = None,  # default: the built-in rules
     ) -> None:  # fmt: skip
         self.store, self.settings, self.clock = store, settings, clock
+        self.rules = rules if rules is not None else builtin()
         self.counters = AlertCounters()
         self.couriers = {o.config.name: Courier(o, self) for o in outputs}
         self.told: dict[str, Told] = {}
@@ -128,7 +131,7 @@ class Engine:
         couriers; the notices told (refreshes not included)."""
         started = time.monotonic()
         window = self._window()
-        rows = [] if window is None else incidents(self.store, Query(window, limit=MAX_ROWS))["rows"]
+        rows = [] if window is None else incidents(self.store, Query(window, limit=MAX_ROWS, rules=self.rules))["rows"]
         change = diff(self.told, rows, now, self.settings.quiet_seconds * NS, refresh)
         notices = [self._linked(n) for n in change.notices]
         outbox = [(name, n) for n in notices for name, c in self.couriers.items() if c.output.config.wants(n)]

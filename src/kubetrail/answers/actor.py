@@ -4,14 +4,15 @@ window, in time order, with the pod it came from and why a call is suspicious.""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from kubetrail.answers.baseline import DEFAULT_BASELINE_NS, enough_history
 from kubetrail.answers.window import DEFAULT_LIMIT, MAX_EVIDENCE, Window, envelope, offset
-from kubetrail.correlate.api_rules import Baseline, CallFacts, pod_spec, reasons
+from kubetrail.correlate.detectors import Baseline, CallFacts, reasons
 from kubetrail.correlate.token import Call, TokenUse, attribute, foreign_ip
 from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
+from kubetrail.rules import RuleSet, builtin
 from kubetrail.store import Store
 from kubetrail.timeutil import NS, format_ns
 
@@ -28,6 +29,7 @@ class Query:
     baseline_ns: int = DEFAULT_BASELINE_NS
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
+    rules: RuleSet = field(default_factory=builtin)
 
 
 def service_account_user(sa: str) -> str:
@@ -49,17 +51,36 @@ def actor(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, A
     if not calls:
         gaps.append(f"no API calls by {q.actor} in the window")
     # Rows are judged lazily: a page costs what is on it, however busy the account.
-    return envelope(q.window, _rows(calls, q, baseline, IpResolver(store, skew_ns)), gaps, q.limit, q.cursor)
+    return envelope(q.window, _rows(store, calls, q, baseline, IpResolver(store, skew_ns)), gaps, q.limit, q.cursor)
 
 
-def _rows(calls: list[dict[str, Any]], q: Query, baseline: Baseline, resolver: IpResolver) -> Iterator[dict[str, Any]]:
+def _rows(
+    store: Store, calls: list[dict[str, Any]], q: Query, baseline: Baseline, resolver: IpResolver
+) -> Iterator[dict[str, Any]]:
+    flagged = _rule_reasons(store, q, calls)
     for call in calls:
         source_ip = call["source_ips"][0] if call["source_ips"] else None
         use = attribute(_call(call, source_ip), resolver.at)
         if q.pod is not None and use.pod != q.pod:
             continue
         facts = _facts(call, use, foreign_ip(resolver.at, call["cluster"], call["time"], use, source_ip), baseline)
-        yield _row(call, use, reasons(facts))
+        yield _row(call, use, flagged.get(call["ids"][0], []) + reasons(facts))
+
+
+def _rule_reasons(store: Store, q: Query, calls: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The reasons of the rules each call's latest stage trips, by that stage's id, in the order
+    of the rule set."""
+    rules = q.rules.of("api_calls")
+    latest = [c["ids"][0] for c in calls]
+    if not rules or not latest:
+        return {}
+    order = {r.id: i for i, r in enumerate(rules)}
+    by_id = q.rules.by_id()
+    out = {}
+    for e in store.rule_matches(rules, q.window.since, q.window.until, q.cluster, ids=latest):
+        tripped = sorted(set(e["rules"]), key=order.__getitem__)
+        out[e["id"]] = [by_id[r].render(by_id[r].reason, e) for r in tripped]
+    return out
 
 
 def _baseline(store: Store, q: Query) -> tuple[Baseline, list[str]]:
@@ -78,9 +99,8 @@ def _call(row: Mapping[str, Any], source_ip: str | None) -> Call:
 
 def _facts(row: Mapping[str, Any], use: TokenUse, foreign: str | None, baseline: Baseline) -> CallFacts:
     return CallFacts(
-        actor=row["actor"], service_account=row["service_account"], verb=row["verb"], resource=row["resource"],
-        subresource=row["subresource"], namespace=row["namespace"], code=row["code"], user_agent=row["user_agent"],
-        pod_spec=pod_spec(row["resource"], row["extra"]), foreign_token_ip=foreign, baseline=baseline,
+        verb=row["verb"], resource=row["resource"], subresource=row["subresource"], user_agent=row["user_agent"],
+        foreign_token_ip=foreign, baseline=baseline,
     )  # fmt: skip
 
 

@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Final
 
@@ -28,15 +28,14 @@ from kubetrail.answers.processes import Query as ProcessesQuery
 from kubetrail.answers.trace import initiators
 from kubetrail.answers.window import DEFAULT_LIMIT, Window, envelope
 from kubetrail.correlate import steady
-from kubetrail.correlate.api_rules import Baseline, CallFacts, findings, pod_spec
 from kubetrail.correlate.incidents import SEVERITIES, Incident, Signal, group, significant
-from kubetrail.correlate.runtime_rules import MINING_PORTS, judge
 from kubetrail.correlate.steady import Activity, Channel, Names, Reach, Rhythm
 from kubetrail.correlate.token import Call, attribute, foreign_ip
 from kubetrail.identity.dns import DnsNames
 from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
 from kubetrail.identity.scope import DEFAULT_INTERNAL, place
 from kubetrail.identity.workloads import workload_key
+from kubetrail.rules import Rule, RuleSet, builtin
 from kubetrail.store import Store
 from kubetrail.timeutil import NS, format_ns, parse_rfc3339
 
@@ -46,7 +45,6 @@ _PRIORITY: Final = {
     "notice": "low", "informational": "low", "info": "low", "debug": "low",
 }  # fmt: skip
 _TECHNIQUE: Final = re.compile(r"^T\d{4}(\.\d{3})?$")
-_NO_BASELINE: Final = Baseline(False)
 ROUTINE_IN_WINDOW: Final = 10  # the same rule on the same workload this often in one window is its routine
 # Each kind of signal is found by its own small queries. Side by side, the store works on some
 # while the Python of others runs: the latest hour at 10M events, 0.30-0.40 s -> 0.15-0.21 s. The
@@ -65,12 +63,13 @@ class Query:
     severity: str = SEVERITIES[0]  # the least severity kept
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
+    rules: RuleSet = field(default_factory=builtin)
 
 
 def incidents(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
     gaps: list[str] = []
     kinds: list[Callable[[], Iterator[Signal]]] = [
-        partial(_runtime, store, q, skew_ns, gaps), partial(_runtime_rules, store, q, skew_ns), partial(_api_calls, store, q),
+        partial(_runtime, store, q, skew_ns, gaps), partial(_rules, store, q, skew_ns),
         partial(_stolen_tokens, store, q, skew_ns),
         partial(_processes, store, q), partial(_egress, store, q), partial(_steady_egress, store, q, skew_ns, gaps),
     ]  # fmt: skip
@@ -136,25 +135,76 @@ def _severity(alert: Mapping[str, Any]) -> str:
     return _PRIORITY.get((alert["priority"] or "").lower(), "medium")
 
 
-def _runtime_rules(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
-    rows = store.query(
-        "runtime_rule_events", since=q.window.since, until=q.window.until, cluster=q.cluster, ports=list(MINING_PORTS)
-    )
-    flagged = [(e, finding) for e in rows if (finding := judge(e)) is not None]
-    found = initiators(store, (e["id"] for e, _ in flagged), skew_ns)
-    names = DnsNames(store, q.cluster, q.window.until) if any(e["dst_ip"] for e, _ in flagged) else None
-    for e, finding in flagged:
-        initiator, pod = found.get(e["id"]), f"{e['namespace']}/{e['pod_name']}"
-        if e["dst_ip"] and names is not None:
+def _rules(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
+    """The events the rules match (kubetrail/rules): an API call as what the call did and the
+    rules' reasons; any other event as what its pod did and why that is suspicious."""
+    if not q.rules.rules:
+        return
+    by_id = q.rules.by_id()
+    calls: dict[tuple[str, str], dict[str, Any]] = {}
+    others = []
+    for e in store.rule_matches(q.rules.rules, q.window.since, q.window.until, q.cluster):
+        if by_id[e["rules"][0]].table != "api_calls":
+            others.append(e)
+            continue
+        call = (e["cluster"], e["audit_id"] or e["id"])  # a call's latest stage is the one judged
+        if call not in calls or _later_stage(e, calls[call]):
+            calls[call] = e
+    order = {r.id: i for i, r in enumerate(q.rules.rules)}
+
+    def tripped(e: Mapping[str, Any]) -> list[Rule]:
+        return [by_id[r] for r in sorted(set(e["rules"]), key=order.__getitem__)]
+
+    for c in sorted(calls.values(), key=lambda c: (c["time"], c["id"])):
+        yield _call_signal(c, tripped(c))
+    yield from _subject_signals(store, q, skew_ns, others, [tripped(e) for e in others])
+
+
+def _later_stage(e: Mapping[str, Any], than: Mapping[str, Any]) -> bool:
+    """Whether `e` is a later stage of the same API call than `than` (ties: the lower id)."""
+    key = (e["stage_time"] is not None, e["stage_time"] or 0)
+    other = (than["stage_time"] is not None, than["stage_time"] or 0)
+    return key > other or (key == other and e["id"] < than["id"])
+
+
+def _call_signal(c: Mapping[str, Any], hits: list[Rule]) -> Signal:
+    sa_namespace = (c["service_account"] or "").split("/")[0]
+    pod = f"{sa_namespace}/{c['token_pod_name']}" if c["token_pod_name"] and sa_namespace else None
+    made = c["resource"] == "pods" and c["subresource"] is None and c["verb"] == "create" and c["object_name"]
+    reasons = "; ".join(r.render(r.reason, c) for r in hits)
+    return Signal(
+        c["id"], c["time"], c["cluster"], c["source"], c["kind"], f"{_call_text(c)}: {reasons}",
+        max((r.severity for r in hits), key=SEVERITIES.index), _techniques(hits), pod=pod, actor=c["actor"],
+        initiator=c["impersonated_by"], target=f"{c['namespace']}/{c['object_name']}" if made else None,
+    )  # fmt: skip
+
+
+def _techniques(hits: list[Rule]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(t for r in hits for t in r.techniques))
+
+
+def _subject_signals(
+    store: Store, q: Query, skew_ns: int, events: list[dict[str, Any]], hits: list[list[Rule]]
+) -> Iterator[Signal]:
+    found = initiators(store, (e["id"] for e in events), skew_ns)
+    names = DnsNames(store, q.cluster, q.window.until) if any(e.get("dst_ip") for e in events) else None
+    for e, rules in zip(events, hits, strict=True):
+        initiator = found.get(e["id"])
+        pod = f"{e['namespace']}/{e['pod_name']}" if e["pod_name"] else None
+        why = "; ".join(dict.fromkeys(r.render(r.why, e) for r in rules))
+        if e.get("dst_ip") and names is not None:
             where = _address(e["dst_ip"], e["dst_port"], names.of(e["cluster"], e["dst_ip"], e["time"]))
-            by = f", with {e['binary']}" if e["binary"] else ""
-            what = f"{pod} connected to {where}, {finding.why}{by}"
+            by = f", with {e['binary']}" if e.get("binary") else ""
+            what = f"{pod or e.get('src_ip') or '?'} connected to {where}, {why}{by}"
+        elif e.get("binary"):
+            what = f"{pod or e['node'] or '?'} ran {_command(e['binary'], e['args'])}: {why}"
         else:
-            what = f"{pod} ran {_command(e['binary'], e['args'])}: {finding.why}"
+            what = f"{pod or e['cluster']}: {e['summary'] or e['kind']}: {why}"
         yield Signal(
-            e["id"], e["time"], e["cluster"], e["source"], e["kind"], what + _during(initiator), finding.severity,
-            finding.techniques, pod=pod, initiator=initiator["user"] if initiator else None,
-            destinations=(e["dst_ip"],) if e["dst_ip"] else (),
+            e["id"], e["time"], e["cluster"], e["source"], e["kind"], what + _during(initiator),
+            max((r.severity for r in rules), key=SEVERITIES.index), _techniques(rules),
+            pod=pod, initiator=initiator["user"] if initiator else None,
+            destinations=(e["dst_ip"],) if e.get("dst_ip") else (),
         )  # fmt: skip
 
 
@@ -179,30 +229,12 @@ def _rule_key(alert: Mapping[str, Any]) -> tuple[str, str, str]:
     return alert["cluster"], workload_key(alert["namespace"], alert["pod_name"]), alert["rule"] or ""
 
 
-def _api_calls(store: Store, q: Query) -> Iterator[Signal]:
-    """API calls the rules flag: each distinct combination of what the rules read is judged once,
-    then only the calls that tripped a rule are read."""
-    window = {"since": q.window.since, "until": q.window.until, "cluster": q.cluster}
-    judged = {f["facts"]: hits for f in store.query("risky_call_facts", **window) if (hits := findings(_facts(f)))}
-    for c in store.query("risky_calls", **window, facts=list(judged)) if judged else ():
-        hits = judged[c["facts"]]
-        sa_namespace = (c["service_account"] or "").split("/")[0]
-        pod = f"{sa_namespace}/{c['token_pod_name']}" if c["token_pod_name"] and sa_namespace else None
-        made = c["resource"] == "pods" and c["subresource"] is None and c["verb"] == "create" and c["name"]
-        yield Signal(
-            c["id"], c["time"], c["cluster"], "k8s_audit", "api_call", f"{_call_text(c)}: {'; '.join(w for _, w in hits)}",
-            max((rule.severity for rule, _ in hits), key=SEVERITIES.index),
-            tuple(t for rule, _ in hits for t in rule.techniques),
-            pod=pod, actor=c["actor"], initiator=c["impersonated_by"], target=f"{c['namespace']}/{c['name']}" if made else None,
-        )  # fmt: skip
-
-
 def _call_text(c: Mapping[str, Any]) -> str:
     """'system:serviceaccount:ci:deployer create pods ci/buildkit-vr5cx (201)'."""
     who = f"{c['impersonated_by']} as {c['actor']}" if c["impersonated_by"] else c["actor"]
     what = (c["resource"] or "?") + (f"/{c['subresource']}" if c["subresource"] else "")
-    if c["name"]:
-        what += f" {c['namespace']}/{c['name']}" if c["namespace"] else f" {c['name']}"
+    if c["object_name"]:
+        what += f" {c['namespace']}/{c['object_name']}" if c["namespace"] else f" {c['object_name']}"
     elif c["namespace"]:
         what += f" in {c['namespace']}"
     return f"{who} {c['verb']} {what}" + (f" ({c['code']})" if c["code"] is not None else "")
@@ -226,14 +258,6 @@ def _stolen_tokens(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
         what = f"{t['actor']} used the bound token of {use.pod} from {t['source_ip']}{held}{calls}"
         yield Signal(t["id"], t["time"], t["cluster"], "k8s_audit", "api_call", what, "high", ("T1528",), pod=use.pod,
                      actor=t["actor"])  # fmt: skip
-
-
-def _facts(c: Mapping[str, Any]) -> CallFacts:
-    return CallFacts(
-        actor=c["actor"], service_account=c["service_account"], verb=c["verb"], resource=c["resource"],
-        subresource=c["subresource"], namespace=c["namespace"], code=c["code"], user_agent=c["user_agent"],
-        pod_spec=pod_spec(c["resource"], c["extra"]), foreign_token_ip=None, baseline=_NO_BASELINE,
-    )  # fmt: skip
 
 
 def _processes(store: Store, q: Query) -> Iterator[Signal]:

@@ -13,9 +13,9 @@ from typing import Any, Final
 from kubetrail.answers.baseline import DEFAULT_BASELINE_NS, enough_history
 from kubetrail.answers.trace import initiators
 from kubetrail.answers.window import DEFAULT_LIMIT, MAX_EVIDENCE, Window, envelope
-from kubetrail.correlate.runtime_rules import judge
 from kubetrail.identity.ips import DEFAULT_SKEW_NS
 from kubetrail.identity.workloads import workload_key
+from kubetrail.rules import RuleSet, builtin
 from kubetrail.store import Store
 from kubetrail.timeutil import format_ns
 
@@ -37,6 +37,7 @@ class Query:
     # Trace the initiator of processes unexpected only because a rule fired on them. `incidents`
     # leaves them out: it traces the rule hits themselves.
     trace_rule_hits: bool = True
+    rules: RuleSet = field(default_factory=builtin)
 
 
 @dataclass
@@ -53,6 +54,7 @@ class _Baseline:
 
 def processes(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
     baselines = _baselines(store, q)
+    flagged = _rule_reasons(store, q)
     gaps: set[str] = set()
     judged = []  # (run, learned, reasons, whose initiator to find: the event, or None)
     for run in store.query("process_runs", since=q.window.since, until=q.window.until, cluster=q.cluster, namespace=q.namespace):
@@ -63,7 +65,7 @@ def processes(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[st
         learned = baseline is not None and baseline.learned
         if not learned:
             gaps.add(f"baseline of {workload} too short to judge (under 24 h or 50 processes): only rules decide")
-        reasons = _reasons(run, workload, baseline if learned else None)
+        reasons = _reasons(run, workload, baseline if learned else None, flagged)
         if q.unexpected and not reasons:
             continue
         novel = learned and any(r.startswith(NOT_IN_BASELINE) for r in reasons)
@@ -90,11 +92,31 @@ def _baselines(store: Store, q: Query) -> dict[tuple[str, str], _Baseline]:
     return out
 
 
-def _reasons(run: Mapping[str, Any], workload: str, baseline: _Baseline | None) -> list[str]:
+def _rule_reasons(store: Store, q: Query) -> dict[tuple[str, ...], list[str]]:
+    """What kubetrail's rules say of the processes started in the window, by run (cluster, pod,
+    container, binary), in the order of the rule set."""
+    rules = q.rules.of("processes")
+    if not rules:
+        return {}
+    by_id = q.rules.by_id()
+    out: dict[tuple[str, ...], dict[str, None]] = {}
+    for e in store.rule_matches(rules, q.window.since, q.window.until, q.cluster):
+        if e["kind"] != "process_exec":
+            continue
+        said = out.setdefault(_run_key(e, e["container_name"] or e["container_id"]), {})
+        said.update((by_id[r].render(by_id[r].reason, e), None) for r in e["rules"])
+    return {key: list(said) for key, said in out.items()}
+
+
+def _run_key(e: Mapping[str, Any], container: str | None) -> tuple[str, ...]:
+    return (e["cluster"], e["namespace"] or "", e["pod_name"] or "", container or "", e["binary"] or "")
+
+
+def _reasons(
+    run: Mapping[str, Any], workload: str, baseline: _Baseline | None, flagged: Mapping[tuple[str, ...], list[str]]
+) -> list[str]:
     reasons = [f"runtime rule fired: {rule}" for rule in sorted(run["rules"] or [])]
-    own = judge({"kind": "process_exec", "binary": run["binary"]}) if run["execs"] else None
-    if own is not None:
-        reasons.append(own.reason)
+    reasons += flagged.get(_run_key(run, run["container"]), [])
     if baseline is not None and run["binary"] not in baseline.binaries:
         reasons.append(f"{NOT_IN_BASELINE} {workload} in its baseline")
     return reasons

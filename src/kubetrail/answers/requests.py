@@ -31,6 +31,7 @@ from kubetrail.timeutil import NS, format_ns, parse_at, parse_rfc3339
 if TYPE_CHECKING:
     from tarfile import TarInfo
 
+    from kubetrail.rules import RuleSet
     from kubetrail.store import Store
 
 Note = Callable[[str], None]  # where a diagnostic goes: stderr for the CLI, a response header for the API
@@ -101,6 +102,7 @@ class Question:
     params: tuple[Param, ...]
     run: Callable[..., dict[str, Any] | File]  # run(store, note, **values): the document, or a File of `media_type`
     media_type: str = JSON
+    ruled: bool = False  # its answer depends on the rule set: run(..., rules=RuleSet) too
 
     def values(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """`given` (None meaning not given) over the defaults; an unknown or missing one is a usage error."""
@@ -115,25 +117,39 @@ class Question:
         return values
 
 
-def reply(name: str, store: Store, given: Mapping[str, Any], note: Note = lambda _: None) -> dict[str, Any] | File:
+def reply(
+    name: str, store: Store, given: Mapping[str, Any], note: Note = lambda _: None, rules: RuleSet | None = None
+) -> dict[str, Any] | File:
     """The answer of question `name` (a key of QUESTIONS) for the option values `given`: its
-    document, or the file it answers with (its `media_type` says which)."""
+    document, or the file it answers with (its `media_type` says which). `rules`: the rule set
+    (default: the built-in rules)."""
     question = QUESTIONS[name]
-    return _call(lambda: question.run(store, note, **question.values(given)))
+    ruled = {"rules": _rules(rules)} if question.ruled else {}
+    return _call(lambda: question.run(store, note, **question.values(given), **ruled))
 
 
-def answer(name: str, store: Store, given: Mapping[str, Any], note: Note = lambda _: None) -> dict[str, Any]:
+def answer(
+    name: str, store: Store, given: Mapping[str, Any], note: Note = lambda _: None, rules: RuleSet | None = None
+) -> dict[str, Any]:
     """The document of question `name`, one that answers with a JSON document."""
-    doc = reply(name, store, given, note)
+    doc = reply(name, store, given, note, rules)
     if isinstance(doc, File):
         raise TypeError(f"{name} answers with a file, not a document: ask it with reply()")
     return doc
 
 
-def export_to(store: Store, given: Mapping[str, Any], out: Path, note: Note = lambda _: None) -> dict[str, Any]:
+def export_to(
+    store: Store, given: Mapping[str, Any], out: Path, note: Note = lambda _: None, rules: RuleSet | None = None
+) -> dict[str, Any]:
     """`kubetrail export` on a store at hand: the bundle written into `out`, and its summary."""
     values = QUESTIONS["export"].values(given)
-    return _call(lambda: _export(store, note, out=out, **values))
+    return _call(lambda: _export(store, note, out=out, rules=_rules(rules), **values))
+
+
+def _rules(rules: RuleSet | None) -> RuleSet:
+    from kubetrail.rules import builtin
+
+    return rules if rules is not None else builtin()
 
 
 def _call(run: Callable[[], T]) -> T:
@@ -209,19 +225,20 @@ def _secrets(
 def _processes(
     store: Store, note: Note, *, unexpected: bool, binary: str | None, image: str | None, baseline: str, since: str,
     until: str | None, at: str, cluster: str | None, namespace: str | None, pod: str | None, limit: int, cursor: str | None,
+    rules: RuleSet,
 ) -> dict[str, Any]:  # fmt: skip
     from kubetrail.answers.processes import Query, processes
 
     query = partial(
         Query, cluster=cluster, namespace=namespace, pod=_pod(pod), unexpected=unexpected, binary=binary, image=image,
-        baseline_ns=_duration("baseline", baseline, "7d"), limit=_limit(limit), cursor=cursor,
+        baseline_ns=_duration("baseline", baseline, "7d"), limit=_limit(limit), cursor=cursor, rules=rules,
     )  # fmt: skip
     return processes(store, query(_window(store, note, since, until, at)))
 
 
 def _actor(
     store: Store, note: Note, *, name: str | None, sa: str | None, baseline: str, since: str, until: str | None, at: str,
-    cluster: str | None, namespace: str | None, pod: str | None, limit: int, cursor: str | None,
+    cluster: str | None, namespace: str | None, pod: str | None, limit: int, cursor: str | None, rules: RuleSet,
 ) -> dict[str, Any]:  # fmt: skip
     from kubetrail.answers.actor import Query, actor
 
@@ -229,7 +246,7 @@ def _actor(
         raise UsageError("give the username NAME or --sa NS/NAME (one of them)")
     query = partial(
         Query, actor=username(name, sa) or "", cluster=cluster, namespace=namespace, pod=_pod(pod),
-        baseline_ns=_duration("baseline", baseline, "7d"), limit=_limit(limit), cursor=cursor,
+        baseline_ns=_duration("baseline", baseline, "7d"), limit=_limit(limit), cursor=cursor, rules=rules,
     )  # fmt: skip
     return actor(store, query(_window(store, note, since, until, at)))
 
@@ -262,32 +279,27 @@ def _trace(store: Store, note: Note, *, event_id: str, skew: str) -> dict[str, A
 
 def _incidents(
     store: Store, note: Note, *, since: str, until: str | None, at: str, cluster: str | None, namespace: str | None,
-    pod: str | None, severity: str, limit: int, cursor: str | None,
+    pod: str | None, severity: str, limit: int, cursor: str | None, rules: RuleSet,
 ) -> dict[str, Any]:  # fmt: skip
     from kubetrail.answers.incidents import Query, incidents
 
     query = partial(
-        Query,
-        cluster=cluster,
-        namespace=namespace,
-        pod=_pod(pod),
-        severity=_severity(severity),
-        limit=_limit(limit),
-        cursor=cursor,
-    )
+        Query, cluster=cluster, namespace=namespace, pod=_pod(pod), severity=_severity(severity), limit=_limit(limit),
+        cursor=cursor, rules=rules,
+    )  # fmt: skip
     return incidents(store, query(_window(store, note, since, until, at)))
 
 
 def _incident(
-    store: Store, note: Note, *, id: str, since: str, until: str | None, at: str, cluster: str | None
+    store: Store, note: Note, *, id: str, since: str, until: str | None, at: str, cluster: str | None, rules: RuleSet
 ) -> dict[str, Any]:
-    return _found_incident(store, id, _window(store, note, since, until, at), cluster)
+    return _found_incident(store, id, _window(store, note, since, until, at), cluster, rules)
 
 
-def _found_incident(store: Store, incident_id: str, win: Window, cluster: str | None) -> dict[str, Any]:
+def _found_incident(store: Store, incident_id: str, win: Window, cluster: str | None, rules: RuleSet) -> dict[str, Any]:
     from kubetrail.answers.incidents import Query, incidents
 
-    rows = incidents(store, Query(win, cluster=cluster, limit=1_000_000))["rows"]
+    rows = incidents(store, Query(win, cluster=cluster, limit=1_000_000, rules=rules))["rows"]
     found: dict[str, Any] | None = next((r for r in rows if r["id"] == incident_id), None)
     if found is None:
         raise NotFound(f"no incident {incident_id!r} between {format_ns(win.since)} and {format_ns(win.until)}: widen --since")
@@ -296,7 +308,7 @@ def _found_incident(store: Store, incident_id: str, win: Window, cluster: str | 
 
 def _timeline(
     store: Store, note: Note, *, actor: str | None, sa: str | None, pod: str | None, incident: str | None, since: str,
-    until: str | None, at: str, cluster: str | None, limit: int, cursor: str | None,
+    until: str | None, at: str, cluster: str | None, limit: int, cursor: str | None, rules: RuleSet,
 ) -> dict[str, Any]:  # fmt: skip
     from kubetrail.answers.timeline import Query, timeline
 
@@ -306,7 +318,7 @@ def _timeline(
         return timeline(store, query)
     if pod is not None or actor is not None or sa is not None:
         raise UsageError("give one entity: --pod NS/NAME, --actor NAME, --sa NS/NAME or --incident ID")
-    steps = _found_incident(store, incident, win, cluster)["steps"]  # by time
+    steps = _found_incident(store, incident, win, cluster, rules)["steps"]  # by time
     return envelope(win, steps, [], _limit(limit), cursor)
 
 
@@ -343,14 +355,15 @@ def _clusters(store: Store, note: Note) -> dict[str, Any]:
 
 # -- export: written by `_export` alone; over the API as the tar.gz of what it wrote ----------
 def _export(
-    store: Store, note: Note, *, out: Path, incident_id: str, since: str, until: str | None, at: str, cluster: str | None
-) -> dict[str, Any]:
+    store: Store, note: Note, *, out: Path, incident_id: str, since: str, until: str | None, at: str, cluster: str | None,
+    rules: RuleSet,
+) -> dict[str, Any]:  # fmt: skip
     from kubetrail.answers.export import NoSuchIncident, export
     from kubetrail.answers.incidents import Query
 
     win = _window(store, note, since, until, at)
     try:
-        return export(store, Query(win, cluster=cluster), incident_id, out)
+        return export(store, Query(win, cluster=cluster, rules=rules), incident_id, out)
     except NoSuchIncident as exc:
         raise NotFound(str(exc)) from None
 
@@ -466,7 +479,7 @@ QUESTIONS: Final[dict[str, Question]] = {
                 Param("image", help="An image reference prefix."),
                 _BASELINE, *_ASK,
             ),
-            _processes,
+            _processes, ruled=True,
         ),
         Question(
             "ask actor", "/ask/actor", "ask-actor", "Every API call of a user or service account, and which were suspicious.",
@@ -475,7 +488,7 @@ QUESTIONS: Final[dict[str, Question]] = {
                 Param("sa", help="A service account NAMESPACE/NAME (system:serviceaccount:NAMESPACE:NAME)."),
                 _BASELINE, *_ASK,
             ),
-            _actor,
+            _actor, ruled=True,
         ),
         Question(
             "ask egress", "/ask/egress", "ask-egress",
@@ -503,11 +516,11 @@ QUESTIONS: Final[dict[str, Question]] = {
                 *_STORY, *_PAGE, *_FILTER,
                 Param("severity", default="low", help="The least severity shown: low, medium, high or critical."),
             ),
-            _incidents,
+            _incidents, ruled=True,
         ),
         Question(
             "incident", "/incidents/{id}", "incident", "One incident of the window (404 when none has that id).",
-            (Param("id", in_path=True, help="The incident's id."), *_STORY), _incident,
+            (Param("id", in_path=True, help="The incident's id."), *_STORY), _incident, ruled=True,
         ),
         Question(
             "timeline", "/timeline", "timeline", "The steps touching a pod, actor or service account, or an incident's, by time.",
@@ -518,7 +531,7 @@ QUESTIONS: Final[dict[str, Question]] = {
                 Param("incident", help="An incident's id (see incidents): its steps."),
                 *_STORY, *_PAGE,
             ),
-            _timeline,
+            _timeline, ruled=True,
         ),
         Question(
             "who", "/who/{ip}", "who", "Which pod, service or node held an IP at a time, and the IP's history of holders.",
@@ -541,7 +554,7 @@ QUESTIONS: Final[dict[str, Question]] = {
             "export", "/export/{incident_id}", "",
             "A tar.gz of the folder `export` writes: the incident's redacted original records (events.jsonl) and its manifest"
             " (manifest.json: provenance, ids, hashes).",
-            (Param("incident_id", in_path=True, help="The incident's id."), *_STORY), _archive, GZIP,
+            (Param("incident_id", in_path=True, help="The incident's id."), *_STORY), _archive, GZIP, ruled=True,
         ),
         Question(
             "clusters", "/clusters", "clusters", "Each cluster the store holds, and pairs that look like one.", (), _clusters

@@ -13,6 +13,7 @@ from kubetrail.alerts.engine import Engine
 from kubetrail.api import receivers
 from kubetrail.api.auth import Authenticator, AuthMiddleware
 from kubetrail.api.receivers import Gate
+from kubetrail.rules import RuleSet, builtin
 from kubetrail.serve import metrics
 from kubetrail.serve.config import ServeConfig
 from kubetrail.serve.pipeline import Core
@@ -41,13 +42,16 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(doc, 200 if status == "ready" else 503)
 
 
-def build(config: ServeConfig, store: DuckDBStore, core: Core, auth: Authenticator, engine: Engine | None = None) -> Starlette:
+def build(
+    config: ServeConfig, store: DuckDBStore, core: Core, auth: Authenticator, engine: Engine | None = None,
+    rules: RuleSet | None = None,
+) -> Starlette:  # fmt: skip
     routes: list[BaseRoute] = [
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics.metrics, methods=["GET"]),
         *receivers.routes(),
     ]
-    app = _app(routes, store, auth, live=True)
+    app = _app(routes, store, auth, live=True, rules=rules)
     app.state.core = core
     app.state.engine = engine
     app.state.metrics = metrics.registry(core, auth, engine)
@@ -56,12 +60,12 @@ def build(config: ServeConfig, store: DuckDBStore, core: Core, auth: Authenticat
     return app
 
 
-def viewer(store: DuckDBStore, auth: Authenticator) -> Starlette:
+def viewer(store: DuckDBStore, auth: Authenticator, rules: RuleSet | None = None) -> Starlette:
     """The read API and the UI alone (`kubetrail ui`): nothing received, nothing written."""
-    return _app([], store, auth, live=False)
+    return _app([], store, auth, live=False, rules=rules)
 
 
-def _app(routes: list[BaseRoute], store: DuckDBStore, auth: Authenticator, *, live: bool) -> Starlette:
+def _app(routes: list[BaseRoute], store: DuckDBStore, auth: Authenticator, *, live: bool, rules: RuleSet | None) -> Starlette:
     from kubetrail.api import read
     from kubetrail.ui import web
 
@@ -70,6 +74,7 @@ def _app(routes: list[BaseRoute], store: DuckDBStore, auth: Authenticator, *, li
     app.state.store = store
     app.state.auth = auth
     app.state.live = live  # pages refresh while events arrive
+    app.state.rules = rules if rules is not None else builtin()  # what incidents and the answers judge by
     app.add_middleware(AuthMiddleware, auth=auth)
     app.add_middleware(web.SecurityHeaders)  # outermost: refusals carry the headers too
     return app

@@ -42,7 +42,8 @@ def _endpoint(question: Question) -> Callable[[Request], Awaitable[Response]]:
         notes: list[str] = []
         try:
             values = parameters(question, request)
-            doc = await run_in_threadpool(reply, question.name, request.app.state.store, values, notes.append)
+            state = request.app.state
+            doc = await run_in_threadpool(reply, question.name, state.store, values, notes.append, state.rules)
         except RequestError as exc:
             return error(exc.code, exc.message)
         response = file_response(doc, question.media_type) if isinstance(doc, File) else json_response(doc)

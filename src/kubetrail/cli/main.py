@@ -19,6 +19,7 @@ import click
 from kubetrail.answers.requests import ASK_SINCE, BASELINE, SKEW, STORY_SINCE
 from kubetrail.answers.window import DEFAULT_LIMIT
 from kubetrail.cli.output import EXIT_PROBLEM, EXIT_USAGE, default_format, emit_json, fail, incident_story, stderr, table
+from kubetrail.cli.rules import load_rules, rules_option
 from kubetrail.correlate.incidents import SEVERITIES
 from kubetrail.model import SOURCES
 
@@ -322,18 +323,28 @@ filter_options = _options(
 )
 
 
-def _ask(fmt: str, db: str, question: str, /, *, where: str = "", **values: Any) -> Any:
+def _ask(fmt: str, db: str, question: str, /, *, where: str = "", rules: tuple[str, ...] = (), **values: Any) -> Any:
     """The document of `question` (answers/requests.py) for the option values: asked of the
-    `kubetrail serve` holding the store when one does, else of the store itself. An error exits
-    the contract's way; `where` follows a not-found message."""
+    `kubetrail serve` holding the store when one does, else of the store itself, with the
+    built-in rules and those of `rules` (--rules). An error exits the contract's way; `where`
+    follows a not-found message."""
     from kubetrail.api.held import read_held
 
     held = read_held(db)
     if held is not None:
+        _serve_rules(fmt, held, rules)
         return _ask_serve(fmt, held, question, values, where)
     from kubetrail.answers.requests import answer
 
-    return _ask_store(fmt, db, lambda store: answer(question, store, values, _note), where)
+    active = load_rules(fmt, rules)
+    return _ask_store(fmt, db, lambda store: answer(question, store, values, _note, active), where)
+
+
+def _serve_rules(fmt: str, held: Held, rules: tuple[str, ...]) -> None:
+    """A store held by `kubetrail serve` is answered with the rules serve runs: --rules cannot change them."""
+    if rules:
+        serve = f"kubetrail serve (PID {held.pid})"
+        fail(fmt, "usage", f"--rules: the store is held by {serve}, which answers with its own rules (serve --rules)", EXIT_USAGE)
 
 
 def _ask_store(fmt: str, db: str, run: Callable[[DuckDBStore], Any], where: str = "") -> Any:
@@ -420,10 +431,12 @@ def ask_secrets(
 @window_options(ASK_SINCE)
 @page_options
 @filter_options
+@rules_option
 @common
 def ask_actor(
     name: str | None, sa: str | None, baseline: str, since: str, until: str | None, at_text: str, limit: int,
-    cursor: str | None, cluster: str | None, namespace: str | None, pod: str | None, db: str, fmt: str | None,
+    cursor: str | None, cluster: str | None, namespace: str | None, pod: str | None, rules_paths: tuple[str, ...], db: str,
+    fmt: str | None,
 ) -> None:  # fmt: skip
     """Every API call of a user or service account, and which of them were suspicious.
 
@@ -437,7 +450,7 @@ def ask_actor(
     fmt = fmt or default_format()
     doc = _ask(
         fmt, db, "ask actor", name=name, sa=sa, baseline=baseline, since=since, until=until, at=at_text, limit=limit,
-        cursor=cursor, cluster=cluster, namespace=namespace, pod=pod,
+        cursor=cursor, cluster=cluster, namespace=namespace, pod=pod, rules=rules_paths,
     )  # fmt: skip
     columns = ["time", "verb", "resource", "namespace", "name", "code", "pod", "reasons"]
     _print_rows(doc, fmt, f"API calls of {username(name, sa)}", columns)
@@ -484,11 +497,12 @@ def ask_egress(
 @window_options(ASK_SINCE)
 @page_options
 @filter_options
+@rules_option
 @common
 def ask_processes(
     unexpected: bool, binary: str | None, image: str | None, baseline: str, since: str, until: str | None,
     at_text: str, limit: int, cursor: str | None, cluster: str | None, namespace: str | None, pod: str | None,
-    db: str, fmt: str | None,
+    rules_paths: tuple[str, ...], db: str, fmt: str | None,
 ) -> None:  # fmt: skip
     """Processes per pod and container, and which of them the workload should not run.
 
@@ -500,6 +514,7 @@ def ask_processes(
     doc = _ask(
         fmt, db, "ask processes", unexpected=unexpected, binary=binary, image=image, baseline=baseline, since=since,
         until=until, at=at_text, limit=limit, cursor=cursor, cluster=cluster, namespace=namespace, pod=pod,
+        rules=rules_paths,
     )  # fmt: skip
     columns = ["pod", "container", "binary", "count", "expected", "reasons", "initiator", "last_seen"]
     _print_rows(doc, fmt, "processes", columns, _initiator_cell)
@@ -547,10 +562,11 @@ def ask_trace(event_id: str, skew: str, db: str, fmt: str | None) -> None:
     "--severity", type=click.Choice(SEVERITIES), default=SEVERITIES[0], show_default=True,
     help="The least severity shown.",
 )  # fmt: skip
+@rules_option
 @common
 def incidents_cmd(
     since: str, until: str | None, at_text: str, cluster: str | None, limit: int, cursor: str | None,
-    namespace: str | None, pod: str | None, severity: str, db: str, fmt: str | None,
+    namespace: str | None, pod: str | None, severity: str, rules_paths: tuple[str, ...], db: str, fmt: str | None,
 ) -> None:  # fmt: skip
     """Suspicious signals joined into incidents: a story, the entities, ATT&CK techniques, a severity.
 
@@ -562,7 +578,7 @@ def incidents_cmd(
     fmt = fmt or default_format()
     doc = _ask(
         fmt, db, "incidents", since=since, until=until, at=at_text, cluster=cluster, limit=limit, cursor=cursor,
-        namespace=namespace, pod=pod, severity=severity,
+        namespace=namespace, pod=pod, severity=severity, rules=rules_paths,
     )  # fmt: skip
     if fmt == "json":
         emit_json(doc)
@@ -584,10 +600,12 @@ def incidents_cmd(
     "--out", "out", required=True, type=click.Path(file_okay=False), help="Directory to write events.jsonl and manifest.json to."
 )
 @window_options(STORY_SINCE)
+@rules_option
 @common
 def export_cmd(
-    incident_id: str, out: str, since: str, until: str | None, at_text: str, cluster: str | None, db: str, fmt: str | None
-) -> None:
+    incident_id: str, out: str, since: str, until: str | None, at_text: str, cluster: str | None,
+    rules_paths: tuple[str, ...], db: str, fmt: str | None,
+) -> None:  # fmt: skip
     """Write an incident's redacted original records and a manifest (provenance, ids, hashes).
 
     \b
@@ -601,9 +619,11 @@ def export_cmd(
     values: dict[str, Any] = {"incident_id": incident_id, "since": since, "until": until, "at": at_text, "cluster": cluster}
     held = read_held(db)
     if held is not None:  # the export folder comes over the API as a tar.gz, and is unpacked here
+        _serve_rules(fmt, held, rules_paths)
         doc = _unpack(fmt, held, _ask_serve(fmt, held, "export", values), incident_id, Path(out))
     else:
-        doc = _ask_store(fmt, db, lambda store: export_to(store, values, Path(out), _note))
+        active = load_rules(fmt, rules_paths)
+        doc = _ask_store(fmt, db, lambda store: export_to(store, values, Path(out), _note, active))
     if fmt == "json":
         emit_json(doc)
     else:
@@ -628,10 +648,11 @@ def _unpack(fmt: str, held: Held, archive: bytes, incident_id: str, out: Path) -
 @page_options
 @click.option("--pod", default=None, help="The pod NS/NAME.")
 @click.option("--incident", default=None, help="An incident's id (see kubetrail incidents): its steps.")
+@rules_option
 @common
 def timeline_cmd(
     actor: str | None, sa: str | None, since: str, until: str | None, at_text: str, cluster: str | None, limit: int,
-    cursor: str | None, pod: str | None, incident: str | None, db: str, fmt: str | None,
+    cursor: str | None, pod: str | None, incident: str | None, rules_paths: tuple[str, ...], db: str, fmt: str | None,
 ) -> None:  # fmt: skip
     """The steps touching one pod, actor or service account, or of one incident, by time.
 
@@ -643,7 +664,7 @@ def timeline_cmd(
     fmt = fmt or default_format()
     doc = _ask(
         fmt, db, "timeline", actor=actor, sa=sa, pod=pod, incident=incident, since=since, until=until, at=at_text,
-        cluster=cluster, limit=limit, cursor=cursor,
+        cluster=cluster, limit=limit, cursor=cursor, rules=rules_paths,
     )  # fmt: skip
     _print_rows(doc, fmt, "timeline", ["time", "source", "kind", "summary"])
 
@@ -795,11 +816,13 @@ def status_cmd(cluster: str | None, db: str, fmt: str | None) -> None:
 
 
 def _long_running() -> None:
+    from kubetrail.cli.rules import rules_cmd
     from kubetrail.cli.serve import serve_cmd
     from kubetrail.cli.ui import ui_cmd
 
     cli.add_command(serve_cmd)
     cli.add_command(ui_cmd)
+    cli.add_command(rules_cmd)
 
 
 _long_running()

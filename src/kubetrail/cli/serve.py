@@ -8,6 +8,7 @@ import sys
 import click
 
 from kubetrail.cli.output import EXIT_PROBLEM, EXIT_USAGE, emit_json, fail
+from kubetrail.cli.rules import rules_option
 
 
 @click.command("serve")
@@ -21,6 +22,7 @@ from kubetrail.cli.output import EXIT_PROBLEM, EXIT_USAGE, emit_json, fail
 )
 @click.option("--cluster", default=None, help="The cluster of everything received from senders with none configured.")
 @click.option("--follow", multiple=True, help="An export file to tail (Tetragon, Hubble exporter), repeatable.")
+@rules_option
 @click.option("--print-config", is_flag=True, help="Print the effective configuration (tokens masked) and exit.")
 def serve_cmd(
     db: str | None,
@@ -29,6 +31,7 @@ def serve_cmd(
     token_file: str | None,
     cluster: str | None,
     follow: tuple[str, ...],
+    rules_paths: tuple[str, ...],
     print_config: bool,
 ) -> None:
     """Receive audit webhooks, Falco alerts, OTLP and NDJSON from shippers into the store, durably,
@@ -44,7 +47,7 @@ def serve_cmd(
     if db is None and config_path is None:
         db = os.environ.get("KUBETRAIL_DB", "./kubetrail.duckdb")
     try:
-        config = load(config_path, db=db, listen=listen, token_file=token_file, cluster=cluster, follow=follow)
+        config = load(config_path, db=db, listen=listen, token_file=token_file, cluster=cluster, follow=follow, rules=rules_paths)
     except (ConfigError, ValueError) as exc:
         fail("table", "usage", str(exc), EXIT_USAGE)
     if print_config:

@@ -7,11 +7,15 @@ import secrets
 import sys
 import threading
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import click
 
 from kubetrail.cli.output import EXIT_PROBLEM, EXIT_USAGE, fail
+from kubetrail.cli.rules import load_rules, rules_option
+
+if TYPE_CHECKING:
+    from kubetrail.rules import RuleSet
 
 DEFAULT_LISTEN: Final = "127.0.0.1:8420"
 
@@ -25,7 +29,8 @@ DEFAULT_LISTEN: Final = "127.0.0.1:8420"
     help="Store file.",
 )
 @click.option("--listen", default=DEFAULT_LISTEN, show_default=True, help="HOST:PORT to listen on (port 0: any free one).")
-def ui_cmd(db: str, listen: str) -> None:
+@rules_option
+def ui_cmd(db: str, listen: str, rules_paths: tuple[str, ...]) -> None:
     """Open the web UI on a store: prints the URL to open, with a login token in it. On a store
     held by `kubetrail serve`, prints the service's URL instead (its UI is already there).
 
@@ -36,6 +41,8 @@ def ui_cmd(db: str, listen: str) -> None:
     from kubetrail.api.held import read_held
 
     held = read_held(db)
+    if held is not None and rules_paths:
+        fail("table", "usage", f"--rules: {db} is held by kubetrail serve (PID {held.pid}), which runs its own rules", EXIT_USAGE)
     if held is not None:
         token = Path(held.token_file).read_text().strip()
         click.echo(f"{db} is held by kubetrail serve (PID {held.pid}); its UI: {login_url(held.url, token)}")
@@ -45,14 +52,14 @@ def ui_cmd(db: str, listen: str) -> None:
         fail("table", "usage", f"--listen {listen!r}: give HOST:PORT, e.g. {DEFAULT_LISTEN}", EXIT_USAGE)
     if not os.path.exists(db):
         fail("table", "store", f"no store at {db}: ingest something first (kubetrail ingest PATH --db {db})", EXIT_PROBLEM)
-    _run(db, host.strip("[]"), int(port))
+    _run(db, host.strip("[]"), int(port), load_rules("table", rules_paths))
 
 
 def login_url(base: str, token: str) -> str:
     return f"{base}/ui/login?token={token}"
 
 
-def _run(db: str, host: str, port: int) -> None:
+def _run(db: str, host: str, port: int, rules: RuleSet) -> None:
     import uvicorn
 
     from kubetrail.api.app import viewer
@@ -66,7 +73,9 @@ def _run(db: str, host: str, port: int) -> None:
         fail("table", "store", str(exc), EXIT_PROBLEM)
     token = secrets.token_urlsafe(32)
     auth = Authenticator(ServeConfig(db=db), {token: Identity("ui", "viewer")})
-    config = uvicorn.Config(viewer(store, auth), host=host, port=port, log_level="warning", lifespan="off", access_log=False)
+    config = uvicorn.Config(
+        viewer(store, auth, rules), host=host, port=port, log_level="warning", lifespan="off", access_log=False
+    )
     server = uvicorn.Server(config)
     threading.Thread(target=_announce, args=(server, token), daemon=True).start()
     try:

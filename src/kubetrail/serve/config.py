@@ -77,6 +77,7 @@ class ServeConfig:
     metrics_public: bool = False  # /metrics without a token
     alerts: AlertSettings = field(default_factory=AlertSettings)
     outputs: tuple[OutputConfig, ...] = ()  # alerts.outputs: where incidents are told
+    rules: tuple[str, ...] = ()  # rule files or directories beside the built-in rules (docs/rules.md)
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -109,6 +110,7 @@ class ServeConfig:
             "spool": {"dir": str(self.spool)},
             "limits": {f.name: getattr(self.limits, f.name) for f in fields(self.limits)},
             "follow": list(self.follow),
+            "rules": list(self.rules),
             "metrics_public": self.metrics_public,
             "alerts": {
                 **{f.name: getattr(self.alerts, f.name) for f in fields(self.alerts)},
@@ -123,7 +125,7 @@ def _fingerprint(token: str) -> str:
 
 def load(
     path: str | None, *, db: str | None = None, listen: str | None = None, token_file: str | None = None,
-    cluster: str | None = None, follow: tuple[str, ...] = (),
+    cluster: str | None = None, follow: tuple[str, ...] = (), rules: tuple[str, ...] = (),
 ) -> ServeConfig:  # fmt: skip
     """The configuration of the file at `path` (if any), with the command's options over it."""
     doc: dict[str, Any] = {}
@@ -148,6 +150,8 @@ def load(
         overrides["cluster"] = cluster
     if follow:
         overrides["follow"] = tuple(follow)
+    if rules:
+        overrides["rules"] = tuple(rules)
     if token_file is not None:
         overrides["token_sets"] = (*config.token_sets, _token_set({"file": token_file, "role": "admin"}, "--token-file"))
     return replace(config, **overrides)
@@ -155,7 +159,7 @@ def load(
 
 _KEYS: Final = frozenset(
     {"db", "listen", "cluster", "token_file", "tokens", "client_certs", "tls", "audit_requires_client_cert", "spool",
-     "limits", "follow", "metrics_public", "alerts"}
+     "limits", "follow", "metrics_public", "alerts", "rules"}
 )  # fmt: skip
 
 
@@ -185,6 +189,7 @@ def _parse(doc: dict[str, Any], where: str) -> ServeConfig:
         spool_dir=spool.get("dir"),
         limits=Limits(**{k: int(v) for k, v in limits.items()}),
         follow=tuple(str(p) for p in _list(doc, "follow", where)),
+        rules=tuple(str(p) for p in _list(doc, "rules", where)),
         metrics_public=bool(doc.get("metrics_public", False)),
         alerts=settings,
         outputs=outputs,

@@ -29,6 +29,8 @@ from kubetrail.api.app import build
 from kubetrail.api.auth import Authenticator
 from kubetrail.api.held import Held, held_path, read_held, write_held
 from kubetrail.malloc import tune_for_service
+from kubetrail.rules import RuleError, RuleSet
+from kubetrail.rules import load as load_rules
 from kubetrail.serve.config import Identity, ServeConfig
 from kubetrail.serve.pipeline import SPOOL_CURSOR, Core
 from kubetrail.serve.spool import Spool, SpoolError
@@ -60,13 +62,17 @@ def serve(config: ServeConfig) -> None:
             "'default' (moved to that name once given); give --cluster (or a cluster per token) to name them from the first"
         )
     outputs = _outputs(config)
-    store, core = _open(config)
-    engine = Engine(store, config.alerts, outputs)
+    try:
+        rules = load_rules(config.rules)
+    except RuleError as exc:
+        raise ServeError(str(exc)) from exc
+    store, core = _open(config, rules)
+    engine = Engine(store, config.alerts, outputs, rules=rules)
     core.listeners.append(engine.stored)
     token_file = Path(f"{config.db}.serve.token")
     local_token = _write_token(token_file)
     auth = Authenticator(config, {local_token: Identity("local", "admin", config.cluster, True)})
-    server = _server(config, build(config, store, core, auth, engine))
+    server = _server(config, build(config, store, core, auth, engine, rules))
     engine.start()  # reads what was told on this thread, before the drain takes the store's connection
     core.start()
     threading.Thread(target=_announce, args=(server, token_file, config), daemon=True).start()
@@ -88,8 +94,9 @@ def serve(config: ServeConfig) -> None:
         raise ServeError(f"could not listen on {config.listen} (in use, or not an address of this machine?)")
 
 
-def _open(config: ServeConfig) -> tuple[DuckDBStore, Core]:
-    """The store, the spool and the core around them; a store or spool left by a killed server as it is."""
+def _open(config: ServeConfig, rules: RuleSet) -> tuple[DuckDBStore, Core]:
+    """The store, the spool and the core around them; a store or spool left by a killed server as
+    it is. The store covers the rules serve runs (rebuilt once when they changed)."""
     from kubetrail.ingest.follow import FollowError
 
     db = config.db
@@ -102,6 +109,9 @@ def _open(config: ServeConfig) -> tuple[DuckDBStore, Core]:
         store = DuckDBStore.live(db)
     except StoreError as exc:
         raise ServeError(f"{exc} (another kubetrail process may be writing it: stop it first)") from exc
+    if store.covered_rules() != {r.id: r.digest for r in rules.rules}:
+        log.info("store %s: the active rules changed: finding their candidates in the stored events", db)
+        store.cover_rules(rules.rules)
     try:
         cursor = store.cursor(SPOOL_CURSOR)
         spool = Spool(config.spool, start=cursor.position if cursor else 0)

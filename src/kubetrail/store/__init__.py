@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from kubetrail.rules import Rule
+
 
 # The prefix of the name an ingest stores the events that name no cluster under until it has read
 # every input (ingest/clusters.py). No cluster is named so: `:` is not in a DNS label.
@@ -120,6 +122,23 @@ class Store(Protocol):
         """Run the engine's named query (`sql/queries/<name>.sql` of that engine) with
         parameters bound by name; times come back as int ns. Safe to call from several threads
         at once (writes are not)."""
+        ...
+
+    def rule_matches(
+        self, rules: Sequence[Rule], since: int, until: int, cluster: str | None = None, ids: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The events of [since, until) ns (of `cluster`; among `ids`) that the rules match, with
+        their fields (times as int ns) and `rules`, the ids of the rules each matched; in time
+        order. Compiled for the engine; fast for the rules the store covers."""
+        ...
+
+    def cover_rules(self, rules: Sequence[Rule]) -> None:
+        """Keep, with every batch written from now on, the events these rules match, and find
+        those already stored: the rules the store covers are these."""
+        ...
+
+    def covered_rules(self) -> dict[str, str]:
+        """The rules the store covers: rule id -> the digest of what it selected then."""
         ...
 
     def memory(self) -> dict[str, int]:

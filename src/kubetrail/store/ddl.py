@@ -25,6 +25,18 @@ def class_table(cls: EventClass) -> str:
     return f"-- {cls.doc}\nCREATE TABLE {cls.table} (\n" + ",\n".join(cols) + "\n);\n"
 
 
+def candidate_fields(cls: EventClass) -> tuple[str, ...]:
+    """The columns of a class's rule candidates: its fields but the raw record."""
+    return tuple(f for f in cls.fields if f != "raw")
+
+
+def candidate_table(cls: EventClass) -> str:
+    """The events of class `cls` that the store's covered rules match, kept at ingest."""
+    cols = [f'    "{f.name}" {f.sql}' + (f" USING COMPRESSION {f.compression}" if f.compression else "")
+            for f in (_FIELDS[name] for name in candidate_fields(cls))]  # fmt: skip
+    return f"CREATE TABLE {cls.table}_candidates (\n" + ",\n".join(cols) + "\n);\n"
+
+
 def events_view() -> str:
     """Every event in one relation, for `show` and for questions over all classes; a class's
     missing columns are NULL."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 import threading
@@ -19,8 +20,11 @@ import duckdb
 
 from kubetrail.malloc import release_freed
 from kubetrail.model import CLASSES, EventClass, catalog
+from kubetrail.rules import Rule
+from kubetrail.rules import builtin as builtin_rules
 from kubetrail.store import PENDING_CLUSTER, Cursor, FileResult, QuarantineRow, WriteCounts
-from kubetrail.store.ddl import STORAGE_COLUMNS, storage_columns
+from kubetrail.store.ddl import STORAGE_COLUMNS, candidate_fields, storage_columns
+from kubetrail.store.duckdb_rules import Coverage, Covered, Params, predicate
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -110,10 +114,11 @@ def _append_sql(c: EventClass) -> str:
 _APPENDS: Final = tuple((frozenset(c.kinds), _append_sql(c)) for c in CLASSES)
 EVENT_TABLES: Final = tuple(c.table for c in CLASSES)
 # Tables kept beside the events, and the macro giving each one's rows of a batch of new events
-# (registered as `_new`): who held which IP (0002), exec sessions (0004), what rules may flag
-# (0009), hourly rollups (0010), pod changes and DNS answers (0011).
+# (registered as `_new`): who held which IP (0002), exec sessions (0004), hourly rollups (0010),
+# pod changes and DNS answers (0011). The rules' candidates (0016) are written by their own
+# compiled filter (Coverage).
 _SIDE_TABLES: Final = (
-    *((t, f"{t}_of('_new')") for t in ("ip_runs", "exec_stages", "risky_stages", "exec_candidates")),
+    *((t, f"{t}_of('_new')") for t in ("ip_runs", "exec_stages")),
     *((f"{r}_hours", f"{r}_hours_of('_new', NULL, NULL)") for r in ("process", "egress", "alert", "api", "token")),
     *((t, f"{t}_of('_new')") for t in ("pod_changes", "dns_answers")),
 )
@@ -122,6 +127,8 @@ _SIDE_TABLES: Final = (
 # (DuckDBStore._rebuild): moving 10M events between tables in place peaked at 2.36x the store's
 # disk and left it 1.91x as large, DuckDB keeping the dropped table's blocks (bench.migrate).
 REBUILT_AT: Final = frozenset({15})
+# Rules as data (0016): from this version on the store keeps the candidates of the rules it covers.
+RULE_CANDIDATES: Final = 16
 _BASE_TABLES: Final = """
 SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema = 'main'
     AND table_catalog = current_database() ORDER BY table_name
@@ -204,6 +211,7 @@ class DuckDBStore:
             self.con = self._connect(read_only)
         except duckdb.IOException as exc:
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+        self._coverage: Coverage | None = None
         if not read_only:
             self._migrate()
         elif self.schema_version() != SCHEMA_VERSION:
@@ -256,7 +264,12 @@ class DuckDBStore:
         pending = [(version, sql) for version, sql in migrations() if version > current]
         if current and any(version in REBUILT_AT for version, _ in pending) and self._count("events"):
             self._rebuild(current)
-            return
+        else:
+            self._apply(pending)
+        if current < RULE_CANDIDATES:
+            self.cover_rules(builtin_rules().rules)
+
+    def _apply(self, pending: list[tuple[int, str]]) -> None:
         for version, sql in pending:
             # Each migration in one transaction: one that fails (or a process killed meanwhile)
             # leaves the store as the previous one left it.
@@ -324,7 +337,10 @@ class DuckDBStore:
         uncommitted DuckDB spilled to its temporary folder, and a copy that stops halfway leaves
         only the fresh file, which the store never becomes (_rebuild)."""
         con = self.con
-        tables = [t for (t,) in con.execute(_BASE_TABLES).fetchall() if t not in ("events", "meta")]
+        con.execute("ATTACH ? AS fresh", [str(fresh)])
+        fresh_tables = {t for (t,) in con.execute(_BASE_TABLES.replace("current_database()", "'fresh'")).fetchall()}
+        # Tables a later migration dropped are not copied; the rules' candidates are built anew.
+        tables = [t for (t,) in con.execute(_BASE_TABLES).fetchall() if t not in ("events", "meta") and t in fresh_tables]
         copies: list[tuple[str, list[object]]] = [
             ("INSERT OR REPLACE INTO fresh.meta SELECT * FROM meta WHERE key <> 'schema_version'", []),
             *((f"INSERT INTO fresh.{table} BY NAME SELECT * FROM {table}", []) for table in tables),
@@ -334,7 +350,6 @@ class DuckDBStore:
             keys = ", ".join(f"md5_number_lower({STORAGE_COLUMNS[k][0]}) AS {k}" for k in storage_columns(c))
             sql = f"INSERT INTO fresh.{c.table} BY NAME SELECT {fields}, {keys} FROM events WHERE list_contains(?, kind)"
             copies.append((sql, [list(c.kinds)]))
-        con.execute("ATTACH ? AS fresh", [str(fresh)])
         con.execute(f"SET memory_limit = '{MIGRATE_MEMORY_LIMIT}'")
         con.execute("SET threads = 1")
         try:
@@ -426,11 +441,15 @@ class DuckDBStore:
                     con.execute("CREATE OR REPLACE TEMP VIEW _new AS SELECT * EXCLUDE (_dup) FROM _batch WHERE NOT _dup")
                 else:
                     con.register("_new", new)
+            kinds = set(pc.unique(batch["kind"]).to_pylist())
             with self._stage("insert"):
-                self._append(set(pc.unique(batch["kind"]).to_pylist()))
+                self._append(kinds)
             for table, of_batch in _SIDE_TABLES:
                 with self._stage(f"side table {table}"):
                     con.execute(f"INSERT INTO {table} SELECT * FROM {of_batch}")
+            with self._stage("rule candidates"):
+                for sql, params in self.coverage().statements("_new", kinds):
+                    con.execute(sql, params)
             if cursor is not None:
                 self._save_cursor(con, cursor)
             with self._stage("commit"):
@@ -510,6 +529,90 @@ class DuckDBStore:
         if seqs:
             with self._reading() as con:
                 con.execute("UPDATE alert_outbox SET sent_at = ? WHERE list_contains(?, seq)", [at, seqs])
+
+    # -- rules ----------------------------------------------------------------------------
+    def coverage(self) -> Coverage:
+        """The rules whose candidates the store keeps (read once; `cover_rules` replaces it)."""
+        if self._coverage is None:
+            with self._reading() as con:
+                rows = con.execute('SELECT rule_id, "table", digest, definition FROM rule_coverage ORDER BY rule_id').fetchall()
+            covered = []
+            for rule_id, table, digest, definition in rows:
+                d = json.loads(definition)
+                covered.append(Covered(rule_id, table, digest, tuple(d["kinds"]), d["condition"]))
+            self._coverage = Coverage(covered)
+        return self._coverage
+
+    def candidate_counts(self) -> dict[str, int]:
+        """The candidates kept for the covered rules, by class table."""
+        return {c.table: self._count(f"{c.table}_candidates") for c in CLASSES}
+
+    def covered_rules(self) -> dict[str, str]:
+        return dict(self.coverage().digests)
+
+    def cover_rules(self, rules: Sequence[Rule]) -> None:
+        """Keep the candidates of these rules (and no others) from now on: the candidate tables
+        rebuilt from the events, in one transaction."""
+        covered = [Covered(r.id, r.table, r.digest, r.kinds, r.condition) for r in rules]
+        coverage = Coverage(covered)
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            con.execute("DELETE FROM rule_coverage")
+            if covered:
+                con.executemany(
+                    "INSERT INTO rule_coverage VALUES (?, ?, ?, ?)",
+                    [[c.rule_id, c.table, c.digest, json.dumps({"kinds": c.kinds, "condition": c.condition})] for c in covered],
+                )
+            for c in CLASSES:
+                con.execute(f"DELETE FROM {c.table}_candidates")
+            for sql, params in coverage.statements("{table}"):
+                con.execute(sql, params)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        self._coverage = coverage
+
+    def rule_matches(
+        self, rules: Sequence[Rule], since: int, until: int, cluster: str | None = None, ids: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The events of [since, until) (of `cluster`; among `ids`) that the rules match, each
+        with the ids of the rules it matched (`rules`), in time order. A covered rule reads its
+        class's candidates; any other, its class table."""
+        coverage = self.coverage()
+        found: dict[str, dict[str, Any]] = {}
+        for c in CLASSES:
+            mine = [r for r in rules if r.table == c.table]
+            covered = [r for r in mine if coverage.covers(r.id, r.digest)]
+            uncovered = [r for r in mine if not coverage.covers(r.id, r.digest)]
+            for source, part in ((f"{c.table}_candidates", covered), (c.table, uncovered)):
+                for row in self._scan(source, c, part, since, until, cluster, ids) if part else ():
+                    had = found.setdefault(row["id"], row)
+                    if had is not row:
+                        had["rules"] = had["rules"] + row["rules"]
+        return sorted(found.values(), key=lambda r: (r["time"], r["id"]))
+
+    def _scan(
+        self, source: str, c: EventClass, rules: Sequence[Rule], since: int, until: int, cluster: str | None,
+        ids: Sequence[str] | None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        params = Params()
+        # Each rule's predicate twice: in the filter, so that only the rows it keeps are read
+        # whole, and in the list of the rules a row matched.
+        predicates = [predicate(r.kinds, r.condition, c, params) for r in rules]
+        hits = ", ".join(f"CASE WHEN {p} THEN {params.add(r.id)} END" for p, r in zip(predicates, rules, strict=True))
+        columns = ", ".join(_select_field(c, f) for f in candidate_fields(c))
+        only = f" AND id IN (SELECT unnest({params.add(list(ids))}::VARCHAR[]))" if ids is not None else ""
+        sql = f"""SELECT {columns}, list_filter([{hits}], lambda r: r IS NOT NULL) AS rules
+FROM {source} e
+WHERE "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
+    AND ($cluster IS NULL OR cluster = $cluster){only}
+    AND ({" OR ".join(predicates)})"""
+        with self._reading() as con:
+            cur = con.execute(sql, {**params.values, "since": since, "until": until, "cluster": cluster})
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def _append(self, kinds: set[str]) -> None:
         """Append `_new` to the tables of its classes (`kinds`: the kinds it holds), with one

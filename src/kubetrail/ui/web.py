@@ -33,6 +33,7 @@ from kubetrail.answers.window import parse_duration
 from kubetrail.api.auth import SESSION_COOKIE, UI, Authenticator
 from kubetrail.api.read import value_of
 from kubetrail.correlate.incidents import SEVERITIES
+from kubetrail.rules import RuleSet
 from kubetrail.serve.config import Identity
 from kubetrail.store import Store
 from kubetrail.timeutil import format_ns, parse_rfc3339
@@ -108,7 +109,7 @@ def _page(page: Page) -> Callable[[Request], Awaitable[Response]]:
         asked = not page.subject or any(name in given for name in page.subject)
         store = request.app.state.store
         banner = await run_in_threadpool(default_window, store, question, given) if asked else None
-        doc, error, notes = await _answer(question, store, given) if asked else (None, None, [])
+        doc, error, notes = await _answer(question, store, given, request.app.state.rules) if asked else (None, None, [])
         status = _STATUS.get(error[0], 500) if error else 200
         least = given.get("severity") or SEVERITIES[0]
         return render(
@@ -127,7 +128,7 @@ async def _incident(request: Request) -> Response:
         return render(request, "incident.html", _STATUS[exc.code], error=exc.message, given={})
     store = request.app.state.store
     banner = await run_in_threadpool(default_window, store, question, given)
-    doc, error, notes = await _answer(question, store, given)
+    doc, error, notes = await _answer(question, store, given, request.app.state.rules)
     if doc is None:
         status = _STATUS.get(error[0], 500) if error else 500
         return render(request, "incident.html", status, error=error[1] if error else None, given=given, banner=banner)
@@ -144,7 +145,7 @@ async def _incident(request: Request) -> Response:
 
 async def _event(request: Request) -> Response:
     question = QUESTIONS["show"]
-    doc, error, _ = await _answer(question, request.app.state.store, {"id": request.path_params["id"]})
+    doc, error, _ = await _answer(question, request.app.state.store, {"id": request.path_params["id"]}, request.app.state.rules)
     if doc is None:
         status = _STATUS.get(error[0], 500) if error else 500
         return render(request, "event.html", status, error=error[1] if error else None)
@@ -248,11 +249,11 @@ def default_window(store: Store, question: Question, given: dict[str, Any]) -> s
 
 
 async def _answer(
-    question: Question, store: Store, given: Mapping[str, Any]
+    question: Question, store: Store, given: Mapping[str, Any], rules: RuleSet
 ) -> tuple[dict[str, Any] | None, tuple[str, str] | None, list[str]]:
     notes: list[str] = []
     try:
-        doc = await run_in_threadpool(answer, question.name, store, given, notes.append)
+        doc = await run_in_threadpool(answer, question.name, store, given, notes.append, rules)
     except RequestError as exc:
         return None, (exc.code, exc.message), notes
     return doc, None, notes

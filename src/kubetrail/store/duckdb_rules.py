@@ -1,0 +1,170 @@
+"""Rule conditions (kubetrail/rules, docs/rules.md) compiled into DuckDB SQL: a boolean
+expression per rule over the columns of its class table, every value a bound parameter.
+
+A leaf is never NULL (a null field matches nothing but `null`/`exists: false`), so `not` is plain
+negation; a leaf over a list column holds when it holds for any element."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from kubetrail.model import CLASSES, EventClass
+from kubetrail.rules import field_type
+from kubetrail.store.ddl import candidate_fields
+
+_DERIVED: Final = {
+    "binary_name": "regexp_extract(\"binary\", '[^/]*$')",
+    "binary_dir": "CASE WHEN regexp_matches(\"binary\", '^/+[^/]*$') THEN '/' ELSE rtrim(regexp_extract(\"binary\", '^(.*/)[^/]*$', 1), '/') END",  # noqa: E501
+    "service_account_namespace": "split_part(\"service_account\", '/', 1)",
+}
+# An IPv4 address as a number (NULL when the text is none), for CIDR ranges.
+_IPV4: Final = (
+    "CASE WHEN regexp_full_match({x}, '[0-9]{{1,3}}(\\.[0-9]{{1,3}}){{3}}') THEN "
+    "list_reduce(list_transform(string_split({x}, '.'), lambda o: o::UBIGINT), lambda a, b: a * 256 + b) END"
+)
+
+
+@dataclass
+class Params:
+    """The values a compiled statement binds, named p0, p1, ..."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"
+
+
+def predicate(kinds: Sequence[str], condition: Mapping[str, Any], cls: EventClass, params: Params) -> str:
+    """The SQL of one rule: its kinds (when not all of its class) and its condition."""
+    sql = _condition(condition, cls, params)
+    if set(kinds) != set(cls.kinds):
+        sql = f"(kind IN ({', '.join(params.add(k) for k in kinds)}) AND {sql})"
+    return sql
+
+
+def _condition(cond: Mapping[str, Any], cls: EventClass, params: Params) -> str:
+    parts = []
+    for key, value in cond.items():
+        if key == "all":
+            parts.append(_join([_condition(c, cls, params) for c in value], "AND"))
+        elif key == "any":
+            parts.append(_join([_condition(c, cls, params) for c in value], "OR"))
+        elif key == "not":
+            parts.append(f"(NOT {_condition(value, cls, params)})")
+        else:
+            parts.append(_leaf(key, value, cls, params))
+    return _join(parts, "AND")
+
+
+def _join(parts: list[str], op: str) -> str:
+    return parts[0] if len(parts) == 1 else "(" + f" {op} ".join(parts) + ")"
+
+
+def _column(name: str, params: Params) -> str:
+    if name.startswith("extra."):
+        pointer = "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in name.removeprefix("extra.").split("."))
+        return f'json_extract_string("extra", {params.add(pointer)})'
+    return _DERIVED.get(name, f'"{name}"')
+
+
+def _leaf(name: str, matcher: Any, cls: EventClass, params: Params) -> str:
+    sql_type = field_type(cls, name) or "VARCHAR"
+    col = _column(name, params)
+    is_list = sql_type.endswith("[]")
+    if matcher is None or (isinstance(matcher, dict) and "exists" in matcher):
+        present = f"len(coalesce({col}, [])) > 0" if is_list else f"{col} IS NOT NULL"
+        return present if isinstance(matcher, dict) and matcher["exists"] else f"(NOT {present})"
+    one = _one("x" if is_list else col, matcher, name, params)
+    if is_list:
+        return f"coalesce(list_bool_or(list_transform({col}, lambda x: {one})), false)"
+    return f"coalesce({one}, false)"
+
+
+def _one(x: str, matcher: Any, name: str, params: Params) -> str:
+    """The matcher over one value `x` (NULL when `x` is)."""
+    text = name.startswith("extra.")  # a JSON value compares as its text: true -> 'true'
+    if not isinstance(matcher, dict):
+        values = matcher if isinstance(matcher, list) else [matcher]
+        return f"{x} IN ({', '.join(params.add(_value(v, text)) for v in values)})"
+    ((op, arg),) = matcher.items()
+    if op == "wildcard":
+        likes = [f"{x} LIKE {params.add(_like(w))} ESCAPE '\\'" for w in ([arg] if isinstance(arg, str) else arg)]
+        return _join(likes, "OR")
+    if op == "regex":
+        return f"regexp_matches({x}, {params.add(arg)})"
+    if op == "cidr":
+        number = _IPV4.format(x=x)
+        ranges = []
+        for c in [arg] if isinstance(arg, str) else arg:
+            net = ipaddress.IPv4Network(c, strict=False)
+            low, high = params.add(int(net.network_address)), params.add(int(net.broadcast_address))
+            ranges.append(f"({number}) BETWEEN {low} AND {high}")
+        return _join(ranges, "OR")
+    if op == "field":
+        return f"{x} = {_column(arg, params)}"
+    sign = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+    return f"{x} {sign} {params.add(arg)}"
+
+
+def _value(v: Any, text: bool) -> Any:
+    if not text:
+        return v
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)
+
+
+def _like(wildcard: str) -> str:
+    """`*` and `?` as LIKE's `%` and `_`; LIKE's own characters taken literally."""
+    out = []
+    for ch in wildcard:
+        out.append({"*": "%", "?": "_", "%": "\\%", "_": "\\_", "\\": "\\\\"}.get(ch, ch))
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Covered:
+    """A rule the store keeps the candidates of: what it selects, and its digest then."""
+
+    rule_id: str
+    table: str
+    digest: str
+    kinds: tuple[str, ...]
+    condition: Mapping[str, Any]
+
+
+class Coverage:
+    """The rules a store covers, and the statements that keep their candidates: with each batch
+    of new events, and all at once when the covered rules change."""
+
+    def __init__(self, covered: Sequence[Covered]) -> None:
+        self.digests = {c.rule_id: c.digest for c in covered}
+        self._filters: dict[str, tuple[str, dict[str, Any]]] = {}  # table -> (predicate, params)
+        for cls in CLASSES:
+            params = Params()
+            mine = [predicate(c.kinds, c.condition, cls, params) for c in covered if c.table == cls.table]
+            if mine:
+                self._filters[cls.table] = (_join(mine, "OR"), params.values)
+
+    def covers(self, rule_id: str, digest: str) -> bool:
+        return self.digests.get(rule_id) == digest
+
+    def statements(self, source: str, kinds: set[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """INSERTs of the candidates in `source` (a batch of new events, or a class table: `{}`
+        stands for it) into each class's candidate table, for the classes of `kinds` (None: all)."""
+        out = []
+        for cls in CLASSES:
+            if cls.table not in self._filters or (kinds is not None and kinds.isdisjoint(cls.kinds)):
+                continue
+            where, params = self._filters[cls.table]
+            columns = ", ".join(f'"{f}"' for f in candidate_fields(cls))
+            kinds_sql = ", ".join(f"'{k}'" for k in cls.kinds)  # from the catalog, not from a rule
+            sql = (
+                f"INSERT INTO {cls.table}_candidates SELECT {columns} FROM {source.format(table=cls.table)} "
+                f"WHERE kind IN ({kinds_sql}) AND {where}"
+            )
+            out.append((sql, params))
+        return out
