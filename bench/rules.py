@@ -7,8 +7,8 @@ user rules cost at most 2x that.
 The store is any store of simulated events (e.g. the suite's 10M store); an older one is migrated
 first, in place. The user rules are drawn (seeded) from the store's own vocabulary, as a team's
 rules are: API calls of rare (resource, verb, namespace) combinations and tools' user agents,
-programs and arguments of offensive tools, connections to rare ports and ranges. Most match a
-few events of the day or none, as detections do.
+programs and arguments of tools the store's workloads run rarely or never, connections to rare
+ports and to blocklisted ranges. Most match a few events of the day or none, as detections do.
 
     python -m bench.rules --db bench/data/rules-10m.duckdb [--runs 20] [--seed 7] [--record]
 """
@@ -49,7 +49,19 @@ def user_rules(store: DuckDBStore, day: Window, seed: int, count: int = 100) -> 
            GROUP BY ALL HAVING count(*) <= 20 ORDER BY ALL""",
         [day.since, day.until],
     ).fetchall()
-    ports = [p for (p,) in store.con.execute("SELECT DISTINCT dst_port FROM flows WHERE dst_port IS NOT NULL ORDER BY 1")]
+    ports = [p for (p,) in store.con.execute(
+        """SELECT dst_port FROM flows
+           WHERE "time" >= make_timestamp_ns(?) AND "time" < make_timestamp_ns(?) AND dst_port IS NOT NULL
+           GROUP BY ALL HAVING count(*) <= 50 ORDER BY ALL""",
+        [day.since, day.until],
+    ).fetchall()]  # fmt: skip
+    busy = {b for (b,) in store.con.execute(
+        """SELECT regexp_extract("binary", '[^/]*$') FROM processes
+           WHERE "time" >= make_timestamp_ns(?) AND "time" < make_timestamp_ns(?) AND kind = 'process_exec'
+           GROUP BY ALL HAVING count(*) > 20""",
+        [day.since, day.until],
+    ).fetchall()}  # fmt: skip
+    tools = [t for t in TOOLS if t not in busy]  # a team's tool rule does not fire thousands of times a day
     rules: list[dict[str, Any]] = []
     for i in range(count // 2):
         if i % 2 == 0 and rare:
@@ -63,17 +75,16 @@ def user_rules(store: DuckDBStore, day: Window, seed: int, count: int = 100) -> 
                          "verb": rng.choice([["create", "patch"], ["list", "watch"], ["get"]])}  # fmt: skip
         rules.append(_rule(len(rules), "api_calls", condition, "medium"))
     for i in range(count * 3 // 10):
-        tool = TOOLS[i % len(TOOLS)]
+        tool = tools[i % len(tools)]
         condition = {"binary_name": tool, "pod_name": {"exists": True}}
         if i % 3 == 0:
             condition["args"] = {"regex": rng.choice([r"-e\s*/bin/(ba)?sh", r"\b(10|172|192)\.\d+\.\d+\.\d+\b", r"--privileged"])}
         rules.append(_rule(len(rules), "processes", condition, "high", kinds=["process_exec"]))
     while len(rules) < count:
-        if rng.random() < 0.5 and ports:
+        if len(rules) % 2 and ports:
             condition = {"dst_port": rng.sample(ports, min(3, len(ports))), "not": {"is_reply": True}}
-        else:
-            octet = rng.randrange(1, 224)
-            condition = {"dst_ip": {"cidr": f"{octet}.{rng.randrange(256)}.0.0/16"}, "not": {"is_reply": True}}
+        else:  # a range of TEST-NET-3 / benchmarking addresses: a blocklist entry that matches nothing here
+            condition = {"dst_ip": {"cidr": f"198.{18 + rng.randrange(2)}.{rng.randrange(256)}.0/24"}, "not": {"is_reply": True}}
         rules.append(_rule(len(rules), "flows", condition, "low", kinds=["network_flow"]))
     return rules
 

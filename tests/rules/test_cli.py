@@ -83,6 +83,36 @@ def test_a_wrong_inline_test_fails_naming_the_record(tmp_path: Path) -> None:
     ]
 
 
+def test_records_copied_from_one_another_are_each_judged(tmp_path: Path) -> None:
+    # The same audit ID, once get and once list: the store keeps the second as a conflict.
+    get = (ROOT / "tests" / "fixtures" / "stories" / "actor" / "audit.log").read_text().splitlines()[0]
+    listed = get.replace('"verb":"get"', '"verb":"list"')
+    assert json.loads(get)["auditID"] == json.loads(listed)["auditID"] and get != listed
+    tests = f"    tests:\n      match: [{{source: k8s_audit, record: {get}}}]\n"
+    tests += f"      no_match: [{{source: k8s_audit, record: {listed}}}]\n"
+    doc = json_of(["rules", "test", str(rules_dir(tmp_path, CONFIGMAPS + tests))])
+    assert (doc["rules"], doc["records"], doc["failures"]) == (1, 2, [])
+
+
+def test_a_threshold_rules_records_are_judged_together(tmp_path: Path) -> None:
+    first = json.loads((ROOT / "tests" / "fixtures" / "stories" / "actor" / "audit.log").read_text().splitlines()[0])
+
+    def reads(n: int) -> str:
+        copies = [first | {"auditID": f"burst-{n}-{i}", "requestReceivedTimestamp": f"2026-11-28T10:0{i}:00.000000Z",
+                           "stageTimestamp": f"2026-11-28T10:0{i}:00.100000Z"} for i in range(n)]  # fmt: skip
+        return "[" + ", ".join(f"{{source: k8s_audit, record: {json.dumps(c)}}}" for c in copies) + "]"
+
+    rule = CONFIGMAPS.replace("    reason:", "    threshold: {count: 3, by: [actor], within: 5m}\n    reason:")
+    passing = rule + f"    tests:\n      match: {reads(3)}\n      no_match: {reads(2)}\n"
+    assert json_of(["rules", "test", str(rules_dir(tmp_path, passing))])["failures"] == []
+    wrong = rule + f"    tests:\n      match: {reads(2)}\n      no_match: {reads(3)}\n"
+    failures = json_of(["rules", "test", str(rules_dir(tmp_path, wrong))], status=1)["failures"]
+    assert [f.split(": ", 1)[1] for f in failures] == [
+        "rule shop-configmap-read: the match records together must make it fire, and they do not",
+        "rule shop-configmap-read: the no_match records together must not, and they do",
+    ]
+
+
 def test_list_shows_where_each_rule_came_from_and_what_the_store_covers(tmp_path: Path, db: Path) -> None:
     folder = rules_dir(tmp_path, CONFIGMAPS, DENIED)
     doc = json_of(["rules", "list", "--rules", str(folder)], db=db)

@@ -101,3 +101,11 @@ def test_a_rule_path_that_is_not_there_is_refused(tmp_path: Path) -> None:
 def test_a_key_given_twice_is_refused_not_silently_dropped(tmp_path: Path) -> None:
     text = HEAD + "    condition:\n      not: {verb: get}\n      not: {verb: list}\n"
     assert refused(tmp_path, text) == f"{tmp_path / 'mine.yaml'}:9: 'not' given twice in one mapping: join them (all: [...])"
+
+
+def test_two_user_rules_with_one_id_are_refused(tmp_path: Path) -> None:
+    write(tmp_path, HEAD + "    condition: {verb: get}\n", "a.yaml")
+    write(tmp_path, HEAD + "    condition: {verb: list}\n", "b.yaml")
+    with pytest.raises(RuleError) as exc:
+        load([tmp_path])
+    assert str(exc.value) == f"{tmp_path / 'b.yaml'}:2: rule my-rule: the id of the rule at {tmp_path / 'a.yaml'}:2 too"

@@ -153,3 +153,50 @@ def test_a_rule_whose_condition_changed_is_not_covered_until_rebuilt(tmp_path: P
         assert store.covered_rules() == {before.id: before.digest}
     finally:
         store.close()
+
+
+def threshold_rule(tmp_path: Path, count: int, within: str) -> Rule:
+    text = (
+        "rules:\n  - {id: burst, title: t, severity: medium, class: api_calls, reason: '{count} deletes by {actor}',"
+        f" condition: {{verb: delete}}, threshold: {{count: {count}, by: [actor], within: {within}}}}}\n"
+    )
+    (tmp_path / "r.yaml").write_text(text)
+    (rule,) = [r for r in load([tmp_path]).rules if not r.builtin]
+    return rule
+
+
+def burst(actor: str, n: int, every_s: int, start: int = 0) -> list[Event]:
+    return [Event(id=f"{actor}{i}", time=T0 + (start + i * every_s) * 10**9, source="k8s_audit", kind="api_call",
+                  cluster="c", content_hash=f"{actor}{i}", verb="delete", actor=actor) for i in range(n)]  # fmt: skip
+
+
+@pytest.mark.parametrize("covered", [True, False])
+def test_a_threshold_rule_fires_once_per_group_on_the_event_that_reached_its_count(tmp_path: Path, covered: bool) -> None:
+    rule = threshold_rule(tmp_path, 3, "5m")
+    # alice: 5 deletes a minute apart; bob: 2 only; carol: 4, but 10 minutes apart.
+    events = [*burst("alice", 5, 60), *burst("bob", 2, 1), *burst("carol", 4, 600)]
+    events.append(call(verb="get", actor="alice"))
+    store = DuckDBStore(":memory:")
+    try:
+        store.write_events(to_arrow(events))
+        if covered:
+            store.cover_rules([rule])
+        found = store.rule_matches([rule], T0, T0 + 10**13)
+        assert store.rule_matches([rule], T0, T0 + 10**13, ids=["alice2"]) == found
+        assert store.rule_matches([rule], T0, T0 + 10**13, ids=["alice3"]) == []
+    finally:
+        store.close()
+    assert [(e["id"], e["count"], e["rules"]) for e in found] == [("alice2", 5, ["burst"])]
+    assert rule.render(rule.reason, found[0]) == "5 deletes by alice"
+
+
+def test_a_threshold_counts_only_the_window_it_is_asked_of(tmp_path: Path) -> None:
+    rule = threshold_rule(tmp_path, 3, "1h")
+    store = DuckDBStore(":memory:")
+    try:
+        store.write_events(to_arrow(burst("alice", 4, 60)))
+        late = T0 + 120 * 10**9  # after the first two deletes
+        assert [e["id"] for e in store.rule_matches([rule], T0, T0 + 10**13)] == ["alice2"]
+        assert store.rule_matches([rule], late, T0 + 10**13) == []
+    finally:
+        store.close()

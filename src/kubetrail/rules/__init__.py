@@ -25,14 +25,12 @@ from kubetrail.model import CLASSES, SOURCES, EventClass, catalog
 
 BUILTIN_DIR: Final = Path(__file__).parent / "builtin"
 SCHEMA_PATH: Final = Path(__file__).parent / "rules.schema.json"
-SEVERITIES: Final = ("low", "medium", "high", "critical")
 # Bumped when the SQL a condition compiles to changes meaning: a store's candidate tables built
 # by an older compiler are then rebuilt (Rule.digest).
 COMPILER_VERSION: Final = 1
 CLASS_BY_TABLE: Final = {c.table: c for c in CLASSES}
 _TYPES: Final = {f.name: f.sql.replace(" NOT NULL", "") for f in catalog()}
 _NUMERIC: Final = frozenset({"INTEGER", "BIGINT", "UBIGINT", "DOUBLE"})
-_KEYWORDS: Final = frozenset({"all", "any", "not", "macro"})
 
 
 class RuleError(ValueError):
@@ -46,6 +44,16 @@ class Sample:
     source: str
     record: Mapping[str, Any]
     where: str  # file:line
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A rule that fires on the `count`-th of its matching events that share the values of `by`
+    within `within_ns`: once per group in a window, on that event."""
+
+    count: int
+    by: tuple[str, ...]
+    within_ns: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +72,7 @@ class Rule:
     builtin: bool
     matches: tuple[Sample, ...] = ()
     no_matches: tuple[Sample, ...] = ()
+    threshold: Threshold | None = None
 
     @property
     def digest(self) -> str:
@@ -78,9 +87,6 @@ class Rule:
 
 class _Fields(dict[str, Any]):
     """An event's fields for a reason template: derived fields computed, null shown as '?'."""
-
-    def __init__(self, event: Mapping[str, Any]) -> None:
-        super().__init__(event)
 
     def __missing__(self, key: str) -> Any:
         binary = self.get("binary") or ""
@@ -131,7 +137,9 @@ def load(paths: Sequence[str | Path] = ()) -> RuleSet:
     for p, builtin, data, node in docs:
         for i, raw in enumerate(data.get("rules") or []):
             rule = _rule(p, node, i, raw, macros, builtin)
-            found[rule.id] = rule  # an override takes the place of the rule it replaces
+            if (twice := found.get(rule.id)) is not None and twice.builtin == rule.builtin:
+                raise RuleError(f"{rule.origin}: rule {rule.id}: the id of the rule at {twice.origin} too")
+            found[rule.id] = rule  # a user's rule takes the place of the built-in it replaces
     return RuleSet(tuple(found.values()))
 
 
@@ -243,10 +251,25 @@ def _rule(path: Path, node: yaml.Node, i: int, raw: dict[str, Any], macros: dict
         techniques=tuple(raw.get("techniques") or ()), table=cls.table, kinds=kinds, condition=condition,
         reason=raw["reason"], why=raw.get("why", raw["reason"]), origin=where, builtin=builtin,
         matches=_samples(path, node, i, raw, "match"), no_matches=_samples(path, node, i, raw, "no_match"),
+        threshold=_threshold(raw.get("threshold"), cls, f"{_where(path, node, ('rules', i, 'threshold'))}: rule {raw['id']}"),
     )  # fmt: skip
     for template in {rule.reason, rule.why}:
-        _check_template(template, cls, f"{where}: rule {rule.id}")
+        _check_template(template, cls, f"{where}: rule {rule.id}", counted=rule.threshold is not None)
     return rule
+
+
+_UNITS: Final = {"s": 1, "m": 60, "h": 3600}
+
+
+def _threshold(raw: Mapping[str, Any] | None, cls: EventClass, where: str) -> Threshold | None:
+    if raw is None:
+        return None
+    for name in raw["by"]:
+        sql = field_type(cls, name)
+        if sql is None or sql.endswith("[]"):
+            raise RuleError(f"{where}: threshold by {name!r}: give single-valued fields of {cls.table}")
+    within = raw["within"]
+    return Threshold(raw["count"], tuple(raw["by"]), int(within[:-1]) * _UNITS[within[-1]] * 1_000_000_000)
 
 
 def _samples(path: Path, node: yaml.Node, i: int, raw: dict[str, Any], key: str) -> tuple[Sample, ...]:
@@ -354,11 +377,14 @@ def _check_cidr(cidr: str, where: str) -> None:
         raise RuleError(f"{where}: cidr {cidr!r}: only IPv4 ranges are supported yet")
 
 
-def _check_template(template: str, cls: EventClass, where: str) -> None:
+def _check_template(template: str, cls: EventClass, where: str, counted: bool = False) -> None:
+    """Every {field} of a reason is one of the class's (and {count}, of a threshold rule)."""
     try:
         names = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
     except ValueError as exc:
         raise RuleError(f"{where}: template {template!r}: {exc}") from exc
     for name in names:
+        if counted and name == "count":
+            continue
         if not name or field_type(cls, name) is None or name.startswith("extra."):
             raise RuleError(f"{where}: template {template!r}: {{{name}}} is not a field of {cls.table}")

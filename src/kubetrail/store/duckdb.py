@@ -24,7 +24,7 @@ from kubetrail.rules import Rule
 from kubetrail.rules import builtin as builtin_rules
 from kubetrail.store import PENDING_CLUSTER, Cursor, FileResult, QuarantineRow, WriteCounts
 from kubetrail.store.ddl import STORAGE_COLUMNS, candidate_fields, storage_columns
-from kubetrail.store.duckdb_rules import Coverage, Covered, Params, predicate
+from kubetrail.store.duckdb_rules import Coverage, Covered, Params, column, predicate
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -578,19 +578,27 @@ class DuckDBStore:
         self, rules: Sequence[Rule], since: int, until: int, cluster: str | None = None, ids: Sequence[str] | None = None
     ) -> list[dict[str, Any]]:
         """The events of [since, until) (of `cluster`; among `ids`) that the rules match, each
-        with the ids of the rules it matched (`rules`), in time order. A covered rule reads its
-        class's candidates; any other, its class table."""
+        with the ids of the rules it matched (`rules`), in time order; a threshold rule's with the
+        `count` of its group. A covered rule reads its class's candidates; any other, its class
+        table. All single-event rules of a class read in one scan; a threshold rule in its own."""
         coverage = self.coverage()
         found: dict[str, dict[str, Any]] = {}
+
+        def add(rows: list[dict[str, Any]]) -> None:
+            for row in rows:
+                had = found.setdefault(row["id"], row)
+                if had is not row:
+                    had["rules"] = had["rules"] + row["rules"]
+
         for c in CLASSES:
-            mine = [r for r in rules if r.table == c.table]
+            for r in (r for r in rules if r.table == c.table and r.threshold is not None):
+                source = f"{c.table}_candidates" if coverage.covers(r.id, r.digest) else c.table
+                add(self._threshold_scan(source, c, r, since, until, cluster, ids))
+            mine = [r for r in rules if r.table == c.table and r.threshold is None]
             covered = [r for r in mine if coverage.covers(r.id, r.digest)]
             uncovered = [r for r in mine if not coverage.covers(r.id, r.digest)]
             for source, part in ((f"{c.table}_candidates", covered), (c.table, uncovered)):
-                for row in self._scan(source, c, part, since, until, cluster, ids) if part else ():
-                    had = found.setdefault(row["id"], row)
-                    if had is not row:
-                        had["rules"] = had["rules"] + row["rules"]
+                add(self._scan(source, c, part, since, until, cluster, ids) if part else [])
         return sorted(found.values(), key=lambda r: (r["time"], r["id"]))
 
     def _scan(
@@ -609,8 +617,43 @@ FROM {source} e
 WHERE "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
     AND ($cluster IS NULL OR cluster = $cluster){only}
     AND ({" OR ".join(predicates)})"""
+        return self._rows(sql, {**params.values, "since": since, "until": until, "cluster": cluster})
+
+    def _threshold_scan(
+        self, source: str, c: EventClass, rule: Rule, since: int, until: int, cluster: str | None,
+        ids: Sequence[str] | None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """The event at which each group of a threshold rule reached its count within its span
+        (the window's events only), with the group's `count` in the window."""
+        assert rule.threshold is not None
+        params = Params()
+        where = predicate(rule.kinds, rule.condition, c, params)
+        keys = [column(name, params) for name in rule.threshold.by]
+        by = ", ".join(f"_k{i}" for i in range(len(keys)))
+        columns = ", ".join(_select_field(c, f) for f in candidate_fields(c))
+        only = f"WHERE id IN (SELECT unnest({params.add(list(ids))}::VARCHAR[]))" if ids is not None else ""
+        sql = f"""WITH matched AS (
+    SELECT {columns}, {", ".join(f"{k} AS _k{i}" for i, k in enumerate(keys))}
+    FROM {source} e
+    WHERE "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
+        AND ($cluster IS NULL OR cluster = $cluster) AND {where}
+        AND {" AND ".join(f"{k} IS NOT NULL" for k in keys)}
+), counted AS (
+    SELECT *, count(*) OVER (PARTITION BY {by} ORDER BY "time" RANGE BETWEEN {int(rule.threshold.within_ns)} PRECEDING
+                             AND CURRENT ROW) AS _reached,
+        count(*) OVER (PARTITION BY {by}) AS "count"
+    FROM matched
+), fired AS (
+    SELECT * EXCLUDE ({by}, _reached), [{params.add(rule.id)}] AS rules FROM counted
+    WHERE _reached >= {params.add(rule.threshold.count)}
+    QUALIFY row_number() OVER (PARTITION BY {by} ORDER BY "time", id) = 1
+)
+SELECT * FROM fired {only}"""
+        return self._rows(sql, {**params.values, "since": since, "until": until, "cluster": cluster})
+
+    def _rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         with self._reading() as con:
-            cur = con.execute(sql, {**params.values, "since": since, "until": until, "cluster": cluster})
+            cur = con.execute(sql, params)
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 

@@ -17,7 +17,10 @@ from kubetrail.store.ddl import candidate_fields
 
 _DERIVED: Final = {
     "binary_name": "regexp_extract(\"binary\", '[^/]*$')",
-    "binary_dir": "CASE WHEN regexp_matches(\"binary\", '^/+[^/]*$') THEN '/' ELSE rtrim(regexp_extract(\"binary\", '^(.*/)[^/]*$', 1), '/') END",  # noqa: E501
+    "binary_dir": (
+        "CASE WHEN regexp_matches(\"binary\", '^/+[^/]*$') THEN '/' "
+        "ELSE rtrim(regexp_extract(\"binary\", '^(.*/)[^/]*$', 1), '/') END"
+    ),
     "service_account_namespace": "split_part(\"service_account\", '/', 1)",
 }
 # An IPv4 address as a number (NULL when the text is none), for CIDR ranges.
@@ -65,7 +68,8 @@ def _join(parts: list[str], op: str) -> str:
     return parts[0] if len(parts) == 1 else "(" + f" {op} ".join(parts) + ")"
 
 
-def _column(name: str, params: Params) -> str:
+def column(name: str, params: Params) -> str:
+    """A field (derived ones and `extra.PATH` included) as SQL."""
     if name.startswith("extra."):
         pointer = "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in name.removeprefix("extra.").split("."))
         return f'json_extract_string("extra", {params.add(pointer)})'
@@ -74,7 +78,7 @@ def _column(name: str, params: Params) -> str:
 
 def _leaf(name: str, matcher: Any, cls: EventClass, params: Params) -> str:
     sql_type = field_type(cls, name) or "VARCHAR"
-    col = _column(name, params)
+    col = column(name, params)
     is_list = sql_type.endswith("[]")
     if matcher is None or (isinstance(matcher, dict) and "exists" in matcher):
         present = f"len(coalesce({col}, [])) > 0" if is_list else f"{col} IS NOT NULL"
@@ -106,7 +110,7 @@ def _one(x: str, matcher: Any, name: str, params: Params) -> str:
             ranges.append(f"({number}) BETWEEN {low} AND {high}")
         return _join(ranges, "OR")
     if op == "field":
-        return f"{x} = {_column(arg, params)}"
+        return f"{x} = {column(arg, params)}"
     sign = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
     return f"{x} {sign} {params.add(arg)}"
 
