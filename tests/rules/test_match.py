@@ -200,3 +200,62 @@ def test_a_threshold_counts_only_the_window_it_is_asked_of(tmp_path: Path) -> No
         assert store.rule_matches([rule], late, T0 + 10**13) == []
     finally:
         store.close()
+
+
+SEQUENCE = """rules:
+  - id: exec-fetch-connect
+    title: A person's exec, then a download, then a connection out, in one pod
+    severity: critical
+    reason: 'connected to {dst_ip}:{dst_port} after an exec and a download'
+    sequence:
+      within: 10m
+      steps:
+        - {class: api_calls, condition: {resource: pods, subresource: exec}, key: [namespace, object_name]}
+        - {class: processes, kinds: [process_exec], condition: {binary_name: [curl, wget]}, key: [namespace, pod_name]}
+        - {class: flows, kinds: [network_flow], condition: {dst_port: 4444}, key: [namespace, pod_name]}
+"""
+
+
+def at(minute: float) -> int:
+    return T0 + int(minute * 60 * 10**9)
+
+
+def story(pod: str, *steps: tuple[str, float]) -> list[Event]:
+    """Events in pod shop/POD: ("exec" | "curl" | "flow", minute)."""
+    out = []
+    for what, minute in steps:
+        common = {"id": f"{pod}-{what}-{minute}", "time": at(minute), "cluster": "c", "namespace": "shop",
+                  "content_hash": f"{pod}{what}{minute}"}  # fmt: skip
+        if what == "exec":
+            out.append(Event(**common, source="k8s_audit", kind="api_call", verb="create", resource="pods",
+                             subresource="exec", object_name=pod))  # fmt: skip
+        elif what == "curl":
+            out.append(Event(**common, source="tetragon", kind="process_exec", pod_name=pod, binary="/usr/bin/curl"))
+        else:
+            out.append(Event(**common, source="hubble", kind="network_flow", pod_name=pod, dst_ip="198.51.100.9", dst_port=4444))
+    return out
+
+
+@pytest.mark.parametrize("covered", [True, False])
+def test_a_sequence_fires_on_its_last_step_when_the_others_came_before_it_in_one_pod(tmp_path: Path, covered: bool) -> None:
+    (tmp_path / "r.yaml").write_text(SEQUENCE)
+    (rule,) = [r for r in load([tmp_path]).rules if not r.builtin]
+    events = [
+        *story("a", ("exec", 0), ("curl", 1), ("flow", 2), ("flow", 3)),  # the sequence: fires once, on the first flow
+        *story("b", ("curl", 1), ("flow", 2)),  # no exec
+        *story("c", ("exec", 0), ("flow", 1), ("curl", 2)),  # out of order
+        *story("d", ("exec", 0), ("curl", 1), ("flow", 12)),  # beyond 10 minutes from the exec
+    ]
+    store = DuckDBStore(":memory:")
+    try:
+        store.write_events(to_arrow(events))
+        if covered:
+            store.cover_rules([rule])
+            assert set(store.covered_rules()) == {"exec-fetch-connect#0", "exec-fetch-connect#1", "exec-fetch-connect"}
+        found = store.rule_matches([rule], T0, at(60))
+        # Asked from minute 1 on, the exec before the window still counts: its span reaches back.
+        assert [e["id"] for e in store.rule_matches([rule], at(1), at(60))] == ["a-flow-2"]
+    finally:
+        store.close()
+    assert [(e["id"], e["first_step"], e["rules"]) for e in found] == [("a-flow-2", "a-exec-0", ["exec-fetch-connect"])]
+    assert rule.render(rule.reason, found[0]) == "connected to 198.51.100.9:4444 after an exec and a download"

@@ -22,7 +22,7 @@ def test_serve_covers_the_rules_it_runs_once_they_change(tmp_path: Path) -> None
     active = load([rules_dir(tmp_path, CONFIGMAPS)])
     store, core = _open(ServeConfig(db=str(db)), active)
     try:
-        assert store.covered_rules() == {r.id: r.digest for r in active.rules}
+        assert store.covered_rules() == active.selections()
         assert store.candidate_counts()["api_calls"] > 0
     finally:
         core.spool.close()

@@ -75,7 +75,7 @@ def list_cmd(rules_paths: tuple[str, ...], db: str, fmt: str | None) -> None:
         {
             "id": r.id, "title": r.title, "severity": r.severity, "class": r.table, "techniques": list(r.techniques),
             "origin": r.origin, "builtin": r.builtin, "overrides_builtin": not r.builtin and r.id in builtin_ids,
-            "covered": None if covered is None else covered.get(r.id) == r.digest,
+            "covered": None if covered is None else all(covered.get(n) == s.digest() for n, s in r.selections()),
         }
         for r in active.rules
     ]  # fmt: skip

@@ -57,6 +57,30 @@ class Threshold:
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a sequence rule: the events of a class its condition matches, linked to the
+    other steps by the values of `key`."""
+
+    table: str
+    kinds: tuple[str, ...]
+    condition: Mapping[str, Any]
+    key: tuple[str, ...]
+
+    def digest(self) -> str:
+        what = {"v": COMPILER_VERSION, "table": self.table, "kinds": self.kinds, "condition": self.condition}
+        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """A rule that fires on its last step's event when an event of each earlier step came
+    before it, in order, with the same key values, all within `within_ns`."""
+
+    within_ns: int
+    steps: tuple[Step, ...]  # the last is the rule's own table, kinds and condition
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     id: str
     title: str
@@ -73,12 +97,21 @@ class Rule:
     matches: tuple[Sample, ...] = ()
     no_matches: tuple[Sample, ...] = ()
     threshold: Threshold | None = None
+    sequence: Chain | None = None
 
     @property
     def digest(self) -> str:
         """What the rule selects, as a hash: the same digest, the same events."""
-        what = {"v": COMPILER_VERSION, "table": self.table, "kinds": self.kinds, "condition": self.condition}
-        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
+        return Step(self.table, self.kinds, self.condition, ()).digest()
+
+    def selections(self) -> list[tuple[str, Step]]:
+        """What a store keeps candidates of for this rule: (name, step); a sequence's earlier
+        steps as `ID#N`."""
+        own = Step(self.table, self.kinds, self.condition, ())
+        if self.sequence is None:
+            return [(self.id, own)]
+        *earlier, _ = self.sequence.steps
+        return [*((f"{self.id}#{n}", step) for n, step in enumerate(earlier)), (self.id, own)]
 
     def render(self, template: str, event: Mapping[str, Any]) -> str:
         """A reason with the event's fields in it ('denied (403)')."""
@@ -113,6 +146,10 @@ class RuleSet:
 
     def by_id(self) -> dict[str, Rule]:
         return {r.id: r for r in self.rules}
+
+    def selections(self) -> dict[str, str]:
+        """What a store covering these rules keeps candidates of: name -> digest (Rule.selections)."""
+        return {name: step.digest() for r in self.rules for name, step in r.selections()}
 
 
 def load(paths: Sequence[str | Path] = ()) -> RuleSet:
@@ -241,17 +278,21 @@ class _Macro:
 
 def _rule(path: Path, node: yaml.Node, i: int, raw: dict[str, Any], macros: dict[str, _Macro], builtin: bool) -> Rule:
     where = _where(path, node, ("rules", i))
-    cls = CLASS_BY_TABLE[raw["class"]]
-    kinds = tuple(raw.get("kinds") or cls.kinds)
-    if wrong := [k for k in kinds if k not in cls.kinds]:
-        raise RuleError(f"{where}: rule {raw['id']}: kinds {wrong} are not of class {cls.table} ({', '.join(cls.kinds)})")
-    condition = _expand(raw["condition"], macros, _Locator(path, node, ("rules", i, "condition")), raw["id"], cls, ())
+    sequence = _sequence(path, node, i, raw, macros)
+    if sequence is not None:
+        last = sequence.steps[-1]
+        cls, kinds, condition = CLASS_BY_TABLE[last.table], last.kinds, last.condition
+    else:
+        cls = CLASS_BY_TABLE[raw["class"]]
+        kinds = _kinds(raw, cls, f"{where}: rule {raw['id']}")
+        condition = _expand(raw["condition"], macros, _Locator(path, node, ("rules", i, "condition")), raw["id"], cls, ())
     rule = Rule(
         id=raw["id"], title=raw["title"], description=raw.get("description", ""), severity=raw["severity"],
         techniques=tuple(raw.get("techniques") or ()), table=cls.table, kinds=kinds, condition=condition,
         reason=raw["reason"], why=raw.get("why", raw["reason"]), origin=where, builtin=builtin,
         matches=_samples(path, node, i, raw, "match"), no_matches=_samples(path, node, i, raw, "no_match"),
         threshold=_threshold(raw.get("threshold"), cls, f"{_where(path, node, ('rules', i, 'threshold'))}: rule {raw['id']}"),
+        sequence=sequence,
     )  # fmt: skip
     for template in {rule.reason, rule.why}:
         _check_template(template, cls, f"{where}: rule {rule.id}", counted=rule.threshold is not None)
@@ -261,6 +302,39 @@ def _rule(path: Path, node: yaml.Node, i: int, raw: dict[str, Any], macros: dict
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600}
 
 
+def _kinds(raw: Mapping[str, Any], cls: EventClass, where: str) -> tuple[str, ...]:
+    kinds = tuple(raw.get("kinds") or cls.kinds)
+    if wrong := [k for k in kinds if k not in cls.kinds]:
+        raise RuleError(f"{where}: kinds {wrong} are not of class {cls.table} ({', '.join(cls.kinds)})")
+    return kinds
+
+
+def _ns(within: str) -> int:
+    return int(within[:-1]) * _UNITS[within[-1]] * 1_000_000_000
+
+
+def _sequence(path: Path, node: yaml.Node, i: int, raw: Mapping[str, Any], macros: dict[str, _Macro]) -> Chain | None:
+    if "sequence" not in raw:
+        return None
+    steps = []
+    for n, step in enumerate(raw["sequence"]["steps"]):
+        at = ("rules", i, "sequence", "steps", n)
+        where = f"{_where(path, node, at)}: rule {raw['id']}: step {n + 1}"
+        cls = CLASS_BY_TABLE[step["class"]]
+        condition = _expand(step["condition"], macros, _Locator(path, node, (*at, "condition")), raw["id"], cls, ())
+        for name in step["key"]:
+            sql = field_type(cls, name)
+            if sql is None or sql.endswith("[]"):
+                raise RuleError(f"{where}: key {name!r}: give single-valued fields of {cls.table}")
+        steps.append(Step(cls.table, _kinds(step, cls, where), condition, tuple(step["key"])))
+    if len({len(s.key) for s in steps}) != 1:
+        where = _where(path, node, ("rules", i, "sequence"))
+        raise RuleError(
+            f"{where}: rule {raw['id']}: every step needs a key of as many fields (got {[list(s.key) for s in steps]})"
+        )
+    return Chain(_ns(raw["sequence"]["within"]), tuple(steps))
+
+
 def _threshold(raw: Mapping[str, Any] | None, cls: EventClass, where: str) -> Threshold | None:
     if raw is None:
         return None
@@ -268,8 +342,7 @@ def _threshold(raw: Mapping[str, Any] | None, cls: EventClass, where: str) -> Th
         sql = field_type(cls, name)
         if sql is None or sql.endswith("[]"):
             raise RuleError(f"{where}: threshold by {name!r}: give single-valued fields of {cls.table}")
-    within = raw["within"]
-    return Threshold(raw["count"], tuple(raw["by"]), int(within[:-1]) * _UNITS[within[-1]] * 1_000_000_000)
+    return Threshold(raw["count"], tuple(raw["by"]), _ns(raw["within"]))
 
 
 def _samples(path: Path, node: yaml.Node, i: int, raw: dict[str, Any], key: str) -> tuple[Sample, ...]:

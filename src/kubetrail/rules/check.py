@@ -1,8 +1,8 @@
 """`kubetrail rules test`: every rule's inline test records, normalized by their source as ingest
 does, stored in a store of their own (in memory) and matched by the rules as `incidents` matches
-them: through the candidates the store keeps for the rules it covers. A threshold rule's records
-are judged together, each list in a store of its own: the `match` records must make it fire,
-the `no_match` ones must not."""
+them: through the candidates the store keeps for the rules it covers. A threshold or sequence
+rule's records are judged together, each list in a store of its own: the `match` records must
+make it fire, the `no_match` ones must not."""
 
 from __future__ import annotations
 
@@ -54,8 +54,8 @@ def _check(store: DuckDBStore, rules: Sequence[Rule]) -> Report:
     planned: list[tuple[Rule, Sample, bool, set[tuple[str, str]]]] = []
     events: list[pa.Table] = []
     for rule in rules:
-        if rule.threshold is not None:
-            failures += _check_threshold(rule)
+        if rule.threshold is not None or rule.sequence is not None:
+            failures += _check_together(rule)
             continue
         for sample, expect in [*((s, True) for s in rule.matches), *((s, False) for s in rule.no_matches)]:
             normalized = _normalize(store, sample)
@@ -83,7 +83,8 @@ def _check(store: DuckDBStore, rules: Sequence[Rule]) -> Report:
     return Report(len(tested), records, tuple(failures), untested)
 
 
-def _check_threshold(rule: Rule) -> list[Failure]:
+def _check_together(rule: Rule) -> list[Failure]:
+    """A threshold or sequence rule: each list of records together, in a store of its own."""
     failures = []
     for samples, expect in ((rule.matches, True), (rule.no_matches, False)):
         if not samples:

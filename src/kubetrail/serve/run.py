@@ -109,7 +109,7 @@ def _open(config: ServeConfig, rules: RuleSet) -> tuple[DuckDBStore, Core]:
         store = DuckDBStore.live(db)
     except StoreError as exc:
         raise ServeError(f"{exc} (another kubetrail process may be writing it: stop it first)") from exc
-    if store.covered_rules() != {r.id: r.digest for r in rules.rules}:
+    if store.covered_rules() != rules.selections():
         log.info("store %s: the active rules changed: finding their candidates in the stored events", db)
         store.cover_rules(rules.rules)
     try:

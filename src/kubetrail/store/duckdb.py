@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import sys
@@ -20,7 +21,7 @@ import duckdb
 
 from kubetrail.malloc import release_freed
 from kubetrail.model import CLASSES, EventClass, catalog
-from kubetrail.rules import Rule
+from kubetrail.rules import CLASS_BY_TABLE, Rule, Step
 from kubetrail.rules import builtin as builtin_rules
 from kubetrail.store import PENDING_CLUSTER, Cursor, FileResult, QuarantineRow, WriteCounts
 from kubetrail.store.ddl import STORAGE_COLUMNS, candidate_fields, storage_columns
@@ -553,7 +554,7 @@ class DuckDBStore:
     def cover_rules(self, rules: Sequence[Rule]) -> None:
         """Keep the candidates of these rules (and no others) from now on: the candidate tables
         rebuilt from the events, in one transaction."""
-        covered = [Covered(r.id, r.table, r.digest, r.kinds, r.condition) for r in rules]
+        covered = [Covered(name, s.table, s.digest(), s.kinds, s.condition) for r in rules for name, s in r.selections()]
         coverage = Coverage(covered)
         con = self.con
         con.execute("BEGIN")
@@ -590,11 +591,17 @@ class DuckDBStore:
                 if had is not row:
                     had["rules"] = had["rules"] + row["rules"]
 
+        def read(name: str, step: Step) -> str:
+            """Where a selection's events are: its candidates when covered, else its class table."""
+            return f"{step.table}_candidates" if coverage.covers(name, step.digest()) else step.table
+
+        for r in rules:
+            if r.sequence is not None:
+                add(self._sequence_scan([read(n, s) for n, s in r.selections()], r, since, until, cluster, ids))
         for c in CLASSES:
             for r in (r for r in rules if r.table == c.table and r.threshold is not None):
-                source = f"{c.table}_candidates" if coverage.covers(r.id, r.digest) else c.table
-                add(self._threshold_scan(source, c, r, since, until, cluster, ids))
-            mine = [r for r in rules if r.table == c.table and r.threshold is None]
+                add(self._threshold_scan(read(*r.selections()[-1]), c, r, since, until, cluster, ids))
+            mine = [r for r in rules if r.table == c.table and r.threshold is None and r.sequence is None]
             covered = [r for r in mine if coverage.covers(r.id, r.digest)]
             uncovered = [r for r in mine if not coverage.covers(r.id, r.digest)]
             for source, part in ((f"{c.table}_candidates", covered), (c.table, uncovered)):
@@ -647,6 +654,56 @@ WHERE "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
     SELECT * EXCLUDE ({by}, _reached), [{params.add(rule.id)}] AS rules FROM counted
     WHERE _reached >= {params.add(rule.threshold.count)}
     QUALIFY row_number() OVER (PARTITION BY {by} ORDER BY "time", id) = 1
+)
+SELECT * FROM fired {only}"""
+        return self._rows(sql, {**params.values, "since": since, "until": until, "cluster": cluster})
+
+    def _sequence_scan(
+        self, sources: Sequence[str], rule: Rule, since: int, until: int, cluster: str | None, ids: Sequence[str] | None
+    ) -> list[dict[str, Any]]:
+        """The first event of the window, per key, of a sequence rule's last step that an event of
+        each earlier step preceded, in order, with the same key values (and cluster), all within
+        the rule's span; with the id of the first step's event (`first_step`)."""
+        assert rule.sequence is not None
+        params = Params()
+        steps, within = rule.sequence.steps, int(rule.sequence.within_ns)
+        n_keys = len(steps[0].key)
+        ctes = []
+        for n, (step, source) in enumerate(zip(steps, sources, strict=True)):
+            c = CLASS_BY_TABLE[step.table]
+            keys = [column(k, params) for k in step.key]
+            last = n == len(steps) - 1
+            columns = ", ".join(_select_field(c, f) for f in candidate_fields(c)) if last else (
+                'id AS _id, cluster AS _cluster, epoch_ns("time") AS _t'
+            )  # fmt: skip
+            since_sql = "$since" if last else f"$since - {within}"
+            ctes.append(f"""{"l" if last else f"s{n}"} AS (
+    SELECT {columns}, {", ".join(f"{k} AS _k{i}" for i, k in enumerate(keys))}
+    FROM {source} e
+    WHERE "time" >= make_timestamp_ns({since_sql}) AND "time" < make_timestamp_ns($until)
+        AND ($cluster IS NULL OR cluster = $cluster) AND {predicate(step.kinds, step.condition, c, params)}
+        AND {" AND ".join(f"{k} IS NOT NULL" for k in keys)}
+)""")
+        earlier = [f"s{n}" for n in range(len(steps) - 1)]
+        joins = " ".join(
+            f"JOIN {s} ON {s}._cluster = l.cluster AND " + " AND ".join(f"{s}._k{i} = l._k{i}" for i in range(n_keys))
+            for s in earlier
+        )
+        times = [*(f"{s}._t" for s in earlier), 'l."time"']
+        event_ids = [*(f"{s}._id" for s in earlier), "l.id"]
+        order = " AND ".join(
+            [f'{earlier[0]}._t >= l."time" - {within}']
+            + [f"{a} <= {b}" for a, b in itertools.pairwise(times)]
+            + [f"{a} <> {b}" for a, b in itertools.pairwise(event_ids)]
+        )
+        per_key = ", ".join(f"l._k{i}" for i in range(n_keys))
+        only = f"WHERE id IN (SELECT unnest({params.add(list(ids))}::VARCHAR[]))" if ids is not None else ""
+        sql = f"""WITH {", ".join(ctes)}, fired AS (
+    SELECT l.* EXCLUDE ({", ".join(f"_k{i}" for i in range(n_keys))}), [{params.add(rule.id)}] AS rules,
+        {earlier[0]}._id AS first_step
+    FROM l {joins}
+    WHERE {order}
+    QUALIFY row_number() OVER (PARTITION BY l.cluster, {per_key} ORDER BY l."time", l.id, {earlier[0]}._t DESC) = 1
 )
 SELECT * FROM fired {only}"""
         return self._rows(sql, {**params.values, "since": since, "until": until, "cluster": cluster})
