@@ -36,6 +36,7 @@ from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
 from kubetrail.identity.scope import DEFAULT_INTERNAL, place
 from kubetrail.identity.workloads import workload_key
 from kubetrail.rules import Rule, RuleSet, builtin
+from kubetrail.rules.detectors import SteadyChannel
 from kubetrail.store import Store
 from kubetrail.timeutil import NS, format_ns, parse_rfc3339
 
@@ -45,7 +46,6 @@ _PRIORITY: Final = {
     "notice": "low", "informational": "low", "info": "low", "debug": "low",
 }  # fmt: skip
 _TECHNIQUE: Final = re.compile(r"^T\d{4}(\.\d{3})?$")
-ROUTINE_IN_WINDOW: Final = 10  # the same rule on the same workload this often in one window is its routine
 # Each kind of signal is found by its own small queries. Side by side, the store works on some
 # while the Python of others runs: the latest hour at 10M events, 0.30-0.40 s -> 0.15-0.21 s. The
 # threads live on, so that the store's connection for each (a cursor) is opened once.
@@ -100,10 +100,11 @@ def _runtime(store: Store, q: Query, skew_ns: int, gaps: list[str]) -> Iterator[
     for c in counts:
         seen[_rule_key(c)] += c["alerts"]
     usual = {_rule_key(a) for a in before}
+    routine_at = q.rules.detectors.runtime_alerts.routine_in_window
 
     def routine(alert: Mapping[str, Any]) -> bool:
         key = _rule_key(alert)
-        return _severity(alert) != "critical" and (key in usual or seen[key] >= ROUTINE_IN_WINDOW)
+        return _severity(alert) != "critical" and (key in usual or seen[key] >= routine_at)
 
     left_out = Counter[tuple[str, str, str]]()
     wanted: set[str] = set()
@@ -256,32 +257,37 @@ def _stolen_tokens(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
         held = f", an address {holder.pod} held at the time" if holder is not None and holder.pod else ""
         calls = f" ({t['calls']} calls)" if t["calls"] > 1 else ""
         what = f"{t['actor']} used the bound token of {use.pod} from {t['source_ip']}{held}{calls}"
-        yield Signal(t["id"], t["time"], t["cluster"], "k8s_audit", "api_call", what, "high", ("T1528",), pod=use.pod,
+        severity = q.rules.detectors.stolen_token.severity
+        yield Signal(t["id"], t["time"], t["cluster"], "k8s_audit", "api_call", what, severity, ("T1528",), pod=use.pod,
                      actor=t["actor"])  # fmt: skip
 
 
 def _processes(store: Store, q: Query) -> Iterator[Signal]:
     """Processes the workload never ran in its baseline (rule hits come as runtime alerts)."""
     doc = processes(store, ProcessesQuery(q.window, cluster=q.cluster, unexpected=True, limit=10_000, trace_rule_hits=False))
+    detector = q.rules.detectors.unexpected_process
     for r in doc["rows"]:
-        if not any(reason.startswith(NOT_IN_BASELINE) for reason in r["reasons"]):
+        if not any(reason.startswith(NOT_IN_BASELINE) for reason in r["reasons"]) or detector.allow.binary(r["binary"]):
             continue
         initiator = r["initiator"]
         exec_by_person = initiator is not None and initiator["type"] == "kubectl-exec"
         yield Signal(
             r["evidence"][0], parse_rfc3339(r["last_seen"]), r["cluster"], "tetragon", "process_exec",
-            f"{r['pod']} ran {_command(r['binary'], r['args'])}: {r['reasons'][-1]}", "medium",
+            f"{r['pod']} ran {_command(r['binary'], r['args'])}: {r['reasons'][-1]}", detector.severity,
             ("T1609",) if exec_by_person else (), pod=r["pod"], initiator=initiator["user"] if initiator else None,
         )  # fmt: skip
 
 
 def _egress(store: Store, q: Query) -> Iterator[Signal]:
     doc = egress(store, EgressQuery(q.window, cluster=q.cluster, external=True, new=True, limit=10_000))
+    detector = q.rules.detectors.new_destination
     for r in doc["rows"]:
+        if detector.allow.destination(r["destination_ip"], r["destination_names"]):
+            continue
         where = _address(r["destination_ip"], r["port"], r["destination_names"])
         yield Signal(
             r["evidence"][0], parse_rfc3339(r["first_seen"]), r["cluster"], "hubble", "network_flow",
-            f"{r['pod']} connected to {where}, an external destination new for {r['workload']}", "medium", ("T1041",),
+            f"{r['pod']} connected to {where}, an external destination new for {r['workload']}", detector.severity, ("T1041",),
             pod=r["pod"], destinations=(r["destination_ip"],),
         )  # fmt: skip
 
@@ -293,7 +299,8 @@ def _steady_egress(store: Store, q: Query, skew_ns: int, gaps: list[str]) -> Ite
     connection; who else reaches them, and since when, only for the channels that the
     workload's replicas share."""
     window = {"since": q.window.since, "until": q.window.until, "cluster": q.cluster}
-    rows = store.query("steady_candidates", **window, min_connections=steady.STEADY_CONNECTIONS, min_span=steady.STEADY_SPAN_NS)
+    params = q.rules.detectors.steady_channel
+    rows = store.query("steady_candidates", **window, min_connections=params.min_connections, min_span=params.min_span_ns)
     activity = [
         Activity(r["cluster"], f"{r['namespace']}/{r['pod_name']}", workload_key(r["namespace"], r["pod_name"], r["workload"]),
                  r["first"], r["last"])
@@ -306,22 +313,23 @@ def _steady_egress(store: Store, q: Query, skew_ns: int, gaps: list[str]) -> Ite
     resolver.prefetch((r["cluster"], r["dst_ip"]) for r in outward)
     outward = [r for r in outward if place(r["dst_ip"], resolver.at(r["cluster"], r["dst_ip"], r["last"])).external]
     names = Names(store.query("dns_names", cluster=q.cluster, until=q.window.until))
-    stands = _stands_for(outward, names)
+    stands = _stands_for(outward, names, params)
     if not stands:
         return
     clusters, ips, destinations = (list(column) for column in zip(*stands, strict=True))
     found = store.query(
         "steady_egress", **window, clusters=clusters, ips=ips, destinations=destinations, burst=steady.BURST_NS,
-        min_connections=steady.STEADY_CONNECTIONS, min_span=steady.STEADY_SPAN_NS, max_cv=steady.STEADY_MAX_CV,
+        min_connections=params.min_connections, min_span=params.min_span_ns, max_cv=params.max_cv,
     )  # fmt: skip
     workloads = {(a.cluster, a.pod): a.workload for a in activity}
     rhythms = [_rhythm(r, workloads) for r in found]
     yield from _judged(store, q, steady.channels(rhythms), activity, names, gaps)
 
 
-def _stands_for(outward: list[dict[str, Any]], names: Names) -> list[tuple[str, str, str]]:
+def _stands_for(outward: list[dict[str, Any]], names: Names, params: SteadyChannel) -> list[tuple[str, str, str]]:
     """(cluster, address, destination) for every address of a destination that some pod reached
-    at least STEADY_CONNECTIONS times over STEADY_SPAN_NS or more (through any of its addresses)."""
+    at least min_connections times over min_span or more (through any of its addresses), less
+    the destinations the detector's allow-list leaves alone."""
     totals: dict[tuple[str, str, str, int | None], tuple[int, int, int]] = {}
     stands: set[tuple[str, str, str]] = set()
     for r in outward:
@@ -330,9 +338,9 @@ def _stands_for(outward: list[dict[str, Any]], names: Names) -> list[tuple[str, 
             flows, first, last = totals.get(key, (0, r["first"], r["last"]))
             totals[key] = (flows + r["flows"], min(first, r["first"]), max(last, r["last"]))
             stands.add((r["cluster"], r["dst_ip"], destination))
-    often = {(c, d) for (c, _, d, _), (flows, first, last) in totals.items() if flows >= steady.STEADY_CONNECTIONS
-             and last - first >= steady.STEADY_SPAN_NS}  # fmt: skip
-    return sorted(s for s in stands if (s[0], s[2]) in often)
+    often = {(c, d) for (c, _, d, _), (flows, first, last) in totals.items() if flows >= params.min_connections
+             and last - first >= params.min_span_ns}  # fmt: skip
+    return sorted(s for s in stands if (s[0], s[2]) in often and not params.allow.destination(s[1], [s[2]]))
 
 
 def _rhythm(r: Mapping[str, Any], workloads: Mapping[tuple[str, str], str]) -> Rhythm:
@@ -352,7 +360,7 @@ def _judged(
     with a gap saying why, so that it neither raises an incident nor joins an attack's story on
     the same pod."""
     reached = _reached(store, q, found, names) if found else []
-    doubtful = [c for c in found if steady.shared(c, activity, reached)]
+    doubtful = [c for c in found if steady.shared(c, activity, reached, q.rules.detectors.steady_channel)]
     evidence = {c.key: steady.design(c, q.window.since, reached, {}) for c in doubtful}
     if lacking := [c for c in doubtful if not evidence[c.key]]:
         images = _images(store, q, lacking, reached)
@@ -364,7 +372,8 @@ def _judged(
             continue
         for r in c.rhythms:
             yield Signal(
-                r.first_id, r.first, r.cluster, r.source, r.kind, _steady_text(c, r, c.key in evidence, reached), "high",
+                r.first_id, r.first, r.cluster, r.source, r.kind, _steady_text(c, r, c.key in evidence, reached),
+                q.rules.detectors.steady_channel.severity,
                 ("T1029", "T1041"), pod=r.pod, destinations=r.addresses, channel=c.key,
             )  # fmt: skip
 

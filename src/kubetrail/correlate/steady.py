@@ -26,15 +26,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from kubetrail.rules.detectors import SteadyChannel
 from kubetrail.timeutil import NS
 
-# A steady channel: this many connections or more, over at least this long, their gaps varying by
-# at most this share of their mean. Traffic that follows users or queues is far more irregular
-# (gaps of random arrivals vary by as much as their mean); timers, cron jobs and sleep loops vary
-# by a few percent, and a beacon's usual jitter of up to ±20 % by about a tenth.
-STEADY_CONNECTIONS: Final = 6
-STEADY_SPAN_NS: Final = 30 * 60 * NS
-STEADY_MAX_CV: Final = 0.25
+# What makes a channel steady (so many connections, over so long, their gaps varying by at most
+# so much of their mean) is the detector's setting: rules/detectors.py, SteadyChannel.
 BURST_NS: Final = 2 * NS  # flows this close together are one connection (a handshake two sensors saw)
 _NAME_CHARS: Final = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' generated names: no vowels, no 0/1/3
 
@@ -157,14 +153,17 @@ def _order(item: tuple[tuple[str, str, str, int | None], list[Rhythm]]) -> tuple
     return cluster, workload, destination, port if port is not None else -1
 
 
-def shared(channel: Channel, activity: Iterable[Activity], reached: Iterable[Reach] = ()) -> bool:
+def shared(
+    channel: Channel, activity: Iterable[Activity], reached: Iterable[Reach] = (), steady: SteadyChannel | None = None
+) -> bool:
     """Kept by the workload's replicas: by two or more of its pods, or by its only pod, no other pod
     of the workload having lived beside it long enough to show the same rhythm, or the others
     reaching the destination too (not yet often enough for a rhythm: a live look judges the
     first pod of several that keep it at that pod's sixth connection)."""
     if len(channel.pods) >= 2 or siblings(channel, reached):
         return True
-    needed = max(STEADY_SPAN_NS, (STEADY_CONNECTIONS - 1) * channel.mean_gap)
+    steady = steady or SteadyChannel()
+    needed = max(steady.min_span_ns, (steady.min_connections - 1) * channel.mean_gap)
     keeping = set(channel.pods)
     return not any(
         a.cluster == channel.cluster and a.workload == channel.workload and a.pod not in keeping

@@ -14,7 +14,7 @@ import json
 import re
 import string
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -22,6 +22,7 @@ from typing import Any, Final
 import yaml
 
 from kubetrail.model import CLASSES, SOURCES, EventClass, catalog
+from kubetrail.rules.detectors import Detectors, merged
 
 BUILTIN_DIR: Final = Path(__file__).parent / "builtin"
 SCHEMA_PATH: Final = Path(__file__).parent / "rules.schema.json"
@@ -140,6 +141,7 @@ class _Fields(dict[str, Any]):
 @dataclass(frozen=True)
 class RuleSet:
     rules: tuple[Rule, ...]
+    detectors: Detectors = field(default_factory=Detectors)
 
     def of(self, table: str) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.table == table)
@@ -170,6 +172,10 @@ def load(paths: Sequence[str | Path] = ()) -> RuleSet:
     for p, _, data, node in docs:
         for name, cond in (data.get("macros") or {}).items():
             macros[name] = _Macro(cond, _Locator(p, node, ("macros", name)))
+    detectors = Detectors()
+    for p, _, data, node in docs:
+        if "detectors" in data:
+            detectors = merged(detectors, data["detectors"], _where(p, node, ("detectors",)))
     found: dict[str, Rule] = {}
     for p, builtin, data, node in docs:
         for i, raw in enumerate(data.get("rules") or []):
@@ -177,7 +183,7 @@ def load(paths: Sequence[str | Path] = ()) -> RuleSet:
             if (twice := found.get(rule.id)) is not None and twice.builtin == rule.builtin:
                 raise RuleError(f"{rule.origin}: rule {rule.id}: the id of the rule at {twice.origin} too")
             found[rule.id] = rule  # a user's rule takes the place of the built-in it replaces
-    return RuleSet(tuple(found.values()))
+    return RuleSet(tuple(found.values()), detectors)
 
 
 @cache
