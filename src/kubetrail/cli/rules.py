@@ -152,6 +152,58 @@ def test_cmd(paths: tuple[str, ...], fmt: str | None) -> None:
         raise SystemExit(EXIT_PROBLEM)
 
 
+@rules_cmd.command("import-sigma")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Directory to write the rule files to.")
+@_output_option
+def import_sigma_cmd(paths: tuple[str, ...], out: str, fmt: str | None) -> None:
+    """Convert Sigma rules for Kubernetes audit logs into kubetrail rules, one file each.
+
+    A rule with a field, modifier or value kubetrail cannot map is refused with pySigma's
+    reason, never half-converted (exit 1 when any was). Needs pySigma: pip install 'kubetrail[sigma]'.
+
+    \b
+    Example:
+      kubetrail rules import-sigma sigma/rules/application/kubernetes/audit/*.yml --out ./my-rules
+    """
+    from pathlib import Path
+
+    import yaml
+
+    from kubetrail.rules import RuleError, load
+
+    fmt = fmt or default_format()
+    try:
+        from kubetrail.rules.sigma import convert
+    except ImportError:
+        fail(fmt, "sigma", "rules import-sigma needs pySigma: pip install 'kubetrail[sigma]'", EXIT_PROBLEM)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    converted, refused = [], []
+    for c in convert([Path(p) for p in paths]):
+        if c.rule is None:
+            refused.append({"sigma": c.source, "title": c.title, "reason": c.refused})
+            continue
+        target = folder / f"{c.rule['id']}.yaml"
+        text = f"# Imported from the Sigma rule {c.source} by kubetrail rules import-sigma.\n"
+        target.write_text(text + yaml.safe_dump({"rules": [c.rule]}, sort_keys=False, allow_unicode=True))
+        try:
+            load([target])  # what kubetrail cannot compile is refused too, and not left behind
+        except RuleError as exc:
+            target.unlink()
+            refused.append({"sigma": c.source, "title": c.title, "reason": str(exc)})
+            continue
+        converted.append({"sigma": c.source, "rule": c.rule["id"], "file": str(target)})
+    if fmt == "json":
+        emit_json({"converted": converted, "refused": refused})
+    else:
+        for r in refused:
+            click.echo(f"refused: {r['sigma']} ({r['title']}): {r['reason']}", err=True)
+        click.echo(f"converted {len(converted)} Sigma rules into {out}, refused {len(refused)}")
+    if refused:
+        raise SystemExit(EXIT_PROBLEM)
+
+
 @rules_cmd.command("rebuild")
 @rules_option
 @_db_option

@@ -131,6 +131,8 @@ class _Fields(dict[str, Any]):
             return head.rstrip("/") or head
         if key == "service_account_namespace":
             return (self.get("service_account") or "?").split("/", 1)[0]
+        if key == "authenticated_user":
+            return self.get("impersonated_by") or self.get("actor")
         raise KeyError(key)
 
     def __getitem__(self, key: str) -> Any:
@@ -392,7 +394,10 @@ def field_type(cls: EventClass, name: str) -> str | None:
     """The SQL type of a field a rule of class `cls` may read (derived ones included), or None."""
     if name.startswith("extra.") and "extra" in cls.fields:
         return "VARCHAR"
-    derived = {"binary_name": "binary", "binary_dir": "binary", "service_account_namespace": "service_account"}
+    derived = {
+        "binary_name": "binary", "binary_dir": "binary", "service_account_namespace": "service_account",
+        "authenticated_user": "impersonated_by",
+    }  # fmt: skip
     if name in derived:
         return "VARCHAR" if derived[name] in cls.fields else None
     return _TYPES[name] if name in cls.fields and name not in ("extra", "raw") else None

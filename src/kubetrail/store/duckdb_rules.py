@@ -22,6 +22,7 @@ _DERIVED: Final = {
         "ELSE rtrim(regexp_extract(\"binary\", '^(.*/)[^/]*$', 1), '/') END"
     ),
     "service_account_namespace": "split_part(\"service_account\", '/', 1)",
+    "authenticated_user": 'coalesce("impersonated_by", "actor")',  # who authenticated: the impersonator, if any
 }
 # An IPv4 address as a number (NULL when the text is none), for CIDR ranges.
 _IPV4: Final = (
