@@ -69,14 +69,17 @@ def test_any_all_and_lists_of_values(tmp_path: Path) -> None:
 
 def test_a_matcher_on_a_list_field_holds_for_any_element(tmp_path: Path) -> None:
     a = call(source_ips=["192.168.1.9", "10.1.2.3"], actor_groups=["system:authenticated", "dev"])
-    b = call(source_ips=["203.0.113.7"], actor_groups=["system:masters"])
+    b = call(source_ips=["203.0.113.7", "2001:db8::8a2e:370:7334"], actor_groups=["system:masters"])
     c = call(source_ips=None, actor_groups=[])
-    events = [a, b, c]
+    d = call(source_ips=["fd00::1", "not an address", "::ffff:10.1.2.3"])
+    events = [a, b, c, d]
     assert matched(tmp_path, events, "api_calls", "{source_ips: {cidr: 10.0.0.0/8}}") == [a.id]
+    assert matched(tmp_path, events, "api_calls", "{source_ips: {cidr: 'fc00::/7'}}") == [d.id]
+    assert matched(tmp_path, events, "api_calls", "{source_ips: {cidr: ['2001:db8::/32', 192.168.0.0/16]}}") == [a.id, b.id]
     assert matched(tmp_path, events, "api_calls", "{source_ips: {cidr: [203.0.113.0/24, 192.168.0.0/16]}}") == [a.id, b.id]
     assert matched(tmp_path, events, "api_calls", "{actor_groups: system:masters}") == [b.id]
     assert matched(tmp_path, events, "api_calls", "{actor_groups: {wildcard: 'system:*'}}") == [a.id, b.id]
-    assert matched(tmp_path, events, "api_calls", "{actor_groups: {exists: false}}") == [c.id]
+    assert matched(tmp_path, events, "api_calls", "{actor_groups: {exists: false}}") == [c.id, d.id]
 
 
 def test_wildcards_take_sql_like_characters_literally(tmp_path: Path) -> None:

@@ -29,6 +29,15 @@ _IPV4: Final = (
     "CASE WHEN regexp_full_match({x}, '[0-9]{{1,3}}(\\.[0-9]{{1,3}}){{3}}') THEN "
     "list_reduce(list_transform(string_split({x}, '.'), lambda o: o::UBIGINT), lambda a, b: a * 256 + b) END"
 )
+# An IPv6 address in hex groups (`::` expanded; not the IPv4-mapped form) as a 128-bit number.
+_GROUPS: Final = (
+    "CASE WHEN split_part({x}, '::', {n}) = '' THEN []::VARCHAR[] ELSE string_split(split_part({x}, '::', {n}), ':') END"
+)
+_IPV6: Final = (
+    "CASE WHEN regexp_full_match({x}, '[0-9a-fA-F:]*:[0-9a-fA-F:]*') THEN list_reduce(list_transform("
+    "CASE WHEN contains({x}, '::') THEN {head} || list_transform(range(8 - len({head}) - len({tail})), lambda i: '0') || {tail} "
+    "ELSE string_split({x}, ':') END, lambda g: TRY_CAST('0x' || g AS UHUGEINT)), lambda a, b: a * 65536 + b) END"
+)
 
 
 @dataclass
@@ -103,12 +112,16 @@ def _one(x: str, matcher: Any, name: str, params: Params) -> str:
     if op == "regex":
         return f"regexp_matches({x}, {params.add(arg)})"
     if op == "cidr":
-        number = _IPV4.format(x=x)
         ranges = []
         for c in [arg] if isinstance(arg, str) else arg:
-            net = ipaddress.IPv4Network(c, strict=False)
-            low, high = params.add(int(net.network_address)), params.add(int(net.broadcast_address))
-            ranges.append(f"({number}) BETWEEN {low} AND {high}")
+            net = ipaddress.ip_network(c, strict=False)
+            if net.version == 4:
+                low, high = params.add(int(net.network_address)), params.add(int(net.broadcast_address))
+                ranges.append(f"({_IPV4.format(x=x)}) BETWEEN {low} AND {high}")
+            else:  # 128-bit bounds, bound as text: a parameter holds 64 bits
+                low, high = params.add(str(int(net.network_address))), params.add(str(int(net.broadcast_address)))
+                number = _IPV6.format(x=x, head=_GROUPS.format(x=x, n=1), tail=_GROUPS.format(x=x, n=2))
+                ranges.append(f"({number}) BETWEEN {low}::UHUGEINT AND {high}::UHUGEINT")
         return _join(ranges, "OR")
     if op == "field":
         return f"{x} = {column(arg, params)}"
