@@ -3,6 +3,7 @@ set by a rule file key by key, and what `incidents` then reports."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +73,24 @@ def test_an_allowed_new_destination_is_no_signal(tmp_path: Path) -> None:
     assert row["destinations"] == ["198.51.100.23", "203.0.113.99"]
     (row,) = story(tmp_path / "b", "egress", "detectors:\n  new_destination: {allow: {cidrs: [203.0.113.0/24]}}\n")
     assert row["destinations"] == ["198.51.100.23"]  # the mining-pool connection is a rule's, not this detector's
+
+
+def test_a_teams_baseline_policy_decides_when_a_baseline_is_learned(tmp_path: Path) -> None:
+    # The actor story's account made a call every 30 min until the day before: in the two days
+    # before the window, 28 calls over 13.5 h, short of the default 24 h and 50 calls.
+    from kubetrail.answers.actor import Query as ActorQuery
+    from kubetrail.answers.actor import actor
+
+    (tmp_path / "d.yaml").write_text("detectors:\n  baselines: {min_history: 12h, min_events: 20}\n")
+    store = DuckDBStore(tmp_path / "k.duckdb")
+    try:
+        ingest(store, list(expand_paths([str(FIXTURES / "stories" / "actor")])), Options())
+        window = Window(parse_rfc3339("2026-11-28T10:00:00Z"), parse_rfc3339("2026-11-28T11:00:00Z"))
+        asked = ActorQuery(window, "system:serviceaccount:shop:cart", baseline_ns=2 * 86400 * 10**9)
+        default = actor(store, asked)
+        tuned = actor(store, replace(asked, rules=load([tmp_path / "d.yaml"])))
+    finally:
+        store.close()
+    assert "too short to judge (28 calls over 13.5 h before the window)" in default["gaps"][0]
+    assert not any("too short" in g for g in tuned["gaps"])
+    assert any("never done by this account in its baseline" in r for row in tuned["rows"] for r in row["reasons"])

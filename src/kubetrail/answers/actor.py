@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from kubetrail.answers.baseline import DEFAULT_BASELINE_NS, enough_history
+from kubetrail.answers.baseline import DEFAULT_BASELINE_NS
 from kubetrail.answers.window import DEFAULT_LIMIT, MAX_EVIDENCE, Window, envelope, offset
 from kubetrail.correlate.detectors import Baseline, CallFacts, reasons
 from kubetrail.correlate.token import Call, TokenUse, attribute, foreign_ip
@@ -87,7 +87,7 @@ def _baseline(store: Store, q: Query) -> tuple[Baseline, list[str]]:
     since = q.window.since - q.baseline_ns
     (b,) = store.query("actor_baseline", actor=q.actor, since=since, until=q.window.since, cluster=q.cluster)
     span = (b["last"] - b["first"]) if b["events"] else 0
-    if not enough_history(b["first"] or 0, b["last"] or 0, b["events"]):
+    if not q.rules.detectors.baselines.enough(b["first"] or 0, b["last"] or 0, b["events"]):
         why = f"{b['events']} calls over {span / 3600 / NS:.1f} h before the window"
         return Baseline(False), [f"baseline of {q.actor} too short to judge ({why}): only rules decide"]
     return Baseline(True, frozenset(b["user_agents"] or ()), frozenset(b["actions"] or ())), []

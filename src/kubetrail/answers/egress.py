@@ -9,12 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubetrail.answers.baseline import DEFAULT_BASELINE_NS, enough_history
+from kubetrail.answers.baseline import DEFAULT_BASELINE_NS
 from kubetrail.answers.window import DEFAULT_LIMIT, MAX_EVIDENCE, Window, envelope
 from kubetrail.identity.dns import DnsNames
 from kubetrail.identity.ips import DEFAULT_SKEW_NS, IpResolver
 from kubetrail.identity.scope import DEFAULT_INTERNAL, Network, place
 from kubetrail.identity.workloads import workload_key
+from kubetrail.rules import RuleSet, builtin
+from kubetrail.rules.detectors import Baselines
 from kubetrail.store import Store
 from kubetrail.timeutil import format_ns
 
@@ -32,6 +34,7 @@ class Query:
     baseline_ns: int = DEFAULT_BASELINE_NS
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
+    rules: RuleSet = field(default_factory=builtin)  # its detectors' baseline policy
 
 
 def egress(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
@@ -60,9 +63,8 @@ class _Baseline:
     destinations: set[tuple[str, int | None]] = field(default_factory=set)
     names: set[str] = field(default_factory=set)
 
-    @property
-    def learned(self) -> bool:
-        return enough_history(self.first, self.last, self.flows)
+    def learned(self, policy: Baselines) -> bool:
+        return policy.enough(self.first, self.last, self.flows)
 
 
 def _baselines(store: Store, q: Query, names: DnsNames) -> dict[tuple[str, str], _Baseline]:
@@ -92,8 +94,9 @@ def _row(
     workload = workload_key(flow["namespace"], flow["pod_name"], flow["workload"])
     dest_names = names.of(flow["cluster"], flow["dst_ip"], flow["last"], flow["names"])
     baseline = baselines.get((flow["cluster"], workload))
-    new = _is_new(flow, dest_names, baseline)
-    if baseline is None or not baseline.learned:
+    learned = baseline is not None and baseline.learned(q.rules.detectors.baselines)
+    new = learned and baseline is not None and _is_new(flow, dest_names, baseline)
+    if not learned:
         gaps.append(f"baseline of {workload} too short to judge novelty: no destination is marked new")
     source = resolver.at(flow["cluster"], flow["src_ip"], flow["last"]) if flow["src_ip"] else None
     return {
@@ -118,9 +121,8 @@ def _row(
     }
 
 
-def _is_new(flow: Mapping[str, Any], names: list[str], baseline: _Baseline | None) -> bool:
-    if baseline is None or not baseline.learned:
-        return False
+def _is_new(flow: Mapping[str, Any], names: list[str], baseline: _Baseline) -> bool:
+    """Whether a workload whose baseline is learned never reached the destination in it."""
     if (flow["dst_ip"], flow["port"]) in baseline.destinations:
         return False
     return not (names and set(names) & baseline.names)

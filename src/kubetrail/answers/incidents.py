@@ -264,7 +264,8 @@ def _stolen_tokens(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
 
 def _processes(store: Store, q: Query) -> Iterator[Signal]:
     """Processes the workload never ran in its baseline (rule hits come as runtime alerts)."""
-    doc = processes(store, ProcessesQuery(q.window, cluster=q.cluster, unexpected=True, limit=10_000, trace_rule_hits=False))
+    asked = ProcessesQuery(q.window, cluster=q.cluster, unexpected=True, limit=10_000, trace_rule_hits=False, rules=q.rules)
+    doc = processes(store, asked)
     detector = q.rules.detectors.unexpected_process
     for r in doc["rows"]:
         if not any(reason.startswith(NOT_IN_BASELINE) for reason in r["reasons"]) or detector.allow.binary(r["binary"]):
@@ -279,7 +280,7 @@ def _processes(store: Store, q: Query) -> Iterator[Signal]:
 
 
 def _egress(store: Store, q: Query) -> Iterator[Signal]:
-    doc = egress(store, EgressQuery(q.window, cluster=q.cluster, external=True, new=True, limit=10_000))
+    doc = egress(store, EgressQuery(q.window, cluster=q.cluster, external=True, new=True, limit=10_000, rules=q.rules))
     detector = q.rules.detectors.new_destination
     for r in doc["rows"]:
         if detector.allow.destination(r["destination_ip"], r["destination_names"]):

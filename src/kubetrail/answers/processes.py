@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from kubetrail.answers.baseline import DEFAULT_BASELINE_NS, enough_history
+from kubetrail.answers.baseline import DEFAULT_BASELINE_NS
 from kubetrail.answers.trace import initiators
 from kubetrail.answers.window import DEFAULT_LIMIT, MAX_EVIDENCE, Window, envelope
 from kubetrail.identity.ips import DEFAULT_SKEW_NS
 from kubetrail.identity.workloads import workload_key
 from kubetrail.rules import RuleSet, builtin
+from kubetrail.rules.detectors import Baselines
 from kubetrail.store import Store
 from kubetrail.timeutil import format_ns
 
@@ -47,9 +48,8 @@ class _Baseline:
     events: int = 0
     binaries: set[str] = field(default_factory=set)
 
-    @property
-    def learned(self) -> bool:
-        return enough_history(self.first, self.last, self.events)
+    def learned(self, policy: Baselines) -> bool:
+        return policy.enough(self.first, self.last, self.events)
 
 
 def processes(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[str, Any]:
@@ -62,9 +62,10 @@ def processes(store: Store, q: Query, skew_ns: int = DEFAULT_SKEW_NS) -> dict[st
             continue
         workload = workload_key(run["namespace"], run["pod_name"], run["workload_name"])
         baseline = baselines.get((run["cluster"], workload))
-        learned = baseline is not None and baseline.learned
+        policy = q.rules.detectors.baselines
+        learned = baseline is not None and baseline.learned(policy)
         if not learned:
-            gaps.add(f"baseline of {workload} too short to judge (under 24 h or 50 processes): only rules decide")
+            gaps.add(f"baseline of {workload} too short to judge ({policy.wanted('processes')}): only rules decide")
         reasons = _reasons(run, workload, baseline if learned else None, flagged)
         if q.unexpected and not reasons:
             continue

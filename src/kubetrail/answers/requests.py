@@ -254,7 +254,7 @@ def _actor(
 def _egress(
     store: Store, note: Note, *, external: bool, new: bool, destination: str | None, internal_cidr: tuple[str, ...],
     baseline: str, since: str, until: str | None, at: str, cluster: str | None, namespace: str | None, pod: str | None,
-    limit: int, cursor: str | None,
+    limit: int, cursor: str | None, rules: RuleSet,
 ) -> dict[str, Any]:  # fmt: skip
     from kubetrail.answers.egress import Query, egress
     from kubetrail.identity.scope import DEFAULT_INTERNAL, networks
@@ -262,7 +262,7 @@ def _egress(
     query = partial(
         Query, cluster=cluster, namespace=namespace, pod=_pod(pod), external=external, new=new, destination=destination,
         internal=networks(internal_cidr) if internal_cidr else DEFAULT_INTERNAL,
-        baseline_ns=_duration("baseline", baseline, "7d"), limit=_limit(limit), cursor=cursor,
+        baseline_ns=_duration("baseline", baseline, "7d"), limit=_limit(limit), cursor=cursor, rules=rules,
     )  # fmt: skip
     return egress(store, query(_window(store, note, since, until, at)))
 
@@ -500,7 +500,7 @@ QUESTIONS: Final[dict[str, Question]] = {
                 Param("internal_cidr", "array", (), "Internal networks, repeatable (default RFC 1918, 100.64/10, fc00::/7)."),
                 _BASELINE, *_ASK,
             ),
-            _egress,
+            _egress, ruled=True,
         ),
         Question(
             "ask trace", "/ask/trace", "ask-trace", "The causal chain from an event back to the user action that caused it.",

@@ -67,12 +67,29 @@ class RuntimeAlerts:
 
 
 @dataclass(frozen=True, slots=True)
+class Baselines:
+    """What "normal" needs before it is judged, for every baseline (an account's calls, a
+    workload's programs and destinations): with less history only the rules decide."""
+
+    min_history_ns: int = 86400 * NS
+    min_events: int = 50
+
+    def enough(self, first: int, last: int, events: int) -> bool:
+        return last - first >= self.min_history_ns and events >= self.min_events
+
+    def wanted(self, what: str) -> str:
+        """'under 24 h or 50 processes'."""
+        return f"under {self.min_history_ns / 3600 / NS:g} h or {self.min_events} {what}"
+
+
+@dataclass(frozen=True, slots=True)
 class Detectors:
     steady_channel: SteadyChannel = SteadyChannel()
     new_destination: Detector = Detector("medium")
     unexpected_process: Detector = Detector("medium")
     stolen_token: Detector = Detector("high")
     runtime_alerts: RuntimeAlerts = field(default_factory=RuntimeAlerts)
+    baselines: Baselines = Baselines()
 
 
 def merged(base: Detectors, section: Mapping[str, Any], where: str) -> Detectors:
@@ -84,8 +101,8 @@ def merged(base: Detectors, section: Mapping[str, Any], where: str) -> Detectors
         for key, value in given.items():
             if key == "allow":
                 values["allow"] = _allow(value, f"{where}: {name}.allow")
-            elif key == "min_span":
-                values["min_span_ns"] = int(value[:-1]) * _UNITS[value[-1]] * NS
+            elif key in ("min_span", "min_history"):
+                values[f"{key}_ns"] = int(value[:-1]) * _UNITS[value[-1]] * NS
             else:
                 values[key] = value
         out = replace(out, **{name: replace(current, **values)})
