@@ -6,6 +6,7 @@ or not (its class table read)."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,25 @@ def rules_of(tmp_path: Path, table: str, *conditions: str, kinds: str = "") -> l
     return [r for r in load([tmp_path]).rules if not r.builtin]
 
 
-def matched(tmp_path: Path, events: list[Event], table: str, condition: str, kinds: str = "") -> list[str]:
-    store = DuckDBStore(":memory:")
-    try:
-        store.write_events(to_arrow(events))
-        (rule,) = rules_of(tmp_path, table, condition, kinds=kinds)
-        return [e["id"] for e in store.rule_matches([rule], T0, T0 + 10**9)]
-    finally:
+_STORES: dict[tuple[str, ...], DuckDBStore] = {}  # by the ids of the events each holds
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stores_closed() -> Iterator[None]:
+    yield
+    for store in _STORES.values():
         store.close()
+    _STORES.clear()
+
+
+def matched(tmp_path: Path, events: list[Event], table: str, condition: str, kinds: str = "") -> list[str]:
+    """The ids of the events a rule of this condition matches (the events stored once a test)."""
+    store = _STORES.get(key := tuple(e.id for e in events))
+    if store is None:
+        store = _STORES[key] = DuckDBStore(":memory:")
+        store.write_events(to_arrow(events))
+    (rule,) = rules_of(tmp_path, table, condition, kinds=kinds)
+    return [e["id"] for e in store.rule_matches([rule], T0, T0 + 10**9)]
 
 
 def test_a_null_field_matches_nothing_but_not_of_it_holds(tmp_path: Path) -> None:

@@ -160,16 +160,16 @@ def load(paths: Sequence[str | Path] = ()) -> RuleSet:
     """The built-in rules, then each path's: a rule file, or a directory's `*.yaml` (sorted). A
     user's rule with a built-in's id replaces it; two built-ins, or two of the user's, with one id
     are an error. Raises RuleError on the first file or rule that is wrong."""
-    files = [(p, True) for p in sorted(BUILTIN_DIR.glob("*.yaml"))]
+    files: list[Path] = []
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            files += [(p, False) for p in sorted(path.glob("*.yaml"))]
+            files += sorted(path.glob("*.yaml"))
         elif path.is_file():
-            files.append((path, False))
+            files.append(path)
         else:
             raise RuleError(f"{path}: no rule file or directory of rule files there")
-    docs = [(p, builtin, *_read(p)) for p, builtin in files]
+    docs = [*_builtin_docs(), *((p, False, *_read(p)) for p in files)]
     macros: dict[str, _Macro] = {}
     for p, _, data, node in docs:
         for name, cond in (data.get("macros") or {}).items():
@@ -191,6 +191,12 @@ def load(paths: Sequence[str | Path] = ()) -> RuleSet:
 @cache
 def builtin() -> RuleSet:
     return load()
+
+
+@cache
+def _builtin_docs() -> tuple[tuple[Path, bool, dict[str, Any], yaml.Node], ...]:
+    """The built-in files, read and checked once a process."""
+    return tuple((p, True, *_read(p)) for p in sorted(BUILTIN_DIR.glob("*.yaml")))
 
 
 def _read(path: Path) -> tuple[dict[str, Any], yaml.Node]:
