@@ -74,13 +74,8 @@ def _rule_reasons(store: Store, q: Query, calls: list[dict[str, Any]]) -> dict[s
     latest = [c["ids"][0] for c in calls]
     if not rules or not latest:
         return {}
-    order = {r.id: i for i, r in enumerate(rules)}
-    by_id = q.rules.by_id()
-    out = {}
-    for e in store.rule_matches(rules, q.window.since, q.window.until, q.cluster, ids=latest):
-        tripped = sorted(set(e["rules"]), key=order.__getitem__)
-        out[e["id"]] = [by_id[r].render(by_id[r].reason, e) for r in tripped]
-    return out
+    found = store.rule_matches(rules, q.window.since, q.window.until, q.cluster, ids=latest)
+    return {e["id"]: [r.render(r.reason, e) for r in q.rules.matched(e["rules"])] for e in found}
 
 
 def _baseline(store: Store, q: Query) -> tuple[Baseline, list[str]]:

@@ -151,14 +151,9 @@ def _rules(store: Store, q: Query, skew_ns: int) -> Iterator[Signal]:
         call = (e["cluster"], e["audit_id"] or e["id"])  # a call's latest stage is the one judged
         if call not in calls or _later_stage(e, calls[call]):
             calls[call] = e
-    order = {r.id: i for i, r in enumerate(q.rules.rules)}
-
-    def tripped(e: Mapping[str, Any]) -> list[Rule]:
-        return [by_id[r] for r in sorted(set(e["rules"]), key=order.__getitem__)]
-
     for c in sorted(calls.values(), key=lambda c: (c["time"], c["id"])):
-        yield _call_signal(c, tripped(c))
-    yield from _subject_signals(store, q, skew_ns, others, [tripped(e) for e in others])
+        yield _call_signal(c, q.rules.matched(c["rules"]))
+    yield from _subject_signals(store, q, skew_ns, others, [q.rules.matched(e["rules"]) for e in others])
 
 
 def _later_stage(e: Mapping[str, Any], than: Mapping[str, Any]) -> bool:

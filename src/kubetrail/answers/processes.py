@@ -99,13 +99,12 @@ def _rule_reasons(store: Store, q: Query) -> dict[tuple[str, ...], list[str]]:
     rules = q.rules.of("processes")
     if not rules:
         return {}
-    by_id = q.rules.by_id()
     out: dict[tuple[str, ...], dict[str, None]] = {}
     for e in store.rule_matches(rules, q.window.since, q.window.until, q.cluster):
         if e["kind"] != "process_exec":
             continue
         said = out.setdefault(_run_key(e, e["container_name"] or e["container_id"]), {})
-        said.update((by_id[r].render(by_id[r].reason, e), None) for r in e["rules"])
+        said.update((r.render(r.reason, e), None) for r in q.rules.matched(e["rules"]))
     return {key: list(said) for key, said in out.items()}
 
 

@@ -18,7 +18,17 @@ import click
 
 from kubetrail.answers.requests import ASK_SINCE, BASELINE, SKEW, STORY_SINCE
 from kubetrail.answers.window import DEFAULT_LIMIT
-from kubetrail.cli.output import EXIT_PROBLEM, EXIT_USAGE, default_format, emit_json, fail, incident_story, stderr, table
+from kubetrail.cli.output import (
+    EXIT_PROBLEM,
+    EXIT_USAGE,
+    common,
+    default_format,
+    emit_json,
+    fail,
+    incident_story,
+    stderr,
+    table,
+)  # fmt: skip
 from kubetrail.cli.rules import load_rules, rules_option
 from kubetrail.correlate.incidents import SEVERITIES
 from kubetrail.model import SOURCES
@@ -29,25 +39,6 @@ if TYPE_CHECKING:
     from kubetrail.store.duckdb import DuckDBStore
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def common(func: F) -> F:
-    """--db and -o, on every command."""
-    func = click.option(
-        "--db",
-        "db",
-        default=lambda: os.environ.get("KUBETRAIL_DB", "./kubetrail.duckdb"),
-        show_default="./kubetrail.duckdb or $KUBETRAIL_DB",
-        help="Store file.",
-    )(func)
-    return click.option(
-        "-o",
-        "--output",
-        "fmt",
-        type=click.Choice(["table", "json"]),
-        default=None,
-        help="Output format (table on a TTY, else json).",
-    )(func)
 
 
 def _wants_json() -> bool:

@@ -7,13 +7,34 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import orjson
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def output_option(func: F) -> F:
+    """-o table|json."""
+    return click.option(
+        "-o", "--output", "fmt", type=click.Choice(["table", "json"]), default=None,
+        help="Output format (table on a TTY, else json).",
+    )(func)  # fmt: skip
+
+
+def common(func: F) -> F:
+    """--db and -o, on every command that reads or writes a store."""
+    func = click.option(
+        "--db", "db", default=lambda: os.environ.get("KUBETRAIL_DB", "./kubetrail.duckdb"),
+        show_default="./kubetrail.duckdb or $KUBETRAIL_DB", help="Store file.",
+    )(func)  # fmt: skip
+    return output_option(func)
+
 
 _SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "bold yellow", "low": "dim"}
 EXIT_PROBLEM = 1

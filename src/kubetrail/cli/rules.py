@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from kubetrail.cli.output import EXIT_PROBLEM, default_format, emit_json, fail, table
+from kubetrail.cli.output import EXIT_PROBLEM, common, default_format, emit_json, fail, output_option, table
 
 if TYPE_CHECKING:
     from kubetrail.rules import RuleSet
@@ -34,20 +34,6 @@ def load_rules(fmt: str, paths: tuple[str, ...]) -> RuleSet:
         fail(fmt, "rules", str(exc), EXIT_PROBLEM)
 
 
-def _db_option(func: F) -> F:
-    return click.option(
-        "--db", "db", default=lambda: os.environ.get("KUBETRAIL_DB", "./kubetrail.duckdb"),
-        show_default="./kubetrail.duckdb or $KUBETRAIL_DB", help="Store file.",
-    )(func)  # fmt: skip
-
-
-def _output_option(func: F) -> F:
-    return click.option(
-        "-o", "--output", "fmt", type=click.Choice(["table", "json"]), default=None,
-        help="Output format (table on a TTY, else json).",
-    )(func)  # fmt: skip
-
-
 @click.group("rules")
 def rules_cmd() -> None:
     """The detection rules: list them, test them, and rebuild what the store keeps for them."""
@@ -55,8 +41,7 @@ def rules_cmd() -> None:
 
 @rules_cmd.command("list")
 @rules_option
-@_db_option
-@_output_option
+@common
 def list_cmd(rules_paths: tuple[str, ...], db: str, fmt: str | None) -> None:
     """The active rules: built-in ones and yours (--rules), and which the store covers.
 
@@ -122,7 +107,7 @@ def _covered(db: str) -> tuple[dict[str, str] | None, str | None]:
 
 @rules_cmd.command("test")
 @click.argument("paths", nargs=-1, type=click.Path())
-@_output_option
+@output_option
 def test_cmd(paths: tuple[str, ...], fmt: str | None) -> None:
     """Check every rule's inline tests: each `match` record must match, no `no_match` one may.
 
@@ -155,7 +140,7 @@ def test_cmd(paths: tuple[str, ...], fmt: str | None) -> None:
 @rules_cmd.command("import-sigma")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Directory to write the rule files to.")
-@_output_option
+@output_option
 def import_sigma_cmd(paths: tuple[str, ...], out: str, fmt: str | None) -> None:
     """Convert Sigma rules for Kubernetes audit logs into kubetrail rules, one file each.
 
@@ -206,8 +191,7 @@ def import_sigma_cmd(paths: tuple[str, ...], out: str, fmt: str | None) -> None:
 
 @rules_cmd.command("rebuild")
 @rules_option
-@_db_option
-@_output_option
+@common
 def rebuild_cmd(rules_paths: tuple[str, ...], db: str, fmt: str | None) -> None:
     """Make the store cover the active rules: the candidates it keeps at ingest are found again
     for them in every stored event (once; from then on with each batch).

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 import re
 import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -119,24 +120,21 @@ class Rule:
         return string.Formatter().vformat(template, (), _Fields(event))
 
 
+# Fields a rule may read beyond its class's columns: the column each needs, and its value for a
+# reason template (each engine computes them in its SQL: store/duckdb_rules.py).
+DERIVED: Final[dict[str, tuple[str, Callable[[Mapping[str, Any]], Any]]]] = {
+    "binary_name": ("binary", lambda e: posixpath.basename(e.get("binary") or "")),
+    "binary_dir": ("binary", lambda e: posixpath.dirname(e.get("binary") or "")),
+    "service_account_namespace": ("service_account", lambda e: (e.get("service_account") or "?").split("/", 1)[0]),
+    "authenticated_user": ("impersonated_by", lambda e: e.get("impersonated_by") or e.get("actor")),  # who authenticated
+}
+
+
 class _Fields(dict[str, Any]):
     """An event's fields for a reason template: derived fields computed, null shown as '?'."""
 
-    def __missing__(self, key: str) -> Any:
-        binary = self.get("binary") or ""
-        if key == "binary_name":
-            return binary.rsplit("/", 1)[-1]
-        if key == "binary_dir":
-            head = binary[: binary.rfind("/") + 1]
-            return head.rstrip("/") or head
-        if key == "service_account_namespace":
-            return (self.get("service_account") or "?").split("/", 1)[0]
-        if key == "authenticated_user":
-            return self.get("impersonated_by") or self.get("actor")
-        raise KeyError(key)
-
     def __getitem__(self, key: str) -> Any:
-        value = super().__getitem__(key) if key in self else self.__missing__(key)
+        value = super().__getitem__(key) if key in self else DERIVED[key][1](self)
         return "?" if value is None else value
 
 
@@ -150,6 +148,11 @@ class RuleSet:
 
     def by_id(self) -> dict[str, Rule]:
         return {r.id: r for r in self.rules}
+
+    def matched(self, ids: Iterable[str]) -> list[Rule]:
+        """The rules of these ids (a row of Store.rule_matches), once each, in the set's order."""
+        wanted = set(ids)
+        return [r for r in self.rules if r.id in wanted]
 
     def selections(self) -> dict[str, str]:
         """What a store covering these rules keeps candidates of: name -> digest (Rule.selections)."""
@@ -402,12 +405,8 @@ def field_type(cls: EventClass, name: str) -> str | None:
     """The SQL type of a field a rule of class `cls` may read (derived ones included), or None."""
     if name.startswith("extra.") and "extra" in cls.fields:
         return "VARCHAR"
-    derived = {
-        "binary_name": "binary", "binary_dir": "binary", "service_account_namespace": "service_account",
-        "authenticated_user": "impersonated_by",
-    }  # fmt: skip
-    if name in derived:
-        return "VARCHAR" if derived[name] in cls.fields else None
+    if name in DERIVED:
+        return "VARCHAR" if DERIVED[name][0] in cls.fields else None
     return _TYPES[name] if name in cls.fields and name not in ("extra", "raw") else None
 
 

@@ -147,6 +147,22 @@ _FIELDS: Final = {f.name: f for f in catalog()}
 _PROVENANCE: Final = "f.path AS provenance_path, f.sha256 AS provenance_sha256, epoch_ns(f.started_at) AS provenance_ingested_at"
 
 
+# The events of a rule scan's window [$since, $until) ns, of $cluster (NULL: all).
+_IN_WINDOW: Final = (
+    '"time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until) AND ($cluster IS NULL OR cluster = $cluster)'
+)
+
+
+def _candidate_columns(c: EventClass) -> str:
+    """What a rule scan returns of each event: its class's fields but the raw record."""
+    return ", ".join(_select_field(c, f) for f in candidate_fields(c))
+
+
+def _among(ids: Sequence[str] | None, params: Params, keyword: str) -> str:
+    """A rule scan's rows narrowed to these event ids (none: no narrowing)."""
+    return f"{keyword} id IN (SELECT unnest({params.add(list(ids))}::VARCHAR[]))" if ids is not None else ""
+
+
 def _select_field(c: EventClass, name: str) -> str:
     """A field as `get_events` returns it from the table of class `c` (times as int ns)."""
     if name not in c.fields:
@@ -599,13 +615,15 @@ class DuckDBStore:
             if r.sequence is not None:
                 add(self._sequence_scan([read(n, s) for n, s in r.selections()], r, since, until, cluster, ids))
         for c in CLASSES:
-            for r in (r for r in rules if r.table == c.table and r.threshold is not None):
-                add(self._threshold_scan(read(*r.selections()[-1]), c, r, since, until, cluster, ids))
-            mine = [r for r in rules if r.table == c.table and r.threshold is None and r.sequence is None]
-            covered = [r for r in mine if coverage.covers(r.id, r.digest)]
-            uncovered = [r for r in mine if not coverage.covers(r.id, r.digest)]
-            for source, part in ((f"{c.table}_candidates", covered), (c.table, uncovered)):
-                add(self._scan(source, c, part, since, until, cluster, ids) if part else [])
+            single: dict[str, list[Rule]] = {}  # by where they read
+            for r in (r for r in rules if r.table == c.table and r.sequence is None):
+                source = read(*r.selections()[-1])
+                if r.threshold is not None:
+                    add(self._threshold_scan(source, c, r, since, until, cluster, ids))
+                else:
+                    single.setdefault(source, []).append(r)
+            for source, part in single.items():
+                add(self._scan(source, c, part, since, until, cluster, ids))
         return sorted(found.values(), key=lambda r: (r["time"], r["id"]))
 
     def _scan(
@@ -617,13 +635,9 @@ class DuckDBStore:
         # whole, and in the list of the rules a row matched.
         predicates = [predicate(r.kinds, r.condition, c, params) for r in rules]
         hits = ", ".join(f"CASE WHEN {p} THEN {params.add(r.id)} END" for p, r in zip(predicates, rules, strict=True))
-        columns = ", ".join(_select_field(c, f) for f in candidate_fields(c))
-        only = f" AND id IN (SELECT unnest({params.add(list(ids))}::VARCHAR[]))" if ids is not None else ""
-        sql = f"""SELECT {columns}, list_filter([{hits}], lambda r: r IS NOT NULL) AS rules
+        sql = f"""SELECT {_candidate_columns(c)}, list_filter([{hits}], lambda r: r IS NOT NULL) AS rules
 FROM {source} e
-WHERE "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
-    AND ($cluster IS NULL OR cluster = $cluster){only}
-    AND ({" OR ".join(predicates)})"""
+WHERE {_IN_WINDOW} AND ({" OR ".join(predicates)}) {_among(ids, params, "AND")}"""
         return self._rows(sql, {**params.values, "since": since, "until": until, "cluster": cluster})
 
     def _threshold_scan(
@@ -637,14 +651,10 @@ WHERE "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
         where = predicate(rule.kinds, rule.condition, c, params)
         keys = [column(name, params) for name in rule.threshold.by]
         by = ", ".join(f"_k{i}" for i in range(len(keys)))
-        columns = ", ".join(_select_field(c, f) for f in candidate_fields(c))
-        only = f"WHERE id IN (SELECT unnest({params.add(list(ids))}::VARCHAR[]))" if ids is not None else ""
         sql = f"""WITH matched AS (
-    SELECT {columns}, {", ".join(f"{k} AS _k{i}" for i, k in enumerate(keys))}
+    SELECT {_candidate_columns(c)}, {", ".join(f"{k} AS _k{i}" for i, k in enumerate(keys))}
     FROM {source} e
-    WHERE "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
-        AND ($cluster IS NULL OR cluster = $cluster) AND {where}
-        AND {" AND ".join(f"{k} IS NOT NULL" for k in keys)}
+    WHERE {_IN_WINDOW} AND {where} AND {" AND ".join(f"{k} IS NOT NULL" for k in keys)}
 ), counted AS (
     SELECT *, count(*) OVER (PARTITION BY {by} ORDER BY "time" RANGE BETWEEN {int(rule.threshold.within_ns)} PRECEDING
                              AND CURRENT ROW) AS _reached,
@@ -655,7 +665,7 @@ WHERE "time" >= make_timestamp_ns($since) AND "time" < make_timestamp_ns($until)
     WHERE _reached >= {params.add(rule.threshold.count)}
     QUALIFY row_number() OVER (PARTITION BY {by} ORDER BY "time", id) = 1
 )
-SELECT * FROM fired {only}"""
+SELECT * FROM fired {_among(ids, params, "WHERE")}"""
         return self._rows(sql, {**params.values, "since": since, "until": until, "cluster": cluster})
 
     def _sequence_scan(
@@ -673,15 +683,12 @@ SELECT * FROM fired {only}"""
             c = CLASS_BY_TABLE[step.table]
             keys = [column(k, params) for k in step.key]
             last = n == len(steps) - 1
-            columns = ", ".join(_select_field(c, f) for f in candidate_fields(c)) if last else (
-                'id AS _id, cluster AS _cluster, epoch_ns("time") AS _t'
-            )  # fmt: skip
-            since_sql = "$since" if last else f"$since - {within}"
+            columns = _candidate_columns(c) if last else 'id AS _id, cluster AS _cluster, epoch_ns("time") AS _t'
+            window = _IN_WINDOW if last else _IN_WINDOW.replace("$since", f"$since - {within}")
             ctes.append(f"""{"l" if last else f"s{n}"} AS (
     SELECT {columns}, {", ".join(f"{k} AS _k{i}" for i, k in enumerate(keys))}
     FROM {source} e
-    WHERE "time" >= make_timestamp_ns({since_sql}) AND "time" < make_timestamp_ns($until)
-        AND ($cluster IS NULL OR cluster = $cluster) AND {predicate(step.kinds, step.condition, c, params)}
+    WHERE {window} AND {predicate(step.kinds, step.condition, c, params)}
         AND {" AND ".join(f"{k} IS NOT NULL" for k in keys)}
 )""")
         earlier = [f"s{n}" for n in range(len(steps) - 1)]
@@ -697,7 +704,6 @@ SELECT * FROM fired {only}"""
             + [f"{a} <> {b}" for a, b in itertools.pairwise(event_ids)]
         )
         per_key = ", ".join(f"l._k{i}" for i in range(n_keys))
-        only = f"WHERE id IN (SELECT unnest({params.add(list(ids))}::VARCHAR[]))" if ids is not None else ""
         sql = f"""WITH {", ".join(ctes)}, fired AS (
     SELECT l.* EXCLUDE ({", ".join(f"_k{i}" for i in range(n_keys))}), [{params.add(rule.id)}] AS rules,
         {earlier[0]}._id AS first_step
@@ -705,7 +711,7 @@ SELECT * FROM fired {only}"""
     WHERE {order}
     QUALIFY row_number() OVER (PARTITION BY l.cluster, {per_key} ORDER BY l."time", l.id, {earlier[0]}._t DESC) = 1
 )
-SELECT * FROM fired {only}"""
+SELECT * FROM fired {_among(ids, params, "WHERE")}"""
         return self._rows(sql, {**params.values, "since": since, "until": until, "cluster": cluster})
 
     def _rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:

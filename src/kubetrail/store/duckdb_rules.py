@@ -15,14 +15,14 @@ from kubetrail.model import CLASSES, EventClass
 from kubetrail.rules import field_type
 from kubetrail.store.ddl import candidate_fields
 
-_DERIVED: Final = {
+_DERIVED: Final = {  # rules.DERIVED's fields
     "binary_name": "regexp_extract(\"binary\", '[^/]*$')",
     "binary_dir": (
         "CASE WHEN regexp_matches(\"binary\", '^/+[^/]*$') THEN '/' "
         "ELSE rtrim(regexp_extract(\"binary\", '^(.*/)[^/]*$', 1), '/') END"
     ),
     "service_account_namespace": "split_part(\"service_account\", '/', 1)",
-    "authenticated_user": 'coalesce("impersonated_by", "actor")',  # who authenticated: the impersonator, if any
+    "authenticated_user": 'coalesce("impersonated_by", "actor")',
 }
 # An IPv4 address as a number (NULL when the text is none), for CIDR ranges.
 _IPV4: Final = (
@@ -135,12 +135,12 @@ def _value(v: Any, text: bool) -> Any:
     return ("true" if v else "false") if isinstance(v, bool) else str(v)
 
 
+_LIKE: Final = str.maketrans({"*": "%", "?": "_", "%": "\\%", "_": "\\_", "\\": "\\\\"})
+
+
 def _like(wildcard: str) -> str:
     """`*` and `?` as LIKE's `%` and `_`; LIKE's own characters taken literally."""
-    out = []
-    for ch in wildcard:
-        out.append({"*": "%", "?": "_", "%": "\\%", "_": "\\_", "\\": "\\\\"}.get(ch, ch))
-    return "".join(out)
+    return wildcard.translate(_LIKE)
 
 
 @dataclass(frozen=True)
@@ -171,8 +171,8 @@ class Coverage:
         return self.digests.get(rule_id) == digest
 
     def statements(self, source: str, kinds: set[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
-        """INSERTs of the candidates in `source` (a batch of new events, or a class table: `{}`
-        stands for it) into each class's candidate table, for the classes of `kinds` (None: all)."""
+        """INSERTs of the candidates in `source` (a batch of new events, or each class's table:
+        `{table}`) into each class's candidate table, for the classes of `kinds` (None: all)."""
         out = []
         for cls in CLASSES:
             if cls.table not in self._filters or (kinds is not None and kinds.isdisjoint(cls.kinds)):
