@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import hashlib
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +16,45 @@ import pytest
 
 from kubetrail.ingest.reader import Record, open_input, records
 from kubetrail.sources import registry
+from kubetrail.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ROOT.parent / "shared" / "corpora"
 FIXTURES = ROOT / "tests" / "fixtures"
+
+
+# The store engine the store-backed tests run on: DuckDB, or chDB (`make test-chdb`, which sets
+# KUBETRAIL_TEST_BACKEND=chdb). chDB opens one folder per process: each test process has one, and
+# each test store is a database in it.
+BACKEND = os.environ.get("KUBETRAIL_TEST_BACKEND", "duckdb")
+_CHDB_DIR: Path | None = None
+on_duckdb_only = pytest.mark.skipif(
+    BACKEND != "duckdb",
+    reason="a CLI subprocess cannot open the chDB folder this test process holds (chDB: one process per folder); "
+    "the CLI on chDB is tested in tests/store/test_clickhouse.py",
+)
+
+
+def chdb_url(name: str) -> str:
+    """A store named `name` (a database) in this process's one chDB folder, made on first use."""
+    global _CHDB_DIR  # noqa: PLW0603 - one folder per process
+    if _CHDB_DIR is None:
+        _CHDB_DIR = Path(tempfile.mkdtemp(prefix="kubetrail-chdb-"))
+        atexit.register(shutil.rmtree, _CHDB_DIR, ignore_errors=True)
+    return f"chdb://{_CHDB_DIR}/store?database={name}"
+
+
+def store_at(path: Path | str) -> str:
+    """Where a test's store at `path` lives: that DuckDB file, or on chDB a database of this
+    process's chDB folder named after the path."""
+    if BACKEND == "duckdb" or str(path).startswith("chdb://"):
+        return str(path)
+    return chdb_url("t_" + hashlib.blake2b(str(path).encode(), digest_size=8).hexdigest())
+
+
+def open_test_store(path: Path | str, *, read_only: bool = False) -> Store:
+    """The store of the backend under test at `path` (see store_at)."""
+    return open_store(store_at(path), read_only=read_only)
 
 
 @pytest.fixture

@@ -14,10 +14,9 @@ import pytest
 
 from kubetrail.answers.actor import Query, actor, service_account_user
 from kubetrail.answers.window import Window
-from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import NS, parse_rfc3339
 from tests.answers.conftest import story_store
-from tests.conftest import FIXTURES, ROOT, run_cli
+from tests.conftest import FIXTURES, ROOT, on_duckdb_only, open_test_store, run_cli
 
 STORY = FIXTURES / "stories" / "actor"
 SCHEMA = json.loads((ROOT / "contract" / "ask-actor.schema.json").read_text())
@@ -36,7 +35,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def ask(db: Path, **kw: Any) -> dict[str, Any]:
-    store = DuckDBStore(db, read_only=True)
+    store = open_test_store(db, read_only=True)
     try:
         doc = actor(store, Query(kw.pop("window", WINDOW), kw.pop("actor", CART), **kw))
     finally:
@@ -88,6 +87,7 @@ def test_without_enough_history_only_rules_decide_and_a_gap_says_so(db: Path) ->
     assert doc["rows"][0]["reasons"] == [] and doc["rows"][-1]["suspicious"] is False
 
 
+@on_duckdb_only
 def test_service_account_names_and_cli_usage(db: Path) -> None:
     assert service_account_user("shop/cart") == CART
     with pytest.raises(ValueError, match="NAMESPACE/NAME"):

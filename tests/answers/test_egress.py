@@ -15,10 +15,9 @@ import pytest
 from kubetrail.answers.egress import Query, egress
 from kubetrail.answers.window import Window
 from kubetrail.identity.workloads import workload_key
-from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import NS, parse_rfc3339
 from tests.answers.conftest import story_store
-from tests.conftest import FIXTURES, ROOT, run_cli
+from tests.conftest import FIXTURES, ROOT, on_duckdb_only, open_test_store, run_cli
 
 STORY = FIXTURES / "stories" / "egress"
 SCHEMA = json.loads((ROOT / "contract" / "ask-egress.schema.json").read_text())
@@ -31,7 +30,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def ask(db: Path, **kw: Any) -> dict[str, Any]:
-    store = DuckDBStore(db, read_only=True)
+    store = open_test_store(db, read_only=True)
     try:
         doc = egress(store, Query(kw.pop("window", WINDOW), **kw))
     finally:
@@ -100,6 +99,7 @@ def test_workloads_are_named_from_pod_names_when_the_sensor_does_not_say() -> No
     assert workload_key("shop", "x", "Deployment/cart") == workload_key("shop", "x", "cart") == "shop/cart"
 
 
+@on_duckdb_only
 def test_cli(db: Path) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
         return run_cli("ask", "egress", *args, "-o", "json", db=db)

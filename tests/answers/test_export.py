@@ -10,16 +10,17 @@ from pathlib import Path
 
 from kubetrail.answers.incidents import Query, incidents
 from kubetrail.answers.window import Window
-from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import parse_rfc3339
 from tests.answers.conftest import story_store
+from tests.conftest import on_duckdb_only, open_test_store
 
 WINDOW = Window(parse_rfc3339("2026-11-28T00:00:00Z"), parse_rfc3339("2026-11-28T12:00:00Z"))
 
 
+@on_duckdb_only
 def test_export_writes_each_steps_original_record_with_provenance_and_hashes(tmp_path: Path) -> None:
     db = story_store(tmp_path / "k.duckdb", "actor")
-    store = DuckDBStore(db, read_only=True)
+    store = open_test_store(db, read_only=True)
     (incident,) = incidents(store, Query(WINDOW))["rows"]
     store.close()
     out = tmp_path / "bundle"

@@ -13,9 +13,8 @@ from kubetrail.answers.incidents import Query, incidents
 from kubetrail.answers.window import Window
 from kubetrail.ingest.pipeline import Options, ingest
 from kubetrail.ingest.reader import expand_paths
-from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import format_ns, parse_rfc3339
-from tests.conftest import FIXTURES, ROOT, run_cli
+from tests.conftest import FIXTURES, ROOT, on_duckdb_only, open_test_store, run_cli
 
 SCHEMA = json.loads((ROOT / "contract" / "incidents.schema.json").read_text())
 WINDOW = Window(parse_rfc3339("2026-11-28T00:00:00Z"), parse_rfc3339("2026-11-28T12:00:00Z"))
@@ -23,7 +22,7 @@ STORIES = FIXTURES / "stories"
 
 
 def ask(db: Path, *paths: Path) -> dict[str, Any]:
-    store = DuckDBStore(db)
+    store = open_test_store(db)
     ingest(store, list(expand_paths([str(p) for p in paths])), Options())
     doc = incidents(store, Query(WINDOW))
     store.close()
@@ -75,7 +74,7 @@ def test_an_incidents_id_stays_the_same_as_it_grows(tmp_path: Path) -> None:
 def test_incidents_can_be_narrowed_to_a_pod_or_namespace(tmp_path: Path) -> None:
     db = tmp_path / "k.duckdb"
     ask(db, STORIES / "actor", STORIES / "processes", STORIES / "exec-session")
-    store = DuckDBStore(db, read_only=True)
+    store = open_test_store(db, read_only=True)
     try:
         by_pod = incidents(store, Query(WINDOW, pod="shop/cart-6d4f9b7c8d-7hq4z"))["rows"]
         by_namespace = incidents(store, Query(WINDOW, namespace="payments"))["rows"]
@@ -90,7 +89,7 @@ def test_incidents_can_be_narrowed_to_a_pod_or_namespace(tmp_path: Path) -> None
 def test_a_severity_keeps_the_incidents_at_or_above_it_before_paging(tmp_path: Path) -> None:
     db = tmp_path / "k.duckdb"
     ask(db, STORIES / "actor", STORIES / "processes", STORIES / "exec-session", STORIES / "egress")
-    store = DuckDBStore(db, read_only=True)
+    store = open_test_store(db, read_only=True)
     try:
         everything = incidents(store, Query(WINDOW))["rows"]
         high = incidents(store, Query(WINDOW, severity="high"))["rows"]
@@ -111,7 +110,7 @@ def test_a_simulated_clusters_background_is_not_an_incident(tmp_path: Path) -> N
     from kubetrail.timeutil import NS
 
     simulate(tmp_path / "sim", seed=11, hours=3, events=12_000)
-    store = DuckDBStore(tmp_path / "k.duckdb")
+    store = open_test_store(tmp_path / "k.duckdb")
     summary = ingest(store, list(expand_paths([str(tmp_path / "sim")])), Options())
     (newest,) = store.query("newest_event")
     doc = incidents(store, Query(Window(newest["newest"] - 24 * 3600 * NS, newest["newest"] + 1)))
@@ -142,6 +141,7 @@ def test_a_shell_an_http_request_spawned_names_the_request_and_its_end_user(tmp_
     assert "during request /api/upload, trace 0af7651916cd43dd8448eb211c80319c" in shell["summary"]
 
 
+@on_duckdb_only
 def test_on_a_terminal_an_incident_reads_as_a_story(tmp_path: Path) -> None:
     db = tmp_path / "k.duckdb"
     ask(db, STORIES / "processes", STORIES / "exec-session")
@@ -162,7 +162,7 @@ def test_on_a_terminal_an_incident_reads_as_a_story(tmp_path: Path) -> None:
 
 
 def stored_summaries(db: Path, rows: list[dict[str, Any]]) -> dict[str, str]:
-    store = DuckDBStore(db, read_only=True)
+    store = open_test_store(db, read_only=True)
     try:
         return {s["id"]: e["summary"] for r in rows for s in r["steps"] if (e := store.get_event(s["id"])) and e["summary"]}
     finally:
@@ -275,7 +275,7 @@ class Flows:
     def ask(self, tmp_path: Path, since: int = T0, until: int = T0 + 12 * 60 * MIN) -> list[dict[str, Any]]:
         path = tmp_path / "hubble.json"
         path.write_bytes(b"".join(self.lines))
-        store = DuckDBStore(tmp_path / "k.duckdb")
+        store = open_test_store(tmp_path / "k.duckdb")
         try:
             assert ingest(store, [str(path)], Options()).quarantined == 0
             doc = incidents(store, Query(Window(since, until)))

@@ -14,10 +14,9 @@ import pytest
 
 from kubetrail.answers.processes import Query, processes
 from kubetrail.answers.window import Window
-from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import NS, parse_rfc3339
 from tests.answers.conftest import story_store
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, on_duckdb_only, open_test_store
 
 STORIES = [FIXTURES / "stories" / "processes", FIXTURES / "stories" / "exec-session"]
 SCHEMA = json.loads((ROOT / "contract" / "ask-processes.schema.json").read_text())
@@ -31,7 +30,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def ask(db: Path, **kw: Any) -> dict[str, Any]:
-    store = DuckDBStore(db, read_only=True)
+    store = open_test_store(db, read_only=True)
     try:
         doc = processes(store, Query(kw.pop("window", WINDOW), **kw))
     finally:
@@ -75,6 +74,7 @@ def test_without_history_only_rules_decide(db: Path) -> None:
     assert {r["baseline"] for r in doc["rows"]} == {"insufficient"} and "only rules decide" in doc["gaps"][0]
 
 
+@on_duckdb_only
 def test_cli(db: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "kubetrail", "ask", "processes", "--unexpected", "--at", "2026-11-28T11:00:00Z", "--since", "2h",

@@ -13,10 +13,9 @@ import pytest
 
 from kubetrail.answers.secrets import Query, secrets
 from kubetrail.answers.window import Window
-from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import parse_rfc3339
 from tests.answers.conftest import story_store
-from tests.conftest import FIXTURES, ROOT, run_cli
+from tests.conftest import FIXTURES, ROOT, on_duckdb_only, open_test_store, run_cli
 
 STORY = FIXTURES / "stories" / "secrets"
 SCHEMA = json.loads((ROOT / "contract" / "ask-secrets.schema.json").read_text())
@@ -29,7 +28,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def ask(db: Path, **kw: Any) -> dict[str, Any]:
-    store = DuckDBStore(db, read_only=True)
+    store = open_test_store(db, read_only=True)
     try:
         doc = secrets(store, Query(kw.pop("window", WINDOW), **kw))
     finally:
@@ -93,6 +92,7 @@ def test_a_window_without_audit_events_says_so(db: Path) -> None:
     assert "2026-11-28T10:21:00" in doc["gaps"][0]  # names the newest audit event
 
 
+@on_duckdb_only
 def test_cli_answers_with_the_envelope_and_rejects_bad_flags(db: Path) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
         return run_cli("ask", "secrets", *args, "-o", "json", db=db)
@@ -111,6 +111,7 @@ def test_cli_answers_with_the_envelope_and_rejects_bad_flags(db: Path) -> None:
         assert json.loads(err.stdout)["error"]["code"] == "usage"
 
 
+@on_duckdb_only
 def test_an_address_held_under_another_cluster_name_is_explained_with_the_fix(tmp_path: Path) -> None:
     # The audit log ingested alone ('default'), the pod snapshot under --cluster shop-prod: one
     # cluster under two names. The call from the CI runner's address cannot be tied to its pod in

@@ -11,14 +11,13 @@ import jsonschema
 
 from kubetrail.answers.status import status
 from kubetrail.ingest.pipeline import Options, ingest
-from kubetrail.store.duckdb import DuckDBStore
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, open_test_store
 
 SCHEMA = json.loads((ROOT / "contract" / "status.schema.json").read_text())
 
 
 def store_status(tmp_path: Path, *paths: Path, **kw: Any) -> dict[str, Any]:
-    store = DuckDBStore(tmp_path / "k.duckdb")
+    store = open_test_store(tmp_path / "k.duckdb")
     ingest(store, [str(p) for p in paths], Options())
     doc = status(store, **kw)
     store.close()

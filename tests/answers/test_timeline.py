@@ -16,9 +16,8 @@ from kubetrail.answers.timeline import Query, timeline
 from kubetrail.answers.window import Window
 from kubetrail.ingest.pipeline import Options, ingest
 from kubetrail.ingest.reader import expand_paths
-from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import parse_rfc3339
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, on_duckdb_only, open_test_store
 
 SCHEMA = json.loads((ROOT / "contract" / "timeline.schema.json").read_text())
 WINDOW = Window(parse_rfc3339("2026-11-28T09:00:00Z"), parse_rfc3339("2026-11-28T11:00:00Z"))
@@ -28,7 +27,7 @@ POD = "payments/api-7d9c6b5f8-x2k4j"
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("timeline") / "k.duckdb"
-    store = DuckDBStore(path)
+    store = open_test_store(path)
     ingest(
         store, list(expand_paths([str(FIXTURES / "stories" / "exec-session"), str(FIXTURES / "stories" / "secrets")])), Options()
     )
@@ -37,7 +36,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def ask(db: Path, **kw: Any) -> dict[str, Any]:
-    store = DuckDBStore(db, read_only=True)
+    store = open_test_store(db, read_only=True)
     try:
         doc = timeline(store, Query(kw.pop("window", WINDOW), **kw))
     finally:
@@ -66,6 +65,7 @@ def test_a_pod_named_by_a_bound_token_and_an_actor(db: Path) -> None:
     assert {s["source"] for s in alice} == {"k8s_audit"} and len(alice) == 3  # two stages of the exec, one denied list
 
 
+@on_duckdb_only
 def test_one_entity_is_required_and_an_empty_answer_says_so(db: Path) -> None:
     with pytest.raises(ValueError, match="one entity"):
         ask(db)
@@ -89,10 +89,11 @@ def test_pages_are_cut_in_the_store_and_follow_the_cursor(db: Path) -> None:
     assert pages == full and len(full) == 13
 
 
+@on_duckdb_only
 def test_an_incidents_timeline_is_its_steps_by_time_page_by_page(db: Path) -> None:
     from kubetrail.answers.requests import UsageError, answer
 
-    store = DuckDBStore(db, read_only=True)
+    store = open_test_store(db, read_only=True)
     try:
         window = {"since": "2h", "at": "2026-11-28T11:00:00Z"}
         (incident,) = answer("incidents", store, window)["rows"]
@@ -116,7 +117,7 @@ def test_an_actor_who_impersonated_sees_the_call_made_as_someone_else(tmp_path: 
     # alice@example.com read a ConfigMap impersonating system:serviceaccount:shop:cart: the call
     # is on both timelines, alice's as the impersonator's (her only call in that story).
     db = tmp_path / "k.duckdb"
-    store = DuckDBStore(db)
+    store = open_test_store(db)
     ingest(store, list(expand_paths([str(FIXTURES / "stories" / "actor")])), Options())
     store.close()
     alice = ask(db, actor="alice@example.com")["rows"]

@@ -15,9 +15,8 @@ import jsonschema
 import pytest
 
 from kubetrail.answers.trace import UnknownEvent, trace
-from kubetrail.store.duckdb import DuckDBStore
 from tests.answers.conftest import story_store
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, on_duckdb_only, open_test_store
 
 STORY = FIXTURES / "stories" / "exec-session"
 SCHEMA = json.loads((ROOT / "contract" / "ask-trace.schema.json").read_text())
@@ -36,7 +35,7 @@ def event_id(db: Path, where: str) -> str:
 
 
 def ask(db: Path, eid: str) -> dict[str, Any]:
-    store = DuckDBStore(db, read_only=True)
+    store = open_test_store(db, read_only=True)
     try:
         doc = trace(store, eid)
     finally:
@@ -81,8 +80,9 @@ def test_an_api_call_is_initiated_by_its_caller(db: Path) -> None:
     )
 
 
+@on_duckdb_only
 def test_unknown_ids_are_reported(db: Path) -> None:
-    store = DuckDBStore(db, read_only=True)
+    store = open_test_store(db, read_only=True)
     with pytest.raises(UnknownEvent):
         trace(store, "nope")
     store.close()

@@ -10,10 +10,9 @@ import jsonschema
 import pytest
 
 from kubetrail.answers.who import who
-from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import parse_rfc3339
 from tests.answers.conftest import story_store
-from tests.conftest import FIXTURES, ROOT, run_cli
+from tests.conftest import FIXTURES, ROOT, on_duckdb_only, open_test_store, run_cli
 
 STORY = FIXTURES / "stories" / "ip-reuse"
 SCHEMA = json.loads((ROOT / "contract" / "who.schema.json").read_text())
@@ -26,7 +25,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def ask(db: Path, ip: str, at: str) -> dict[str, object]:
-    store = DuckDBStore(db, read_only=True)
+    store = open_test_store(db, read_only=True)
     try:
         doc = who(store, ip, parse_rfc3339(at))
     finally:
@@ -75,6 +74,7 @@ def test_a_service_ip_resolves_to_the_service(db: Path) -> None:
     assert (holder["scope"], holder["service"], holder["pod"]) == ("service", "shop/cart", None)
 
 
+@on_duckdb_only
 def test_cli_prints_the_contract_document_and_rejects_bad_input(db: Path) -> None:
     def cli(*args: str) -> subprocess.CompletedProcess[bytes]:
         return run_cli("who", *args, "-o", "json", db=db)

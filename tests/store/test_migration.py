@@ -21,7 +21,8 @@ import pytest
 from kubetrail.answers.requests import answer
 from kubetrail.ids import make_id
 from kubetrail.rules import builtin
-from kubetrail.store.duckdb import SCHEMA_VERSION, DuckDBStore, StoreError
+from kubetrail.store import StoreError
+from kubetrail.store.duckdb import SCHEMA_VERSION, DuckDBStore
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "store-v14"
 

@@ -36,7 +36,7 @@ from kubetrail.model import SOURCES
 if TYPE_CHECKING:
     from kubetrail.api.held import Held
     from kubetrail.ingest.pipeline import Options, Summary
-    from kubetrail.store.duckdb import DuckDBStore
+    from kubetrail.store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,21 +59,22 @@ def cli() -> None:
     """
 
 
-def _open(db: str, fmt: str, *, read_only: bool = False, live: bool = False) -> DuckDBStore:
+def _open(db: str, fmt: str, *, read_only: bool = False, live: bool = False) -> Store:
     """The store; questions open it read-only, so several can be asked at once, and a long-running
     writer (`--follow`) with DuckDBStore.live's settings. A store held by `kubetrail serve` (which
     DuckDB lets no other process open) is asked through it (_ask); a write to it is refused,
     naming the process."""
     from kubetrail.api.held import read_held
-    from kubetrail.store.duckdb import DuckDBStore, StoreError
+    from kubetrail.store import StoreError, open_store
+    from kubetrail.store.clickhouse import is_url
 
     if not read_only and (held := read_held(db)) is not None:
         message = f"{db} is held by kubetrail serve (PID {held.pid}, {held.url}): stop it first, or send records to it"
         fail(fmt, "held", message, EXIT_PROBLEM)
-    if read_only and not os.path.exists(db):
+    if read_only and not is_url(db) and not os.path.exists(db):
         fail(fmt, "store", f"no store at {db}: ingest something first (kubetrail ingest PATH --db {db})", EXIT_PROBLEM)
     try:
-        return DuckDBStore.live(db) if live else DuckDBStore(db, read_only=read_only)
+        return open_store(db, read_only=read_only, live=live)
     except StoreError as exc:
         fail(fmt, "store", str(exc), EXIT_PROBLEM)
 
@@ -157,7 +158,7 @@ def ingest_cmd(
         sys.exit(EXIT_PROBLEM)
 
 
-def _run_ingest(store: DuckDBStore, files: list[str], options: Options) -> Summary:
+def _run_ingest(store: Store, files: list[str], options: Options) -> Summary:
     from kubetrail.ingest.pipeline import ingest
 
     if not sys.stderr.isatty():
@@ -338,7 +339,7 @@ def _serve_rules(fmt: str, held: Held, rules: tuple[str, ...]) -> None:
         fail(fmt, "usage", f"--rules: the store is held by {serve}, which answers with its own rules (serve --rules)", EXIT_USAGE)
 
 
-def _ask_store(fmt: str, db: str, run: Callable[[DuckDBStore], Any], where: str = "") -> Any:
+def _ask_store(fmt: str, db: str, run: Callable[[Store], Any], where: str = "") -> Any:
     """`run` on the store, opened read-only."""
     from kubetrail.answers.requests import RequestError
 

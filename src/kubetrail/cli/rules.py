@@ -89,14 +89,15 @@ def _builtin_rules() -> RuleSet:
 def _covered(db: str) -> tuple[dict[str, str] | None, str | None]:
     """The rules the store covers (id -> digest), or None and why not."""
     from kubetrail.api.held import read_held
-    from kubetrail.store.duckdb import DuckDBStore, StoreError
+    from kubetrail.store import StoreError, open_store
+    from kubetrail.store.clickhouse import is_url
 
-    if not os.path.exists(db):
+    if not is_url(db) and not os.path.exists(db):
         return None, f"no store at {db}: coverage not shown"
     if (held := read_held(db)) is not None:
         return None, f"{db} is held by kubetrail serve (PID {held.pid}), which covers its own rules: coverage not shown"
     try:
-        store = DuckDBStore(db, read_only=True)
+        store = open_store(db, read_only=True)
     except StoreError as exc:
         return None, str(exc)
     try:

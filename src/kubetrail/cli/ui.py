@@ -65,8 +65,12 @@ def _run(db: str, host: str, port: int, rules: RuleSet) -> None:
     from kubetrail.api.app import viewer
     from kubetrail.api.auth import Authenticator
     from kubetrail.serve.config import Identity, ServeConfig
-    from kubetrail.store.duckdb import DuckDBStore, StoreError
+    from kubetrail.store import StoreError
+    from kubetrail.store.clickhouse import is_url
+    from kubetrail.store.duckdb import DuckDBStore
 
+    if is_url(db):
+        fail("table", "usage", f"{db}: the web UI reads a DuckDB store only, for now (ClickHouse: use the CLI)", EXIT_USAGE)
     try:
         store = DuckDBStore(db, read_only=True)
     except StoreError as exc:

@@ -34,7 +34,9 @@ from kubetrail.rules import load as load_rules
 from kubetrail.serve.config import Identity, ServeConfig
 from kubetrail.serve.pipeline import SPOOL_CURSOR, Core
 from kubetrail.serve.spool import Spool, SpoolError
-from kubetrail.store.duckdb import DuckDBStore, StoreError
+from kubetrail.store import StoreError
+from kubetrail.store.clickhouse import is_url
+from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import format_ns
 
 log = logging.getLogger("kubetrail.serve")
@@ -55,6 +57,8 @@ def serve(config: ServeConfig) -> None:
     _logging()
     tune_for_service()  # before the threads start (kubetrail/malloc.py)
     sys.setswitchinterval(SWITCH_SECONDS)
+    if is_url(config.db):
+        raise ServeError(f"{config.db}: serve writes a DuckDB store only, for now (ClickHouse: ingest with the CLI)")
     config = replace(config, db=str(Path(config.db).resolve()))
     if config.cluster is None and any(t.identity.cluster is None for t in config.token_sets):
         log.warning(

@@ -1,7 +1,7 @@
 """The store seam: everything above it talks to a `Store`, never to an engine directly.
 
-`duckdb.py` is the embedded default; a ClickHouse store implements the same protocol with its
-own SQL.
+`duckdb.py` is the embedded default (`--db PATH`); `clickhouse.py` implements the same protocol
+with its own SQL (`--db chdb:///PATH`, `clickhouse://host/db`). `open_store` picks by `--db`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 # The prefix of the name an ingest stores the events that name no cluster under until it has read
 # every input (ingest/clusters.py). No cluster is named so: `:` is not in a DNS label.
 PENDING_CLUSTER: Final = "kubetrail:pending:"
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used; the message says what to do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +145,10 @@ class Store(Protocol):
         """The rules the store covers: rule id -> the digest of what it selected then."""
         ...
 
+    def candidate_counts(self) -> dict[str, int]:
+        """The candidates kept for the covered rules, by class table (none kept: empty)."""
+        ...
+
     def memory(self) -> dict[str, int]:
         """The engine's own memory in this process, in bytes, by what it holds (DuckDB: its
         buffer pool's tags, e.g. BASE_TABLE, IN_MEMORY_TABLE); what is not in use is left out.
@@ -148,3 +156,15 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def open_store(db: str, *, read_only: bool = False, live: bool = False) -> Store:
+    """The store `db` names: a ClickHouse URL (chdb://, clickhouse://, clickhouses://) or a DuckDB
+    file; `live` gives a DuckDB store a long-running writer's settings (DuckDBStore.live). Raises
+    the engine's StoreError with what to do when it cannot be opened."""
+    from kubetrail.store.clickhouse import ClickHouseStore, is_url
+    from kubetrail.store.duckdb import DuckDBStore
+
+    if is_url(db):
+        return ClickHouseStore(db, read_only=read_only)
+    return DuckDBStore.live(db) if live else DuckDBStore(db, read_only=read_only)

@@ -23,7 +23,7 @@ from kubetrail.malloc import release_freed
 from kubetrail.model import CLASSES, EventClass, catalog
 from kubetrail.rules import CLASS_BY_TABLE, Rule, Step
 from kubetrail.rules import builtin as builtin_rules
-from kubetrail.store import PENDING_CLUSTER, Cursor, FileResult, QuarantineRow, WriteCounts
+from kubetrail.store import PENDING_CLUSTER, Cursor, FileResult, QuarantineRow, StoreError, WriteCounts
 from kubetrail.store.ddl import STORAGE_COLUMNS, candidate_fields, storage_columns
 from kubetrail.store.duckdb_rules import Coverage, Covered, Params, column, predicate
 
@@ -31,10 +31,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 SQL_DIR: Final = resources.files("kubetrail.store") / "sql"
-
-
-class StoreError(RuntimeError):
-    """The store cannot be opened or used; the message says what to do."""
 
 
 def migrations() -> list[tuple[int, str]]:

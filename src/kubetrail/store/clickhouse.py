@@ -1,0 +1,537 @@
+"""The ClickHouse store: a ClickHouse server (`clickhouse://`, `clickhouses://`) or the engine in
+this process (`chdb:///PATH`), through clickhouse-connect for both, so the code that talks to a
+server is the code tested here; only the transport differs.
+
+The schema is made for the engine (store/clickhouse_ddl.py): duplicates are merged by the engine
+and every read is of deduplicated rows (`FINAL`), so two writers storing the same events at once
+still store each once. The writer classifies a batch against the store before inserting, as the
+DuckDB store does, for the ingest summary's counts and to give a conflict its `id~hash`; those
+counts are best-effort when writers race, the stored events never are.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from kubetrail.model import CLASSES, FIELD_NAMES, catalog
+from kubetrail.store import PENDING_CLUSTER, Cursor, FileResult, QuarantineRow, StoreError, WriteCounts
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from clickhouse_connect.driver.client import Client
+
+    from kubetrail.rules import Rule
+
+SQL_DIR: Final = resources.files("kubetrail.store") / "sql"
+SCHEMES: Final = ("chdb", "clickhouse", "clickhouses")
+DEFAULT_DATABASE: Final = "kubetrail"
+# The environment variables a server's password is read from (never from the URL: a command line
+# is visible to every user of the machine, and lands in shell histories).
+PASSWORD_ENV: Final = "KUBETRAIL_CLICKHOUSE_PASSWORD"
+PASSWORD_FILE_ENV: Final = "KUBETRAIL_CLICKHOUSE_PASSWORD_FILE"
+_FIELDS: Final = {f.name: f for f in catalog()}
+_TIMES: Final = frozenset(f.name for f in catalog() if f.sql.startswith("TIMESTAMP"))
+_LISTS: Final = frozenset(f.name for f in catalog() if f.sql.startswith("VARCHAR[]"))
+# Inserts whose events span many days (a corpus years long) write a part per day: allowed.
+_INSERT_SETTINGS: Final = {"max_partitions_per_insert_block": 0}
+_FALLBACK: Final = "live_fallback_cluster"  # meta key: Store.fallback_cluster
+
+
+def is_url(db: str) -> bool:
+    """Whether `--db` names a ClickHouse store (a URL of SCHEMES) rather than a DuckDB file."""
+    return db.split("://", 1)[0] in SCHEMES and "://" in db
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a `--db` URL points: chDB's folder, or a server; and the database there."""
+
+    url: str  # as given, without credentials
+    database: str
+    path: str | None = None  # chDB
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    secure: bool = False
+
+
+def parse_url(db: str) -> Target:
+    parts = urlsplit(db)
+    if parts.scheme not in SCHEMES:
+        raise StoreError(f"{db}: not a ClickHouse store URL ({', '.join(s + '://' for s in SCHEMES)})")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if parts.scheme == "chdb":
+        if parts.netloc:
+            raise StoreError(f"{db}: a chDB store is a folder: chdb:///absolute/path or chdb://./relative/path")
+        path = unquote(parts.path)
+        if not path:
+            raise StoreError(f"{db}: a chDB store needs a folder: chdb:///absolute/path")
+        database = query.get("database", DEFAULT_DATABASE)
+        return Target(db, _database(db, database), path=path)
+    if parts.password is not None:
+        raise StoreError(
+            f"{parts.scheme}://{parts.hostname}: a password in the store URL would be visible to every user of this "
+            f"machine: set {PASSWORD_ENV} or {PASSWORD_FILE_ENV} instead"
+        )
+    secure = parts.scheme == "clickhouses"
+    database = parts.path.strip("/") or DEFAULT_DATABASE
+    return Target(
+        db, _database(db, database), host=parts.hostname or "localhost", port=parts.port or (8443 if secure else 8123),
+        user=parts.username or "default", secure=secure,
+    )  # fmt: skip
+
+
+def _database(db: str, name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise StoreError(f"{db}: {name!r} is not a database name (letters, digits and _)")
+    return name
+
+
+def _password() -> str:
+    if path := os.environ.get(PASSWORD_FILE_ENV):
+        try:
+            return Path(path).read_text().strip()
+        except OSError as exc:
+            raise StoreError(f"{PASSWORD_FILE_ENV}={path}: {exc.strerror}") from exc
+    return os.environ.get(PASSWORD_ENV, "")
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, sql) of every ClickHouse migration, in order."""
+    found = []
+    for entry in (SQL_DIR / "clickhouse").iterdir():
+        name = entry.name
+        if name[:4].isdigit() and name.endswith(".sql"):
+            found.append((int(name[:4]), entry.read_text()))
+    return sorted(found)
+
+
+SCHEMA_VERSION: Final = migrations()[-1][0]
+
+
+def statements(sql: str) -> list[str]:
+    """A migration's statements: each ends with `;` at the end of a line; `--` comments dropped."""
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";\n") if s.strip().rstrip(";").strip()]
+
+
+class _Lock:
+    """chDB runs one engine per process, and a folder may be open in one process only: a lock file
+    beside the folder says which process holds it (chDB itself only says `Code: 36`)."""
+
+    def __init__(self, path: str, url: str) -> None:
+        self.file = Path(f"{path.rstrip('/')}.lock")
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self.fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(self.fd)
+            raise StoreError(
+                f"store {url} is in use by another process (PID {holder}; chDB opens a store in one process only): "
+                "stop it first, or ask it"
+            ) from None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+
+    def release(self) -> None:
+        os.ftruncate(self.fd, 0)
+        os.close(self.fd)  # closing the file releases the lock
+
+
+# The chDB folder this process opened, and how many stores use it (one engine per process).
+_CHDB: dict[str, Any] = {}
+_CHDB_GUARD = threading.Lock()
+
+
+class ClickHouseStore:
+    def __init__(self, db: str, *, read_only: bool = False) -> None:
+        self.target = parse_url(db)
+        self.path = db
+        self.read_only = read_only
+        self._lock: _Lock | None = None
+        self._local = threading.local()
+        self._owner = threading.get_ident()
+        self.client = self._connect()
+        self._migrate()
+
+    # -- connection -----------------------------------------------------------------------
+    def _connect(self) -> Client:
+        import clickhouse_connect
+        from clickhouse_connect.driver.exceptions import ClickHouseError
+
+        t = self.target
+        try:
+            if t.path is None:
+                admin = clickhouse_connect.get_client(
+                    host=t.host, port=t.port, username=t.user, password=_password(), secure=t.secure
+                )
+                admin.command(f"CREATE DATABASE IF NOT EXISTS {t.database}")
+                return clickhouse_connect.get_client(
+                    host=t.host, port=t.port, username=t.user, password=_password(), secure=t.secure, database=t.database
+                )
+            return self._chdb_client()
+        except ClickHouseError as exc:
+            raise StoreError(f"cannot open store {t.url}: {_brief(exc)}") from exc
+
+    def _chdb_client(self) -> Client:
+        import clickhouse_connect
+
+        t = self.target
+        assert t.path is not None
+        path = os.path.abspath(t.path)
+        with _CHDB_GUARD:
+            held = _CHDB.get("path")
+            if held is not None and held != path:
+                raise StoreError(
+                    f"cannot open store {t.url}: this process has the chDB store {held} open, and chDB opens one "
+                    "folder per process"
+                )
+            if held is None:
+                self._lock = _Lock(path, t.url)
+                _CHDB.update(path=path, users=0, lock=self._lock)
+            _CHDB["users"] += 1
+        admin = clickhouse_connect.get_client(dsn=f"chdb://{path}")
+        admin.command(f"CREATE DATABASE IF NOT EXISTS {t.database}")
+        return clickhouse_connect.get_client(dsn=f"chdb://{path}", database=t.database)
+
+    def _client(self) -> Client:
+        """This thread's client: the store's own on the thread that opened it, a new one on any
+        other (a client is not for two threads at once)."""
+        if threading.get_ident() == self._owner:
+            return self.client
+        client: Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._connect()
+        return client
+
+    # -- schema ---------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        if not self._scalar("SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'meta'"):
+            return 0
+        value = self._scalar("SELECT value FROM meta FINAL WHERE key = 'schema_version'")
+        return int(value) if value else 0
+
+    def _migrate(self) -> None:
+        from clickhouse_connect.driver.exceptions import ClickHouseError
+
+        current = self.schema_version()
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {current}, newer than this kubetrail ({SCHEMA_VERSION}): upgrade kubetrail"
+            )
+        for version, sql in migrations():
+            if version <= current:
+                continue
+            # ClickHouse has no transactions for DDL: every statement of a migration is idempotent
+            # (IF NOT EXISTS, OR REPLACE), so one stopped halfway is done again from its start.
+            try:
+                for statement in statements(sql):
+                    self.client.command(statement)
+            except ClickHouseError as exc:
+                raise StoreError(
+                    f"cannot migrate store {self.path} to schema version {version}: {_brief(exc)}; "
+                    f"it stays at schema version {self.schema_version()} (opening it again retries)"
+                ) from exc
+            self._set_meta("schema_version", str(version))
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._client().command(
+            "INSERT INTO meta VALUES ({k:String}, {v:String}, fromUnixTimestamp64Nano({t:Int64}))",
+            parameters={"k": key, "v": value, "t": time.time_ns()},
+        )
+
+    def _scalar(self, sql: str, **params: Any) -> Any:
+        rows = self._client().query(sql, parameters=params).result_rows
+        return rows[0][0] if rows else None
+
+    # -- files ----------------------------------------------------------------------------
+    def begin_file(self, path: str) -> int:
+        # No sequences in ClickHouse, and several writers: a file id is the start time in ms
+        # with 20 random low bits (ordered as the files were begun; two files begun in the same
+        # ms collide once in a million).
+        file_id = (time.time_ns() // 1_000_000) << 20 | secrets.randbits(20)
+        self._file_row({"file_id": file_id, "path": path, "started_at": time.time_ns()})
+        return file_id
+
+    def _file_row(self, row: dict[str, Any]) -> None:
+        row = {**row, "version": time.time_ns()}
+        names = list(row)
+        values = ", ".join(f"{{{n}:{_FILE_TYPES[n]}}}" for n in names)
+        self._client().command(f"INSERT INTO files ({', '.join(names)}) VALUES ({values})", parameters=row)
+
+    def finish_file(self, file_id: int, result: FileResult) -> None:
+        stored_nothing = result.ingested == 0 and result.conflicts == 0 and result.quarantined == 0
+        client = self._client()
+        begun = client.query(
+            "SELECT path, toUnixTimestamp64Nano(started_at) FROM files FINAL WHERE file_id = {f:Int64}", parameters={"f": file_id}
+        ).result_rows
+        if not begun:
+            return
+        path, started = begun[0]
+        if stored_nothing and result.sha256:
+            seen = self._scalar(
+                "SELECT count() FROM files FINAL WHERE path = {p:String} AND sha256 = {s:String} AND file_id <> {f:Int64}",
+                p=path, s=result.sha256, f=file_id,
+            )  # fmt: skip
+            if seen:  # re-reading a file already ingested stores nothing new, not even a files row
+                client.command("DELETE FROM files WHERE file_id = {f:Int64}", parameters={"f": file_id})
+                return
+        self._file_row({
+            "file_id": file_id, "path": path, "started_at": started, "finished_at": time.time_ns(),
+            "sha256": result.sha256, "size": result.size, "source": result.source, "records": result.records,
+            "ingested": result.ingested, "duplicates": result.duplicates, "conflicts": result.conflicts,
+            "quarantined": result.quarantined, "skipped_lines": result.skipped_lines,
+        })  # fmt: skip
+
+    # -- events ---------------------------------------------------------------------------
+    def write_events(self, batch: pa.Table, cursor: Cursor | None = None) -> WriteCounts:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if batch.num_rows == 0:
+            if cursor is not None:
+                self._save_cursor(cursor)
+            return WriteCounts()
+        ids = batch["id"].to_pylist()
+        hashes = batch["content_hash"].to_pylist()
+        stored = self._stored_keys(ids, hashes)
+        # As DuckDBStore classifies: a repeat of (id, content) is a duplicate; another content
+        # under an id taken (in the store, or earlier in the batch) a conflict, kept as id~hash.
+        stored_hashes: dict[str, set[str]] = {}
+        for sid, sh in stored:
+            stored_hashes.setdefault(sid, set()).add(sh)
+        dup, conflict = [], []
+        first_hash: dict[str, str] = {}
+        seen: set[tuple[str, str]] = set()
+        for i, h in zip(ids, hashes, strict=True):
+            taken = stored_hashes.get(i, set())
+            dup.append((i, h) in seen or h in taken or h in stored_hashes.get(f"{i}~{h}", set()))
+            conflict.append(first_hash.setdefault(i, h) != h or bool(taken - {h}))
+            seen.add((i, h))
+        dup_arr, conflict_arr = pa.array(dup), pa.array(conflict)
+        new_ids = pc.if_else(conflict_arr, pc.binary_join_element_wise(batch["id"], batch["content_hash"], "~"), batch["id"])
+        new = batch.set_column(0, "id", new_ids).filter(pc.invert(dup_arr))
+        client = self._client()
+        for c in CLASSES:
+            rows = new.filter(pc.is_in(new["kind"], value_set=pa.array(c.kinds)))
+            if rows.num_rows:
+                client.insert_arrow(c.table, _for_insert(rows.select(list(c.fields))), settings=_INSERT_SETTINGS)
+        if cursor is not None:
+            self._save_cursor(cursor)
+        from kubetrail.store.duckdb import _counts
+
+        return _counts(batch["file_id"], batch["source"], pa.chunked_array([dup_arr]), pa.chunked_array([conflict_arr]))
+
+    def _stored_keys(self, ids: list[str], hashes: list[str]) -> set[tuple[str, str]]:
+        """(id, content_hash) of the stored events whose id is one of `ids` or `id~hash`."""
+        candidates = list({*ids, *(f"{i}~{h}" for i, h in zip(ids, hashes, strict=True))})
+        union = " UNION ALL ".join(f"SELECT id, content_hash FROM {c.table} WHERE id IN {{ids:Array(String)}}" for c in CLASSES)
+        rows = self._client().query(union, parameters={"ids": candidates}).result_rows
+        return {(i, h) for i, h in rows}
+
+    def _save_cursor(self, cursor: Cursor) -> None:
+        self._client().command(
+            "INSERT INTO cursors VALUES ({n:String}, {p:Int64}, {s:Nullable(String)}, fromUnixTimestamp64Nano({t:Int64}))",
+            parameters={"n": cursor.name, "p": cursor.position, "s": cursor.state, "t": time.time_ns()},
+        )
+
+    def cursor(self, name: str) -> Cursor | None:
+        rows = (
+            self._client()
+            .query("SELECT position, state FROM cursors FINAL WHERE name = {n:String}", parameters={"n": name})
+            .result_rows
+        )
+        return Cursor(name, int(rows[0][0]), rows[0][1]) if rows else None
+
+    def write_quarantine(self, rows: list[QuarantineRow]) -> int:
+        if not rows:
+            return 0
+        import pyarrow as pa
+
+        from kubetrail.store.duckdb import _raw_hash
+
+        hashes = [_raw_hash(r) for r in rows]
+        known = {h for (h,) in self._client().query(
+            "SELECT raw_hash FROM quarantine WHERE raw_hash IN {h:Array(String)}", parameters={"h": hashes}
+        ).result_rows}  # fmt: skip
+        now = time.time_ns()
+        table = pa.table({
+            "file_id": [r.file_id for r in rows], "line": [r.line for r in rows], "byte_offset": [r.byte_offset for r in rows],
+            "source": [r.source for r in rows], "reason": [r.reason for r in rows], "raw": [r.raw for r in rows],
+            "raw_hash": hashes, "quarantined_at": pa.array([now] * len(rows), pa.timestamp("ns")),
+        })  # fmt: skip
+        self._client().insert_arrow("quarantine", table, settings=_INSERT_SETTINGS)
+        return len(set(hashes) - known)
+
+    # -- clusters -------------------------------------------------------------------------
+    def cluster_names(self) -> list[str]:
+        return [c for c in self._clusters() if not c.startswith(PENDING_CLUSTER)]
+
+    def pending_clusters(self) -> list[str]:
+        return [c for c in self._clusters() if c.startswith(PENDING_CLUSTER)]
+
+    def _clusters(self) -> list[str]:
+        union = " UNION DISTINCT ".join(f"SELECT DISTINCT cluster FROM {c.table}" for c in CLASSES)
+        return sorted(str(row[0]) for row in self._client().query(union).result_rows)
+
+    def rename_cluster(self, old: str, new: str) -> int:
+        """A lightweight update per table (cluster is outside the sorting key, so it can change in
+        place)."""
+        if old == new:
+            return 0
+        client = self._client()
+        renamed = 0
+        for c in CLASSES:
+            n = int(self._scalar(f"SELECT count() FROM {c.table} FINAL WHERE cluster = {{old:String}}", old=old) or 0)
+            if n:
+                client.command(
+                    f"UPDATE {c.table} SET cluster = {{new:String}} WHERE cluster = {{old:String}}",
+                    parameters={"old": old, "new": new},
+                )
+                renamed += n
+        if self.fallback_cluster() == old:
+            client.command("DELETE FROM meta WHERE key = {k:String}", parameters={"k": _FALLBACK})
+        return renamed
+
+    def fallback_cluster(self) -> str | None:
+        value = self._scalar("SELECT value FROM meta FINAL WHERE key = {k:String}", k=_FALLBACK)
+        return str(value) if value is not None else None
+
+    def mark_fallback_cluster(self, name: str) -> None:
+        self._set_meta(_FALLBACK, name)
+
+    # -- reads ----------------------------------------------------------------------------
+    def get_event(self, event_id: str) -> dict[str, Any] | None:
+        return self.get_events([event_id]).get(event_id)
+
+    def get_events(
+        self, event_ids: Iterable[str], fields: Sequence[str] = (), within: tuple[int, int] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        unknown = [f for f in fields if f not in _FIELDS]
+        if unknown:
+            raise ValueError(f"not fields of an event: {', '.join(unknown)}")
+        names = list(dict.fromkeys(("id", *fields))) if fields else list(FIELD_NAMES)
+        ids = list(dict.fromkeys(event_ids))
+        if not ids:
+            return {}
+        when = "AND time >= fromUnixTimestamp64Nano({since:Int64}) AND time < fromUnixTimestamp64Nano({until:Int64})"
+        params: dict[str, Any] = {"ids": ids, **({"since": within[0], "until": within[1]} if within else {})}
+        out: dict[str, dict[str, Any]] = {}
+        client = self._client()
+        for c in CLASSES:
+            columns = ", ".join(_select_field(c.fields, f) for f in names)
+            sql = f"SELECT {columns} FROM {c.table} e FINAL WHERE id IN {{ids:Array(String)}} {when if within else ''}"
+            if not fields:
+                sql = (
+                    f"SELECT e.*, f.path AS provenance_path, f.sha256 AS provenance_sha256, "
+                    f"toUnixTimestamp64Nano(f.started_at) AS provenance_ingested_at FROM ({sql}) e "
+                    "LEFT JOIN (SELECT file_id, path, sha256, started_at FROM files FINAL) f ON f.file_id = e.file_id "
+                    "SETTINGS join_use_nulls = 1"
+                )
+            result = client.query(sql, parameters=params)
+            for row in result.named_results():
+                out[row["id"]] = _read_row(row)
+        return out
+
+    def query(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        result = self._client().query(_named_query(name), parameters=params)
+        return [_read_row(row) for row in result.named_results()]
+
+    # -- rules ----------------------------------------------------------------------------
+    def rule_matches(
+        self, rules: Sequence[Rule], since: int, until: int, cluster: str | None = None, ids: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """As DuckDBStore.rule_matches, every rule reading its class's table (store/clickhouse_rules.py)."""
+        from kubetrail.store.clickhouse_rules import rule_matches
+
+        return rule_matches(self._client(), rules, since, until, cluster, ids)
+
+    def cover_rules(self, rules: Sequence[Rule]) -> None:
+        """Every rule reads its class's table on ClickHouse (no candidate tables)."""
+
+    def covered_rules(self) -> dict[str, str]:
+        return {}
+
+    def candidate_counts(self) -> dict[str, int]:
+        """No candidates are kept on ClickHouse: every rule reads its class table."""
+        return {}
+
+    def memory(self) -> dict[str, int]:
+        value = self._scalar("SELECT value FROM system.metrics WHERE metric = 'MemoryTracking'")
+        return {"MemoryTracking": int(value)} if value else {}
+
+    def close(self) -> None:
+        self.client.close()
+        if self.target.path is None:
+            return
+        with _CHDB_GUARD:
+            _CHDB["users"] -= 1
+            # The engine stays up for the process (chDB cannot start again on another folder),
+            # the lock with it: another process cannot open the folder while this one may still.
+
+
+_FILE_TYPES: Final = {
+    "file_id": "Int64", "path": "String", "sha256": "Nullable(String)", "size": "Nullable(Int64)",
+    "started_at": "DateTime64(9, 'UTC')", "finished_at": "Nullable(DateTime64(9, 'UTC'))",
+    "source": "Nullable(String)", "records": "Nullable(Int64)", "ingested": "Nullable(Int64)",
+    "duplicates": "Nullable(Int64)", "conflicts": "Nullable(Int64)", "quarantined": "Nullable(Int64)",
+    "skipped_lines": "Nullable(Int64)", "version": "UInt64",
+}  # fmt: skip
+
+
+def _select_field(fields: Sequence[str], name: str) -> str:
+    """A field as get_events returns it (times as int ns); NULL where the class has no column."""
+    if name not in fields:
+        return f"NULL AS `{name}`"
+    return f"toUnixTimestamp64Nano(e.`{name}`) AS `{name}`" if name in _TIMES else f"e.`{name}` AS `{name}`"
+
+
+def _read_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A result row as the DuckDB store gives it: an empty list of a list field is NULL (a
+    ClickHouse Array cannot be)."""
+    for name in _LISTS.intersection(row):
+        if row[name] == []:
+            row[name] = None
+    return row
+
+
+def _for_insert(rows: pa.Table) -> pa.Table:
+    """A batch's columns as the tables take them: a NULL list as an empty one."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for name in _LISTS.intersection(rows.column_names):
+        i = rows.column_names.index(name)
+        col = rows[name]
+        if col.null_count:
+            empty = pa.scalar([], col.type)
+            rows = rows.set_column(i, name, pc.if_else(pc.is_null(col), empty, col))
+    return rows
+
+
+@cache
+def _named_query(name: str) -> str:
+    entry = SQL_DIR / "queries" / f"{name}.clickhouse.sql"
+    if not entry.is_file():
+        raise KeyError(f"no ClickHouse query named {name!r}")
+    return entry.read_text()
+
+
+def _brief(exc: Exception) -> str:
+    """A ClickHouse error's message without the stack trace chDB appends."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:500]

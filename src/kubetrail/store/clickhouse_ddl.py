@@ -1,0 +1,104 @@
+"""ClickHouse DDL generated from the logical schema (model.CLASSES), designed for the engine:
+
+- a `ReplacingMergeTree` per class of events, ordered by (time, id, content_hash): the same event
+  written twice (a retry, two writers at once) has the same sorting key and is merged into one,
+  and queries read the deduplicated rows (`FINAL`); a conflict (another content under a taken id)
+  differs in `content_hash`, so the engine never merges it away even when two writers race;
+- `PARTITION BY` day, so that a window's query reads the days it spans and retention drops whole
+  days (`TTL`);
+- `LowCardinality` for the fields whose values repeat (names of clusters, namespaces, verbs...),
+  `Delta`+ZSTD for times, ZSTD for long text;
+- lightweight `UPDATE` for renaming a cluster (outside the sorting key, so it can change);
+- skipping indexes for what the questions look up outside the time order: an event by its id
+  (bloom filter) and the events of one cluster (set).
+
+Used to write migrations (sql/clickhouse/) and to check them (tests/store)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from kubetrail.model import CLASSES, EventClass, catalog
+
+_FIELDS: Final = {f.name: f for f in catalog()}
+
+# Fields whose values repeat across events (at most tens of thousands of distinct values in a
+# cluster): a dictionary per part makes them smaller and faster to filter and group.
+LOW_CARDINALITY: Final = frozenset({
+    "source", "kind", "format", "time_source", "cluster", "sensor_cluster", "node", "namespace", "container_name",
+    "image", "workload_kind", "workload_name", "service_account", "actor", "impersonated_by", "audit_level",
+    "stage", "verb", "resource", "subresource", "api_group", "decision", "exec_container", "parent_binary",
+    "binary", "process_user", "protocol", "verdict", "drop_reason", "direction", "src_namespace", "src_workload",
+    "dst_namespace", "dst_workload", "dst_service", "http_method", "http_route", "rule", "priority",
+    "sensor_source", "span_kind", "service_name", "status",
+})  # fmt: skip
+# The sorting key, not nullable: every event has them (ingest sets the content hash).
+KEY: Final = ("time", "id", "content_hash")
+
+_TYPES: Final = {
+    "VARCHAR": "String",
+    "JSON": "String",
+    "TIMESTAMP_NS": "DateTime64(9, 'UTC')",
+    "BIGINT": "Int64",
+    "INTEGER": "Int32",
+    "BOOLEAN": "Bool",
+}
+
+
+def column_type(name: str) -> str:
+    """A catalog field's ClickHouse type. A list is an `Array` (which cannot be NULL: an empty
+    list is read back as NULL, store/clickhouse.py)."""
+    sql = _FIELDS[name].sql
+    if sql.startswith("VARCHAR[]"):
+        return "Array(LowCardinality(String))" if name in LOW_CARDINALITY else "Array(String)"
+    base = _TYPES[sql.replace(" NOT NULL", "")]
+    nullable = not sql.endswith("NOT NULL") and name not in KEY
+    typ = f"Nullable({base})" if nullable else base
+    return f"LowCardinality({typ})" if name in LOW_CARDINALITY else typ
+
+
+def _codec(name: str) -> str:
+    f = _FIELDS[name]
+    if f.sql.startswith("TIMESTAMP"):
+        return " CODEC(Delta, ZSTD(1))"
+    if f.compression == "zstd" or name in ("id", "content_hash"):
+        return " CODEC(ZSTD(3))"
+    return ""
+
+
+def class_table(cls: EventClass) -> str:
+    cols = [f"    `{name}` {column_type(name)}{_codec(name)}" for name in cls.fields]
+    cols += [
+        "    INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1",
+        "    INDEX cluster_set cluster TYPE set(64) GRANULARITY 4",
+    ]
+    return (
+        f"-- {cls.doc}\nCREATE TABLE IF NOT EXISTS {cls.table} (\n" + ",\n".join(cols) + "\n)\n"
+        f"ENGINE = ReplacingMergeTree\nPARTITION BY toYYYYMMDD(time)\nORDER BY ({', '.join(KEY)})\n"
+        # Lightweight updates (patch parts) rename a cluster in ms where a mutation took seconds.
+        "SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;\n"
+    )
+
+
+def events_view() -> str:
+    """Every event in one relation, deduplicated, for `show` and the questions over all classes; a
+    class's missing columns are NULL."""
+    branches = []
+    for cls in CLASSES:
+        cols = [f"`{f.name}`" if f.name in cls.fields else f"{_missing(f.name)} AS `{f.name}`" for f in catalog()]
+        branches.append(f"SELECT {', '.join(cols)}\nFROM {cls.table} FINAL")
+    return "CREATE OR REPLACE VIEW events AS\n" + "\nUNION ALL\n".join(branches) + ";\n"
+
+
+def _missing(name: str) -> str:
+    """The value of a column a class has not: NULL, or an empty list (an Array cannot be NULL)."""
+    typ = column_type(name)
+    return f"CAST([] AS {typ})" if typ.startswith("Array") else f"CAST(NULL AS {typ})"
+
+
+def schema() -> str:
+    return "\n".join([*(class_table(c) for c in CLASSES), events_view()])
+
+
+if __name__ == "__main__":
+    print(schema(), end="")
