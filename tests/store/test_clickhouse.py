@@ -19,11 +19,20 @@ from kubetrail.ingest.reader import expand_paths
 from kubetrail.model import CLASSES, Event
 from kubetrail.store import FileResult, QuarantineRow, open_store
 from kubetrail.store.batch import to_arrow
-from kubetrail.store.clickhouse import PASSWORD_ENV, SCHEMA_VERSION, ClickHouseStore, StoreError, migrations, parse_url
-from kubetrail.store.clickhouse_ddl import class_table, events_view
-from tests.conftest import FIXTURES, chdb_url
+from kubetrail.store.clickhouse import (
+    PASSWORD_ENV,
+    SCHEMA_VERSION,
+    ClickHouseStore,
+    StoreError,
+    migrations,
+    parse_url,
+    statements,
+)
+from kubetrail.store.clickhouse_ddl import class_table, cluster_schema, events_view
+from tests.conftest import FIXTURES, ROOT, chdb_url
 
 STORIES = FIXTURES / "stories"
+GOLDEN = ROOT / "deploy" / "clickhouse" / "kubetrail-on-cluster.sql"
 _names = iter(range(1_000_000))
 
 
@@ -203,3 +212,26 @@ def test_a_second_chdb_folder_in_one_process_is_refused_with_the_reason(tmp_path
     ClickHouseStore(fresh()).close()
     with pytest.raises(StoreError, match="chDB opens one folder per process"):
         ClickHouseStore(f"chdb://{tmp_path}/other")
+
+
+def test_the_cluster_schema_is_the_golden_file_and_chdb_parses_every_statement() -> None:
+    # deploy/clickhouse/kubetrail-on-cluster.sql is what `kubetrail store init --on-cluster
+    # kubetrail` prints; regenerate it with that command when a migration is added.
+    text = cluster_schema("kubetrail")
+    assert text == GOLDEN.read_text()
+    store = ClickHouseStore(fresh())
+    parsed = []
+    for statement in statements(text):
+        formatted = store.client.query("SELECT formatQuery({q:String})", parameters={"q": statement}).result_rows[0][0]
+        parsed.append(formatted)
+    store.close()
+    locals_ = [s for s in parsed if "_local ON CLUSTER kubetrail" in s and "ReplicatedReplacingMergeTree" in s]
+    distributed = [s for s in parsed if "ENGINE = Distributed(kubetrail, currentDatabase()" in s]
+    assert len(locals_) == len(distributed) == len(CLASSES) + 4  # the event classes, meta, files, quarantine, cursors
+    assert any("sipHash64(id)" in s for s in distributed)
+    assert parsed[-1].startswith("INSERT INTO meta")
+
+
+def test_a_cluster_name_that_is_not_an_identifier_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a cluster name"):
+        cluster_schema("prod; DROP TABLE x")

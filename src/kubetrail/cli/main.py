@@ -810,11 +810,13 @@ def status_cmd(cluster: str | None, db: str, fmt: str | None) -> None:
 def _long_running() -> None:
     from kubetrail.cli.rules import rules_cmd
     from kubetrail.cli.serve import serve_cmd
+    from kubetrail.cli.store import store_cmd
     from kubetrail.cli.ui import ui_cmd
 
     cli.add_command(serve_cmd)
     cli.add_command(ui_cmd)
     cli.add_command(rules_cmd)
+    cli.add_command(store_cmd)
 
 
 _long_running()

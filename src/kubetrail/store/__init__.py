@@ -67,6 +67,10 @@ class FileResult:
 
 
 class Store(Protocol):
+    def schema_version(self) -> int:
+        """The version of the schema the store is at (its last migration)."""
+        ...
+
     def begin_file(self, path: str) -> int:
         """Register an input being read; returns its file id for provenance."""
         ...

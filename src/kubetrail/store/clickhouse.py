@@ -167,6 +167,7 @@ class ClickHouseStore:
         self._owner = threading.get_ident()
         self.client = self._connect()
         self._migrate()
+        self.cluster = self._distributed_over()
 
     # -- connection -----------------------------------------------------------------------
     def _connect(self) -> Client:
@@ -248,6 +249,18 @@ class ClickHouseStore:
                 ) from exc
             self._set_meta("schema_version", str(version))
 
+    def _distributed_over(self) -> str | None:
+        """The ClickHouse cluster the tables are Distributed over (`store init --on-cluster`), or
+        None for tables of one server (or chDB)."""
+        engine = self._scalar("SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'api_calls'")
+        found = re.match(r"Distributed\('?(\w+)'?,", str(engine or ""))
+        return found.group(1) if found else None
+
+    def _on_nodes(self, table: str) -> str:
+        """Where an UPDATE or DELETE of `table` goes: a Distributed table takes neither, its
+        replicated tables on every node do."""
+        return f"{table}_local ON CLUSTER {self.cluster}" if self.cluster else table
+
     def _set_meta(self, key: str, value: str) -> None:
         self._client().command(
             "INSERT INTO meta VALUES ({k:String}, {v:String}, fromUnixTimestamp64Nano({t:Int64}))",
@@ -288,7 +301,7 @@ class ClickHouseStore:
                 p=path, s=result.sha256, f=file_id,
             )  # fmt: skip
             if seen:  # re-reading a file already ingested stores nothing new, not even a files row
-                client.command("DELETE FROM files WHERE file_id = {f:Int64}", parameters={"f": file_id})
+                client.command(f"DELETE FROM {self._on_nodes('files')} WHERE file_id = {{f:Int64}}", parameters={"f": file_id})
                 return
         self._file_row({
             "file_id": file_id, "path": path, "started_at": started, "finished_at": time.time_ns(),
@@ -399,12 +412,12 @@ class ClickHouseStore:
             n = int(self._scalar(f"SELECT count() FROM {c.table} FINAL WHERE cluster = {{old:String}}", old=old) or 0)
             if n:
                 client.command(
-                    f"UPDATE {c.table} SET cluster = {{new:String}} WHERE cluster = {{old:String}}",
+                    f"UPDATE {self._on_nodes(c.table)} SET cluster = {{new:String}} WHERE cluster = {{old:String}}",
                     parameters={"old": old, "new": new},
                 )
                 renamed += n
         if self.fallback_cluster() == old:
-            client.command("DELETE FROM meta WHERE key = {k:String}", parameters={"k": _FALLBACK})
+            client.command(f"DELETE FROM {self._on_nodes('meta')} WHERE key = {{k:String}}", parameters={"k": _FALLBACK})
         return renamed
 
     def fallback_cluster(self) -> str | None:

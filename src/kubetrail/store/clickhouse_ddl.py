@@ -16,6 +16,7 @@ Used to write migrations (sql/clickhouse/) and to check them (tests/store)."""
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from kubetrail.model import CLASSES, EventClass, catalog
@@ -102,3 +103,53 @@ def schema() -> str:
 
 if __name__ == "__main__":
     print(schema(), end="")
+
+
+# -- a ClickHouse cluster -----------------------------------------------------------------
+# What decides the shard of a row: the identity the table deduplicates on, so that every copy of
+# a row lands on one shard, where its ReplacingMergeTree merges them (FINAL reads each shard's
+# rows deduplicated; no row is on two shards).
+SHARD_KEYS: Final = {"meta": "key", "files": "file_id", "quarantine": "raw_hash", "cursors": "name"}
+_EVENT_SHARD_KEY: Final = "id"
+_TABLE: Final = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+) \(", re.M)
+_ENGINE: Final = re.compile(r"^ENGINE = (\w+)(?:\((.*)\))?$", re.M)
+_VIEW: Final = re.compile(r"^CREATE OR REPLACE VIEW (\w+) AS", re.M)
+
+
+def on_cluster(statement: str, cluster: str) -> list[str]:
+    """A migration's statement for the ClickHouse cluster `cluster`: a table becomes a replicated
+    table on every node (`<name>_local`, ReplicatedReplacingMergeTree under the standard
+    `{shard}`/`{replica}` macros) and a `Distributed` table of the same name over them, which
+    writers insert into and queries read; a view is created on every node."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cluster):
+        raise ValueError(f"{cluster!r} is not a cluster name (letters, digits and _)")
+    if table := _TABLE.search(statement):
+        name = table.group(1)
+        local = _TABLE.sub(f"CREATE TABLE IF NOT EXISTS {name}_local ON CLUSTER {cluster} (", statement, count=1)
+        engine = _ENGINE.search(local)
+        if engine is None:
+            raise ValueError(f"table {name}: no ENGINE line")
+        path = f"'/clickhouse/tables/{{shard}}/{{database}}/{name}_local', '{{replica}}'"
+        args = f"{path}, {engine.group(2)}" if engine.group(2) else path
+        local = _ENGINE.sub(f"ENGINE = Replicated{engine.group(1)}({args})", local, count=1)
+        shard = SHARD_KEYS.get(name, _EVENT_SHARD_KEY)
+        distributed = (
+            f"CREATE TABLE IF NOT EXISTS {name} ON CLUSTER {cluster} AS {name}_local\n"
+            f"ENGINE = Distributed({cluster}, currentDatabase(), {name}_local, sipHash64({shard}))"
+        )
+        return [local, distributed]
+    if _VIEW.search(statement):
+        return [_VIEW.sub(rf"CREATE OR REPLACE VIEW \1 ON CLUSTER {cluster} AS", statement, count=1)]
+    return [statement]
+
+
+def cluster_schema(cluster: str) -> str:
+    """Every ClickHouse migration for the cluster `cluster` (on_cluster), with the schema version
+    recorded, so that kubetrail opening the database finds it current and creates nothing."""
+    from kubetrail.store.clickhouse import SCHEMA_VERSION, migrations, statements
+
+    out = [f"-- kubetrail's ClickHouse schema, version {SCHEMA_VERSION}, for the cluster {cluster} (store init --on-cluster)"]
+    for _, sql in migrations():
+        out += [f"{s};" for statement in statements(sql) for s in on_cluster(statement, cluster)]
+    out.append(f"INSERT INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}', now64(9));")
+    return "\n\n".join(out) + "\n"

@@ -1,0 +1,523 @@
+-- kubetrail's ClickHouse schema, version 1, for the cluster kubetrail (store init --on-cluster)
+
+CREATE TABLE IF NOT EXISTS meta_local ON CLUSTER kubetrail (
+    key String,
+    value String,
+    updated_at DateTime64(9, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/meta_local', '{replica}', updated_at)
+ORDER BY key;
+
+CREATE TABLE IF NOT EXISTS meta ON CLUSTER kubetrail AS meta_local
+ENGINE = Distributed(kubetrail, currentDatabase(), meta_local, sipHash64(key));
+
+CREATE TABLE IF NOT EXISTS files_local ON CLUSTER kubetrail (
+    file_id Int64,
+    path String,
+    sha256 Nullable(String),
+    size Nullable(Int64),
+    started_at DateTime64(9, 'UTC'),
+    finished_at Nullable(DateTime64(9, 'UTC')),
+    source LowCardinality(Nullable(String)),
+    records Nullable(Int64),
+    ingested Nullable(Int64),
+    duplicates Nullable(Int64),
+    conflicts Nullable(Int64),
+    quarantined Nullable(Int64),
+    skipped_lines Nullable(Int64),
+    version UInt64
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/files_local', '{replica}', version)
+ORDER BY file_id;
+
+CREATE TABLE IF NOT EXISTS files ON CLUSTER kubetrail AS files_local
+ENGINE = Distributed(kubetrail, currentDatabase(), files_local, sipHash64(file_id));
+
+CREATE TABLE IF NOT EXISTS quarantine_local ON CLUSTER kubetrail (
+    file_id Int64,
+    line Nullable(Int64),
+    byte_offset Nullable(Int64),
+    source LowCardinality(Nullable(String)),
+    reason String,
+    raw Nullable(String) CODEC(ZSTD(3)),
+    raw_hash String,
+    quarantined_at DateTime64(9, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/quarantine_local', '{replica}')
+ORDER BY raw_hash;
+
+CREATE TABLE IF NOT EXISTS quarantine ON CLUSTER kubetrail AS quarantine_local
+ENGINE = Distributed(kubetrail, currentDatabase(), quarantine_local, sipHash64(raw_hash));
+
+CREATE TABLE IF NOT EXISTS cursors_local ON CLUSTER kubetrail (
+    name String,
+    position Int64,
+    state Nullable(String),
+    updated_at DateTime64(9, 'UTC')
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/cursors_local', '{replica}', updated_at)
+ORDER BY name;
+
+CREATE TABLE IF NOT EXISTS cursors ON CLUSTER kubetrail AS cursors_local
+ENGINE = Distributed(kubetrail, currentDatabase(), cursors_local, sipHash64(name));
+
+CREATE TABLE IF NOT EXISTS api_calls_local ON CLUSTER kubetrail (
+    `id` String CODEC(ZSTD(3)),
+    `time` DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+    `source` LowCardinality(String),
+    `kind` LowCardinality(String),
+    `format` LowCardinality(Nullable(String)),
+    `time_source` LowCardinality(Nullable(String)),
+    `end_time` Nullable(DateTime64(9, 'UTC')) CODEC(Delta, ZSTD(1)),
+    `summary` Nullable(String) CODEC(ZSTD(3)),
+    `cluster` LowCardinality(String),
+    `sensor_cluster` LowCardinality(Nullable(String)),
+    `node` LowCardinality(Nullable(String)),
+    `namespace` LowCardinality(Nullable(String)),
+    `pod_name` Nullable(String),
+    `pod_uid` Nullable(String),
+    `container_id` Nullable(String),
+    `container_name` LowCardinality(Nullable(String)),
+    `image` LowCardinality(Nullable(String)),
+    `workload_kind` LowCardinality(Nullable(String)),
+    `workload_name` LowCardinality(Nullable(String)),
+    `service_account` LowCardinality(Nullable(String)),
+    `actor` LowCardinality(Nullable(String)),
+    `actor_groups` Array(String),
+    `impersonated_by` LowCardinality(Nullable(String)),
+    `user_agent` Nullable(String) CODEC(ZSTD(3)),
+    `source_ips` Array(String),
+    `token_pod_name` Nullable(String),
+    `token_pod_uid` Nullable(String),
+    `token_node_name` Nullable(String),
+    `credential_id` Nullable(String),
+    `audit_id` Nullable(String),
+    `audit_level` LowCardinality(Nullable(String)),
+    `stage` LowCardinality(Nullable(String)),
+    `stage_time` Nullable(DateTime64(9, 'UTC')) CODEC(Delta, ZSTD(1)),
+    `verb` LowCardinality(Nullable(String)),
+    `resource` LowCardinality(Nullable(String)),
+    `subresource` LowCardinality(Nullable(String)),
+    `api_group` LowCardinality(Nullable(String)),
+    `object_name` Nullable(String),
+    `request_uri` Nullable(String) CODEC(ZSTD(3)),
+    `code` Nullable(Int32),
+    `decision` LowCardinality(Nullable(String)),
+    `reason` Nullable(String),
+    `exec_command` Nullable(String),
+    `exec_container` LowCardinality(Nullable(String)),
+    `extra` Nullable(String) CODEC(ZSTD(3)),
+    `raw` Nullable(String) CODEC(ZSTD(3)),
+    `file_id` Nullable(Int64),
+    `line` Nullable(Int64),
+    `byte_offset` Nullable(Int64),
+    `content_hash` String CODEC(ZSTD(3)),
+    INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX cluster_set cluster TYPE set(64) GRANULARITY 4
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/api_calls_local', '{replica}')
+PARTITION BY toYYYYMMDD(time)
+ORDER BY (time, id, content_hash)
+SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
+
+CREATE TABLE IF NOT EXISTS api_calls ON CLUSTER kubetrail AS api_calls_local
+ENGINE = Distributed(kubetrail, currentDatabase(), api_calls_local, sipHash64(id));
+
+CREATE TABLE IF NOT EXISTS processes_local ON CLUSTER kubetrail (
+    `id` String CODEC(ZSTD(3)),
+    `time` DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+    `source` LowCardinality(String),
+    `kind` LowCardinality(String),
+    `format` LowCardinality(Nullable(String)),
+    `time_source` LowCardinality(Nullable(String)),
+    `end_time` Nullable(DateTime64(9, 'UTC')) CODEC(Delta, ZSTD(1)),
+    `summary` Nullable(String) CODEC(ZSTD(3)),
+    `cluster` LowCardinality(String),
+    `sensor_cluster` LowCardinality(Nullable(String)),
+    `node` LowCardinality(Nullable(String)),
+    `namespace` LowCardinality(Nullable(String)),
+    `pod_name` Nullable(String),
+    `pod_uid` Nullable(String),
+    `container_id` Nullable(String),
+    `container_name` LowCardinality(Nullable(String)),
+    `image` LowCardinality(Nullable(String)),
+    `workload_kind` LowCardinality(Nullable(String)),
+    `workload_name` LowCardinality(Nullable(String)),
+    `service_account` LowCardinality(Nullable(String)),
+    `actor` LowCardinality(Nullable(String)),
+    `binary` LowCardinality(Nullable(String)),
+    `args` Nullable(String),
+    `pid` Nullable(Int64),
+    `parent_pid` Nullable(Int64),
+    `parent_binary` LowCardinality(Nullable(String)),
+    `parent_args` Nullable(String),
+    `exec_id` Nullable(String),
+    `parent_exec_id` Nullable(String),
+    `process_uid` Nullable(Int64),
+    `process_user` LowCardinality(Nullable(String)),
+    `cwd` Nullable(String),
+    `tty` Nullable(Bool),
+    `file_path` Nullable(String),
+    `rule` LowCardinality(Nullable(String)),
+    `priority` LowCardinality(Nullable(String)),
+    `sensor_source` LowCardinality(Nullable(String)),
+    `tags` Array(String),
+    `drop_count` Nullable(Int64),
+    `extra` Nullable(String) CODEC(ZSTD(3)),
+    `raw` Nullable(String) CODEC(ZSTD(3)),
+    `file_id` Nullable(Int64),
+    `line` Nullable(Int64),
+    `byte_offset` Nullable(Int64),
+    `content_hash` String CODEC(ZSTD(3)),
+    INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX cluster_set cluster TYPE set(64) GRANULARITY 4
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/processes_local', '{replica}')
+PARTITION BY toYYYYMMDD(time)
+ORDER BY (time, id, content_hash)
+SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
+
+CREATE TABLE IF NOT EXISTS processes ON CLUSTER kubetrail AS processes_local
+ENGINE = Distributed(kubetrail, currentDatabase(), processes_local, sipHash64(id));
+
+CREATE TABLE IF NOT EXISTS flows_local ON CLUSTER kubetrail (
+    `id` String CODEC(ZSTD(3)),
+    `time` DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+    `source` LowCardinality(String),
+    `kind` LowCardinality(String),
+    `format` LowCardinality(Nullable(String)),
+    `time_source` LowCardinality(Nullable(String)),
+    `end_time` Nullable(DateTime64(9, 'UTC')) CODEC(Delta, ZSTD(1)),
+    `summary` Nullable(String) CODEC(ZSTD(3)),
+    `cluster` LowCardinality(String),
+    `sensor_cluster` LowCardinality(Nullable(String)),
+    `node` LowCardinality(Nullable(String)),
+    `namespace` LowCardinality(Nullable(String)),
+    `pod_name` Nullable(String),
+    `pod_uid` Nullable(String),
+    `container_id` Nullable(String),
+    `container_name` LowCardinality(Nullable(String)),
+    `image` LowCardinality(Nullable(String)),
+    `workload_kind` LowCardinality(Nullable(String)),
+    `workload_name` LowCardinality(Nullable(String)),
+    `service_account` LowCardinality(Nullable(String)),
+    `actor` LowCardinality(Nullable(String)),
+    `binary` LowCardinality(Nullable(String)),
+    `args` Nullable(String),
+    `pid` Nullable(Int64),
+    `parent_pid` Nullable(Int64),
+    `parent_binary` LowCardinality(Nullable(String)),
+    `parent_args` Nullable(String),
+    `exec_id` Nullable(String),
+    `parent_exec_id` Nullable(String),
+    `process_uid` Nullable(Int64),
+    `process_user` LowCardinality(Nullable(String)),
+    `cwd` Nullable(String),
+    `tty` Nullable(Bool),
+    `file_path` Nullable(String),
+    `src_ip` Nullable(String),
+    `src_port` Nullable(Int32),
+    `dst_ip` Nullable(String),
+    `dst_port` Nullable(Int32),
+    `protocol` LowCardinality(Nullable(String)),
+    `verdict` LowCardinality(Nullable(String)),
+    `drop_reason` LowCardinality(Nullable(String)),
+    `direction` LowCardinality(Nullable(String)),
+    `is_reply` Nullable(Bool),
+    `src_namespace` LowCardinality(Nullable(String)),
+    `src_pod_name` Nullable(String),
+    `src_labels` Array(String),
+    `src_identity` Nullable(Int64),
+    `src_workload` LowCardinality(Nullable(String)),
+    `dst_namespace` LowCardinality(Nullable(String)),
+    `dst_pod_name` Nullable(String),
+    `dst_labels` Array(String),
+    `dst_identity` Nullable(Int64),
+    `dst_workload` LowCardinality(Nullable(String)),
+    `dst_names` Array(String),
+    `dst_service` LowCardinality(Nullable(String)),
+    `dns_query` Nullable(String),
+    `dns_ips` Array(String),
+    `dns_rcode` Nullable(Int32),
+    `dns_ttl` Nullable(Int64),
+    `http_method` LowCardinality(Nullable(String)),
+    `http_url` Nullable(String),
+    `http_code` Nullable(Int32),
+    `http_route` LowCardinality(Nullable(String)),
+    `rule` LowCardinality(Nullable(String)),
+    `priority` LowCardinality(Nullable(String)),
+    `sensor_source` LowCardinality(Nullable(String)),
+    `tags` Array(String),
+    `drop_count` Nullable(Int64),
+    `trace_id` Nullable(String),
+    `span_id` Nullable(String),
+    `parent_span_id` Nullable(String),
+    `extra` Nullable(String) CODEC(ZSTD(3)),
+    `raw` Nullable(String) CODEC(ZSTD(3)),
+    `file_id` Nullable(Int64),
+    `line` Nullable(Int64),
+    `byte_offset` Nullable(Int64),
+    `content_hash` String CODEC(ZSTD(3)),
+    INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX cluster_set cluster TYPE set(64) GRANULARITY 4
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/flows_local', '{replica}')
+PARTITION BY toYYYYMMDD(time)
+ORDER BY (time, id, content_hash)
+SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
+
+CREATE TABLE IF NOT EXISTS flows ON CLUSTER kubetrail AS flows_local
+ENGINE = Distributed(kubetrail, currentDatabase(), flows_local, sipHash64(id));
+
+CREATE TABLE IF NOT EXISTS runtime_alerts_local ON CLUSTER kubetrail (
+    `id` String CODEC(ZSTD(3)),
+    `time` DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+    `source` LowCardinality(String),
+    `kind` LowCardinality(String),
+    `format` LowCardinality(Nullable(String)),
+    `time_source` LowCardinality(Nullable(String)),
+    `end_time` Nullable(DateTime64(9, 'UTC')) CODEC(Delta, ZSTD(1)),
+    `summary` Nullable(String) CODEC(ZSTD(3)),
+    `cluster` LowCardinality(String),
+    `sensor_cluster` LowCardinality(Nullable(String)),
+    `node` LowCardinality(Nullable(String)),
+    `namespace` LowCardinality(Nullable(String)),
+    `pod_name` Nullable(String),
+    `pod_uid` Nullable(String),
+    `container_id` Nullable(String),
+    `container_name` LowCardinality(Nullable(String)),
+    `image` LowCardinality(Nullable(String)),
+    `workload_kind` LowCardinality(Nullable(String)),
+    `workload_name` LowCardinality(Nullable(String)),
+    `service_account` LowCardinality(Nullable(String)),
+    `actor` LowCardinality(Nullable(String)),
+    `actor_groups` Array(String),
+    `impersonated_by` LowCardinality(Nullable(String)),
+    `user_agent` Nullable(String) CODEC(ZSTD(3)),
+    `source_ips` Array(String),
+    `token_pod_name` Nullable(String),
+    `token_pod_uid` Nullable(String),
+    `token_node_name` Nullable(String),
+    `credential_id` Nullable(String),
+    `audit_id` Nullable(String),
+    `audit_level` LowCardinality(Nullable(String)),
+    `stage` LowCardinality(Nullable(String)),
+    `stage_time` Nullable(DateTime64(9, 'UTC')) CODEC(Delta, ZSTD(1)),
+    `verb` LowCardinality(Nullable(String)),
+    `resource` LowCardinality(Nullable(String)),
+    `subresource` LowCardinality(Nullable(String)),
+    `api_group` LowCardinality(Nullable(String)),
+    `object_name` Nullable(String),
+    `request_uri` Nullable(String) CODEC(ZSTD(3)),
+    `code` Nullable(Int32),
+    `decision` LowCardinality(Nullable(String)),
+    `reason` Nullable(String),
+    `exec_command` Nullable(String),
+    `exec_container` LowCardinality(Nullable(String)),
+    `binary` LowCardinality(Nullable(String)),
+    `args` Nullable(String),
+    `pid` Nullable(Int64),
+    `parent_pid` Nullable(Int64),
+    `parent_binary` LowCardinality(Nullable(String)),
+    `parent_args` Nullable(String),
+    `exec_id` Nullable(String),
+    `parent_exec_id` Nullable(String),
+    `process_uid` Nullable(Int64),
+    `process_user` LowCardinality(Nullable(String)),
+    `cwd` Nullable(String),
+    `tty` Nullable(Bool),
+    `file_path` Nullable(String),
+    `src_ip` Nullable(String),
+    `src_port` Nullable(Int32),
+    `dst_ip` Nullable(String),
+    `dst_port` Nullable(Int32),
+    `protocol` LowCardinality(Nullable(String)),
+    `verdict` LowCardinality(Nullable(String)),
+    `drop_reason` LowCardinality(Nullable(String)),
+    `direction` LowCardinality(Nullable(String)),
+    `is_reply` Nullable(Bool),
+    `src_namespace` LowCardinality(Nullable(String)),
+    `src_pod_name` Nullable(String),
+    `src_labels` Array(String),
+    `src_identity` Nullable(Int64),
+    `src_workload` LowCardinality(Nullable(String)),
+    `dst_namespace` LowCardinality(Nullable(String)),
+    `dst_pod_name` Nullable(String),
+    `dst_labels` Array(String),
+    `dst_identity` Nullable(Int64),
+    `dst_workload` LowCardinality(Nullable(String)),
+    `dst_names` Array(String),
+    `dst_service` LowCardinality(Nullable(String)),
+    `dns_query` Nullable(String),
+    `dns_ips` Array(String),
+    `dns_rcode` Nullable(Int32),
+    `dns_ttl` Nullable(Int64),
+    `http_method` LowCardinality(Nullable(String)),
+    `http_url` Nullable(String),
+    `http_code` Nullable(Int32),
+    `http_route` LowCardinality(Nullable(String)),
+    `rule` LowCardinality(Nullable(String)),
+    `priority` LowCardinality(Nullable(String)),
+    `sensor_source` LowCardinality(Nullable(String)),
+    `tags` Array(String),
+    `drop_count` Nullable(Int64),
+    `extra` Nullable(String) CODEC(ZSTD(3)),
+    `raw` Nullable(String) CODEC(ZSTD(3)),
+    `file_id` Nullable(Int64),
+    `line` Nullable(Int64),
+    `byte_offset` Nullable(Int64),
+    `content_hash` String CODEC(ZSTD(3)),
+    INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX cluster_set cluster TYPE set(64) GRANULARITY 4
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/runtime_alerts_local', '{replica}')
+PARTITION BY toYYYYMMDD(time)
+ORDER BY (time, id, content_hash)
+SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
+
+CREATE TABLE IF NOT EXISTS runtime_alerts ON CLUSTER kubetrail AS runtime_alerts_local
+ENGINE = Distributed(kubetrail, currentDatabase(), runtime_alerts_local, sipHash64(id));
+
+CREATE TABLE IF NOT EXISTS spans_local ON CLUSTER kubetrail (
+    `id` String CODEC(ZSTD(3)),
+    `time` DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+    `source` LowCardinality(String),
+    `kind` LowCardinality(String),
+    `format` LowCardinality(Nullable(String)),
+    `time_source` LowCardinality(Nullable(String)),
+    `end_time` Nullable(DateTime64(9, 'UTC')) CODEC(Delta, ZSTD(1)),
+    `summary` Nullable(String) CODEC(ZSTD(3)),
+    `cluster` LowCardinality(String),
+    `sensor_cluster` LowCardinality(Nullable(String)),
+    `node` LowCardinality(Nullable(String)),
+    `namespace` LowCardinality(Nullable(String)),
+    `pod_name` Nullable(String),
+    `pod_uid` Nullable(String),
+    `container_id` Nullable(String),
+    `container_name` LowCardinality(Nullable(String)),
+    `image` LowCardinality(Nullable(String)),
+    `workload_kind` LowCardinality(Nullable(String)),
+    `workload_name` LowCardinality(Nullable(String)),
+    `service_account` LowCardinality(Nullable(String)),
+    `actor` LowCardinality(Nullable(String)),
+    `user_agent` Nullable(String) CODEC(ZSTD(3)),
+    `src_ip` Nullable(String),
+    `src_port` Nullable(Int32),
+    `dst_ip` Nullable(String),
+    `dst_port` Nullable(Int32),
+    `protocol` LowCardinality(Nullable(String)),
+    `verdict` LowCardinality(Nullable(String)),
+    `drop_reason` LowCardinality(Nullable(String)),
+    `direction` LowCardinality(Nullable(String)),
+    `is_reply` Nullable(Bool),
+    `src_namespace` LowCardinality(Nullable(String)),
+    `src_pod_name` Nullable(String),
+    `src_labels` Array(String),
+    `src_identity` Nullable(Int64),
+    `src_workload` LowCardinality(Nullable(String)),
+    `dst_namespace` LowCardinality(Nullable(String)),
+    `dst_pod_name` Nullable(String),
+    `dst_labels` Array(String),
+    `dst_identity` Nullable(Int64),
+    `dst_workload` LowCardinality(Nullable(String)),
+    `dst_names` Array(String),
+    `dst_service` LowCardinality(Nullable(String)),
+    `dns_query` Nullable(String),
+    `dns_ips` Array(String),
+    `dns_rcode` Nullable(Int32),
+    `dns_ttl` Nullable(Int64),
+    `http_method` LowCardinality(Nullable(String)),
+    `http_url` Nullable(String),
+    `http_code` Nullable(Int32),
+    `http_route` LowCardinality(Nullable(String)),
+    `priority` LowCardinality(Nullable(String)),
+    `trace_id` Nullable(String),
+    `span_id` Nullable(String),
+    `parent_span_id` Nullable(String),
+    `span_name` Nullable(String),
+    `span_kind` LowCardinality(Nullable(String)),
+    `service_name` LowCardinality(Nullable(String)),
+    `enduser_id` Nullable(String),
+    `status` LowCardinality(Nullable(String)),
+    `extra` Nullable(String) CODEC(ZSTD(3)),
+    `raw` Nullable(String) CODEC(ZSTD(3)),
+    `file_id` Nullable(Int64),
+    `line` Nullable(Int64),
+    `byte_offset` Nullable(Int64),
+    `content_hash` String CODEC(ZSTD(3)),
+    INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX cluster_set cluster TYPE set(64) GRANULARITY 4
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/spans_local', '{replica}')
+PARTITION BY toYYYYMMDD(time)
+ORDER BY (time, id, content_hash)
+SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
+
+CREATE TABLE IF NOT EXISTS spans ON CLUSTER kubetrail AS spans_local
+ENGINE = Distributed(kubetrail, currentDatabase(), spans_local, sipHash64(id));
+
+CREATE TABLE IF NOT EXISTS objects_local ON CLUSTER kubetrail (
+    `id` String CODEC(ZSTD(3)),
+    `time` DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+    `source` LowCardinality(String),
+    `kind` LowCardinality(String),
+    `format` LowCardinality(Nullable(String)),
+    `time_source` LowCardinality(Nullable(String)),
+    `end_time` Nullable(DateTime64(9, 'UTC')) CODEC(Delta, ZSTD(1)),
+    `summary` Nullable(String) CODEC(ZSTD(3)),
+    `cluster` LowCardinality(String),
+    `sensor_cluster` LowCardinality(Nullable(String)),
+    `node` LowCardinality(Nullable(String)),
+    `namespace` LowCardinality(Nullable(String)),
+    `pod_name` Nullable(String),
+    `pod_uid` Nullable(String),
+    `container_id` Nullable(String),
+    `container_name` LowCardinality(Nullable(String)),
+    `image` LowCardinality(Nullable(String)),
+    `workload_kind` LowCardinality(Nullable(String)),
+    `workload_name` LowCardinality(Nullable(String)),
+    `service_account` LowCardinality(Nullable(String)),
+    `actor` LowCardinality(Nullable(String)),
+    `object_name` Nullable(String),
+    `rule` LowCardinality(Nullable(String)),
+    `priority` LowCardinality(Nullable(String)),
+    `sensor_source` LowCardinality(Nullable(String)),
+    `tags` Array(String),
+    `drop_count` Nullable(Int64),
+    `extra` Nullable(String) CODEC(ZSTD(3)),
+    `raw` Nullable(String) CODEC(ZSTD(3)),
+    `file_id` Nullable(Int64),
+    `line` Nullable(Int64),
+    `byte_offset` Nullable(Int64),
+    `content_hash` String CODEC(ZSTD(3)),
+    INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX cluster_set cluster TYPE set(64) GRANULARITY 4
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/objects_local', '{replica}')
+PARTITION BY toYYYYMMDD(time)
+ORDER BY (time, id, content_hash)
+SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
+
+CREATE TABLE IF NOT EXISTS objects ON CLUSTER kubetrail AS objects_local
+ENGINE = Distributed(kubetrail, currentDatabase(), objects_local, sipHash64(id));
+
+CREATE OR REPLACE VIEW events ON CLUSTER kubetrail AS
+SELECT `id`, `time`, `source`, `kind`, `format`, `time_source`, `end_time`, `summary`, `cluster`, `sensor_cluster`, `node`, `namespace`, `pod_name`, `pod_uid`, `container_id`, `container_name`, `image`, `workload_kind`, `workload_name`, `service_account`, `actor`, `actor_groups`, `impersonated_by`, `user_agent`, `source_ips`, `token_pod_name`, `token_pod_uid`, `token_node_name`, `credential_id`, `audit_id`, `audit_level`, `stage`, `stage_time`, `verb`, `resource`, `subresource`, `api_group`, `object_name`, `request_uri`, `code`, `decision`, `reason`, `exec_command`, `exec_container`, CAST(NULL AS LowCardinality(Nullable(String))) AS `binary`, CAST(NULL AS Nullable(String)) AS `args`, CAST(NULL AS Nullable(Int64)) AS `pid`, CAST(NULL AS Nullable(Int64)) AS `parent_pid`, CAST(NULL AS LowCardinality(Nullable(String))) AS `parent_binary`, CAST(NULL AS Nullable(String)) AS `parent_args`, CAST(NULL AS Nullable(String)) AS `exec_id`, CAST(NULL AS Nullable(String)) AS `parent_exec_id`, CAST(NULL AS Nullable(Int64)) AS `process_uid`, CAST(NULL AS LowCardinality(Nullable(String))) AS `process_user`, CAST(NULL AS Nullable(String)) AS `cwd`, CAST(NULL AS Nullable(Bool)) AS `tty`, CAST(NULL AS Nullable(String)) AS `file_path`, CAST(NULL AS Nullable(String)) AS `src_ip`, CAST(NULL AS Nullable(Int32)) AS `src_port`, CAST(NULL AS Nullable(String)) AS `dst_ip`, CAST(NULL AS Nullable(Int32)) AS `dst_port`, CAST(NULL AS LowCardinality(Nullable(String))) AS `protocol`, CAST(NULL AS LowCardinality(Nullable(String))) AS `verdict`, CAST(NULL AS LowCardinality(Nullable(String))) AS `drop_reason`, CAST(NULL AS LowCardinality(Nullable(String))) AS `direction`, CAST(NULL AS Nullable(Bool)) AS `is_reply`, CAST(NULL AS LowCardinality(Nullable(String))) AS `src_namespace`, CAST(NULL AS Nullable(String)) AS `src_pod_name`, CAST([] AS Array(String)) AS `src_labels`, CAST(NULL AS Nullable(Int64)) AS `src_identity`, CAST(NULL AS LowCardinality(Nullable(String))) AS `src_workload`, CAST(NULL AS LowCardinality(Nullable(String))) AS `dst_namespace`, CAST(NULL AS Nullable(String)) AS `dst_pod_name`, CAST([] AS Array(String)) AS `dst_labels`, CAST(NULL AS Nullable(Int64)) AS `dst_identity`, CAST(NULL AS LowCardinality(Nullable(String))) AS `dst_workload`, CAST([] AS Array(String)) AS `dst_names`, CAST(NULL AS LowCardinality(Nullable(String))) AS `dst_service`, CAST(NULL AS Nullable(String)) AS `dns_query`, CAST([] AS Array(String)) AS `dns_ips`, CAST(NULL AS Nullable(Int32)) AS `dns_rcode`, CAST(NULL AS Nullable(Int64)) AS `dns_ttl`, CAST(NULL AS LowCardinality(Nullable(String))) AS `http_method`, CAST(NULL AS Nullable(String)) AS `http_url`, CAST(NULL AS Nullable(Int32)) AS `http_code`, CAST(NULL AS LowCardinality(Nullable(String))) AS `http_route`, CAST(NULL AS LowCardinality(Nullable(String))) AS `rule`, CAST(NULL AS LowCardinality(Nullable(String))) AS `priority`, CAST(NULL AS LowCardinality(Nullable(String))) AS `sensor_source`, CAST([] AS Array(String)) AS `tags`, CAST(NULL AS Nullable(Int64)) AS `drop_count`, CAST(NULL AS Nullable(String)) AS `trace_id`, CAST(NULL AS Nullable(String)) AS `span_id`, CAST(NULL AS Nullable(String)) AS `parent_span_id`, CAST(NULL AS Nullable(String)) AS `span_name`, CAST(NULL AS LowCardinality(Nullable(String))) AS `span_kind`, CAST(NULL AS LowCardinality(Nullable(String))) AS `service_name`, CAST(NULL AS Nullable(String)) AS `enduser_id`, CAST(NULL AS LowCardinality(Nullable(String))) AS `status`, `extra`, `raw`, `file_id`, `line`, `byte_offset`, `content_hash`
+FROM api_calls FINAL
+UNION ALL
+SELECT `id`, `time`, `source`, `kind`, `format`, `time_source`, `end_time`, `summary`, `cluster`, `sensor_cluster`, `node`, `namespace`, `pod_name`, `pod_uid`, `container_id`, `container_name`, `image`, `workload_kind`, `workload_name`, `service_account`, `actor`, CAST([] AS Array(String)) AS `actor_groups`, CAST(NULL AS LowCardinality(Nullable(String))) AS `impersonated_by`, CAST(NULL AS Nullable(String)) AS `user_agent`, CAST([] AS Array(String)) AS `source_ips`, CAST(NULL AS Nullable(String)) AS `token_pod_name`, CAST(NULL AS Nullable(String)) AS `token_pod_uid`, CAST(NULL AS Nullable(String)) AS `token_node_name`, CAST(NULL AS Nullable(String)) AS `credential_id`, CAST(NULL AS Nullable(String)) AS `audit_id`, CAST(NULL AS LowCardinality(Nullable(String))) AS `audit_level`, CAST(NULL AS LowCardinality(Nullable(String))) AS `stage`, CAST(NULL AS Nullable(DateTime64(9, 'UTC'))) AS `stage_time`, CAST(NULL AS LowCardinality(Nullable(String))) AS `verb`, CAST(NULL AS LowCardinality(Nullable(String))) AS `resource`, CAST(NULL AS LowCardinality(Nullable(String))) AS `subresource`, CAST(NULL AS LowCardinality(Nullable(String))) AS `api_group`, CAST(NULL AS Nullable(String)) AS `object_name`, CAST(NULL AS Nullable(String)) AS `request_uri`, CAST(NULL AS Nullable(Int32)) AS `code`, CAST(NULL AS LowCardinality(Nullable(String))) AS `decision`, CAST(NULL AS Nullable(String)) AS `reason`, CAST(NULL AS Nullable(String)) AS `exec_command`, CAST(NULL AS LowCardinality(Nullable(String))) AS `exec_container`, `binary`, `args`, `pid`, `parent_pid`, `parent_binary`, `parent_args`, `exec_id`, `parent_exec_id`, `process_uid`, `process_user`, `cwd`, `tty`, `file_path`, CAST(NULL AS Nullable(String)) AS `src_ip`, CAST(NULL AS Nullable(Int32)) AS `src_port`, CAST(NULL AS Nullable(String)) AS `dst_ip`, CAST(NULL AS Nullable(Int32)) AS `dst_port`, CAST(NULL AS LowCardinality(Nullable(String))) AS `protocol`, CAST(NULL AS LowCardinality(Nullable(String))) AS `verdict`, CAST(NULL AS LowCardinality(Nullable(String))) AS `drop_reason`, CAST(NULL AS LowCardinality(Nullable(String))) AS `direction`, CAST(NULL AS Nullable(Bool)) AS `is_reply`, CAST(NULL AS LowCardinality(Nullable(String))) AS `src_namespace`, CAST(NULL AS Nullable(String)) AS `src_pod_name`, CAST([] AS Array(String)) AS `src_labels`, CAST(NULL AS Nullable(Int64)) AS `src_identity`, CAST(NULL AS LowCardinality(Nullable(String))) AS `src_workload`, CAST(NULL AS LowCardinality(Nullable(String))) AS `dst_namespace`, CAST(NULL AS Nullable(String)) AS `dst_pod_name`, CAST([] AS Array(String)) AS `dst_labels`, CAST(NULL AS Nullable(Int64)) AS `dst_identity`, CAST(NULL AS LowCardinality(Nullable(String))) AS `dst_workload`, CAST([] AS Array(String)) AS `dst_names`, CAST(NULL AS LowCardinality(Nullable(String))) AS `dst_service`, CAST(NULL AS Nullable(String)) AS `dns_query`, CAST([] AS Array(String)) AS `dns_ips`, CAST(NULL AS Nullable(Int32)) AS `dns_rcode`, CAST(NULL AS Nullable(Int64)) AS `dns_ttl`, CAST(NULL AS LowCardinality(Nullable(String))) AS `http_method`, CAST(NULL AS Nullable(String)) AS `http_url`, CAST(NULL AS Nullable(Int32)) AS `http_code`, CAST(NULL AS LowCardinality(Nullable(String))) AS `http_route`, `rule`, `priority`, `sensor_source`, `tags`, `drop_count`, CAST(NULL AS Nullable(String)) AS `trace_id`, CAST(NULL AS Nullable(String)) AS `span_id`, CAST(NULL AS Nullable(String)) AS `parent_span_id`, CAST(NULL AS Nullable(String)) AS `span_name`, CAST(NULL AS LowCardinality(Nullable(String))) AS `span_kind`, CAST(NULL AS LowCardinality(Nullable(String))) AS `service_name`, CAST(NULL AS Nullable(String)) AS `enduser_id`, CAST(NULL AS LowCardinality(Nullable(String))) AS `status`, `extra`, `raw`, `file_id`, `line`, `byte_offset`, `content_hash`
+FROM processes FINAL
+UNION ALL
+SELECT `id`, `time`, `source`, `kind`, `format`, `time_source`, `end_time`, `summary`, `cluster`, `sensor_cluster`, `node`, `namespace`, `pod_name`, `pod_uid`, `container_id`, `container_name`, `image`, `workload_kind`, `workload_name`, `service_account`, `actor`, CAST([] AS Array(String)) AS `actor_groups`, CAST(NULL AS LowCardinality(Nullable(String))) AS `impersonated_by`, CAST(NULL AS Nullable(String)) AS `user_agent`, CAST([] AS Array(String)) AS `source_ips`, CAST(NULL AS Nullable(String)) AS `token_pod_name`, CAST(NULL AS Nullable(String)) AS `token_pod_uid`, CAST(NULL AS Nullable(String)) AS `token_node_name`, CAST(NULL AS Nullable(String)) AS `credential_id`, CAST(NULL AS Nullable(String)) AS `audit_id`, CAST(NULL AS LowCardinality(Nullable(String))) AS `audit_level`, CAST(NULL AS LowCardinality(Nullable(String))) AS `stage`, CAST(NULL AS Nullable(DateTime64(9, 'UTC'))) AS `stage_time`, CAST(NULL AS LowCardinality(Nullable(String))) AS `verb`, CAST(NULL AS LowCardinality(Nullable(String))) AS `resource`, CAST(NULL AS LowCardinality(Nullable(String))) AS `subresource`, CAST(NULL AS LowCardinality(Nullable(String))) AS `api_group`, CAST(NULL AS Nullable(String)) AS `object_name`, CAST(NULL AS Nullable(String)) AS `request_uri`, CAST(NULL AS Nullable(Int32)) AS `code`, CAST(NULL AS LowCardinality(Nullable(String))) AS `decision`, CAST(NULL AS Nullable(String)) AS `reason`, CAST(NULL AS Nullable(String)) AS `exec_command`, CAST(NULL AS LowCardinality(Nullable(String))) AS `exec_container`, `binary`, `args`, `pid`, `parent_pid`, `parent_binary`, `parent_args`, `exec_id`, `parent_exec_id`, `process_uid`, `process_user`, `cwd`, `tty`, `file_path`, `src_ip`, `src_port`, `dst_ip`, `dst_port`, `protocol`, `verdict`, `drop_reason`, `direction`, `is_reply`, `src_namespace`, `src_pod_name`, `src_labels`, `src_identity`, `src_workload`, `dst_namespace`, `dst_pod_name`, `dst_labels`, `dst_identity`, `dst_workload`, `dst_names`, `dst_service`, `dns_query`, `dns_ips`, `dns_rcode`, `dns_ttl`, `http_method`, `http_url`, `http_code`, `http_route`, `rule`, `priority`, `sensor_source`, `tags`, `drop_count`, `trace_id`, `span_id`, `parent_span_id`, CAST(NULL AS Nullable(String)) AS `span_name`, CAST(NULL AS LowCardinality(Nullable(String))) AS `span_kind`, CAST(NULL AS LowCardinality(Nullable(String))) AS `service_name`, CAST(NULL AS Nullable(String)) AS `enduser_id`, CAST(NULL AS LowCardinality(Nullable(String))) AS `status`, `extra`, `raw`, `file_id`, `line`, `byte_offset`, `content_hash`
+FROM flows FINAL
+UNION ALL
+SELECT `id`, `time`, `source`, `kind`, `format`, `time_source`, `end_time`, `summary`, `cluster`, `sensor_cluster`, `node`, `namespace`, `pod_name`, `pod_uid`, `container_id`, `container_name`, `image`, `workload_kind`, `workload_name`, `service_account`, `actor`, `actor_groups`, `impersonated_by`, `user_agent`, `source_ips`, `token_pod_name`, `token_pod_uid`, `token_node_name`, `credential_id`, `audit_id`, `audit_level`, `stage`, `stage_time`, `verb`, `resource`, `subresource`, `api_group`, `object_name`, `request_uri`, `code`, `decision`, `reason`, `exec_command`, `exec_container`, `binary`, `args`, `pid`, `parent_pid`, `parent_binary`, `parent_args`, `exec_id`, `parent_exec_id`, `process_uid`, `process_user`, `cwd`, `tty`, `file_path`, `src_ip`, `src_port`, `dst_ip`, `dst_port`, `protocol`, `verdict`, `drop_reason`, `direction`, `is_reply`, `src_namespace`, `src_pod_name`, `src_labels`, `src_identity`, `src_workload`, `dst_namespace`, `dst_pod_name`, `dst_labels`, `dst_identity`, `dst_workload`, `dst_names`, `dst_service`, `dns_query`, `dns_ips`, `dns_rcode`, `dns_ttl`, `http_method`, `http_url`, `http_code`, `http_route`, `rule`, `priority`, `sensor_source`, `tags`, `drop_count`, CAST(NULL AS Nullable(String)) AS `trace_id`, CAST(NULL AS Nullable(String)) AS `span_id`, CAST(NULL AS Nullable(String)) AS `parent_span_id`, CAST(NULL AS Nullable(String)) AS `span_name`, CAST(NULL AS LowCardinality(Nullable(String))) AS `span_kind`, CAST(NULL AS LowCardinality(Nullable(String))) AS `service_name`, CAST(NULL AS Nullable(String)) AS `enduser_id`, CAST(NULL AS LowCardinality(Nullable(String))) AS `status`, `extra`, `raw`, `file_id`, `line`, `byte_offset`, `content_hash`
+FROM runtime_alerts FINAL
+UNION ALL
+SELECT `id`, `time`, `source`, `kind`, `format`, `time_source`, `end_time`, `summary`, `cluster`, `sensor_cluster`, `node`, `namespace`, `pod_name`, `pod_uid`, `container_id`, `container_name`, `image`, `workload_kind`, `workload_name`, `service_account`, `actor`, CAST([] AS Array(String)) AS `actor_groups`, CAST(NULL AS LowCardinality(Nullable(String))) AS `impersonated_by`, `user_agent`, CAST([] AS Array(String)) AS `source_ips`, CAST(NULL AS Nullable(String)) AS `token_pod_name`, CAST(NULL AS Nullable(String)) AS `token_pod_uid`, CAST(NULL AS Nullable(String)) AS `token_node_name`, CAST(NULL AS Nullable(String)) AS `credential_id`, CAST(NULL AS Nullable(String)) AS `audit_id`, CAST(NULL AS LowCardinality(Nullable(String))) AS `audit_level`, CAST(NULL AS LowCardinality(Nullable(String))) AS `stage`, CAST(NULL AS Nullable(DateTime64(9, 'UTC'))) AS `stage_time`, CAST(NULL AS LowCardinality(Nullable(String))) AS `verb`, CAST(NULL AS LowCardinality(Nullable(String))) AS `resource`, CAST(NULL AS LowCardinality(Nullable(String))) AS `subresource`, CAST(NULL AS LowCardinality(Nullable(String))) AS `api_group`, CAST(NULL AS Nullable(String)) AS `object_name`, CAST(NULL AS Nullable(String)) AS `request_uri`, CAST(NULL AS Nullable(Int32)) AS `code`, CAST(NULL AS LowCardinality(Nullable(String))) AS `decision`, CAST(NULL AS Nullable(String)) AS `reason`, CAST(NULL AS Nullable(String)) AS `exec_command`, CAST(NULL AS LowCardinality(Nullable(String))) AS `exec_container`, CAST(NULL AS LowCardinality(Nullable(String))) AS `binary`, CAST(NULL AS Nullable(String)) AS `args`, CAST(NULL AS Nullable(Int64)) AS `pid`, CAST(NULL AS Nullable(Int64)) AS `parent_pid`, CAST(NULL AS LowCardinality(Nullable(String))) AS `parent_binary`, CAST(NULL AS Nullable(String)) AS `parent_args`, CAST(NULL AS Nullable(String)) AS `exec_id`, CAST(NULL AS Nullable(String)) AS `parent_exec_id`, CAST(NULL AS Nullable(Int64)) AS `process_uid`, CAST(NULL AS LowCardinality(Nullable(String))) AS `process_user`, CAST(NULL AS Nullable(String)) AS `cwd`, CAST(NULL AS Nullable(Bool)) AS `tty`, CAST(NULL AS Nullable(String)) AS `file_path`, `src_ip`, `src_port`, `dst_ip`, `dst_port`, `protocol`, `verdict`, `drop_reason`, `direction`, `is_reply`, `src_namespace`, `src_pod_name`, `src_labels`, `src_identity`, `src_workload`, `dst_namespace`, `dst_pod_name`, `dst_labels`, `dst_identity`, `dst_workload`, `dst_names`, `dst_service`, `dns_query`, `dns_ips`, `dns_rcode`, `dns_ttl`, `http_method`, `http_url`, `http_code`, `http_route`, CAST(NULL AS LowCardinality(Nullable(String))) AS `rule`, `priority`, CAST(NULL AS LowCardinality(Nullable(String))) AS `sensor_source`, CAST([] AS Array(String)) AS `tags`, CAST(NULL AS Nullable(Int64)) AS `drop_count`, `trace_id`, `span_id`, `parent_span_id`, `span_name`, `span_kind`, `service_name`, `enduser_id`, `status`, `extra`, `raw`, `file_id`, `line`, `byte_offset`, `content_hash`
+FROM spans FINAL
+UNION ALL
+SELECT `id`, `time`, `source`, `kind`, `format`, `time_source`, `end_time`, `summary`, `cluster`, `sensor_cluster`, `node`, `namespace`, `pod_name`, `pod_uid`, `container_id`, `container_name`, `image`, `workload_kind`, `workload_name`, `service_account`, `actor`, CAST([] AS Array(String)) AS `actor_groups`, CAST(NULL AS LowCardinality(Nullable(String))) AS `impersonated_by`, CAST(NULL AS Nullable(String)) AS `user_agent`, CAST([] AS Array(String)) AS `source_ips`, CAST(NULL AS Nullable(String)) AS `token_pod_name`, CAST(NULL AS Nullable(String)) AS `token_pod_uid`, CAST(NULL AS Nullable(String)) AS `token_node_name`, CAST(NULL AS Nullable(String)) AS `credential_id`, CAST(NULL AS Nullable(String)) AS `audit_id`, CAST(NULL AS LowCardinality(Nullable(String))) AS `audit_level`, CAST(NULL AS LowCardinality(Nullable(String))) AS `stage`, CAST(NULL AS Nullable(DateTime64(9, 'UTC'))) AS `stage_time`, CAST(NULL AS LowCardinality(Nullable(String))) AS `verb`, CAST(NULL AS LowCardinality(Nullable(String))) AS `resource`, CAST(NULL AS LowCardinality(Nullable(String))) AS `subresource`, CAST(NULL AS LowCardinality(Nullable(String))) AS `api_group`, `object_name`, CAST(NULL AS Nullable(String)) AS `request_uri`, CAST(NULL AS Nullable(Int32)) AS `code`, CAST(NULL AS LowCardinality(Nullable(String))) AS `decision`, CAST(NULL AS Nullable(String)) AS `reason`, CAST(NULL AS Nullable(String)) AS `exec_command`, CAST(NULL AS LowCardinality(Nullable(String))) AS `exec_container`, CAST(NULL AS LowCardinality(Nullable(String))) AS `binary`, CAST(NULL AS Nullable(String)) AS `args`, CAST(NULL AS Nullable(Int64)) AS `pid`, CAST(NULL AS Nullable(Int64)) AS `parent_pid`, CAST(NULL AS LowCardinality(Nullable(String))) AS `parent_binary`, CAST(NULL AS Nullable(String)) AS `parent_args`, CAST(NULL AS Nullable(String)) AS `exec_id`, CAST(NULL AS Nullable(String)) AS `parent_exec_id`, CAST(NULL AS Nullable(Int64)) AS `process_uid`, CAST(NULL AS LowCardinality(Nullable(String))) AS `process_user`, CAST(NULL AS Nullable(String)) AS `cwd`, CAST(NULL AS Nullable(Bool)) AS `tty`, CAST(NULL AS Nullable(String)) AS `file_path`, CAST(NULL AS Nullable(String)) AS `src_ip`, CAST(NULL AS Nullable(Int32)) AS `src_port`, CAST(NULL AS Nullable(String)) AS `dst_ip`, CAST(NULL AS Nullable(Int32)) AS `dst_port`, CAST(NULL AS LowCardinality(Nullable(String))) AS `protocol`, CAST(NULL AS LowCardinality(Nullable(String))) AS `verdict`, CAST(NULL AS LowCardinality(Nullable(String))) AS `drop_reason`, CAST(NULL AS LowCardinality(Nullable(String))) AS `direction`, CAST(NULL AS Nullable(Bool)) AS `is_reply`, CAST(NULL AS LowCardinality(Nullable(String))) AS `src_namespace`, CAST(NULL AS Nullable(String)) AS `src_pod_name`, CAST([] AS Array(String)) AS `src_labels`, CAST(NULL AS Nullable(Int64)) AS `src_identity`, CAST(NULL AS LowCardinality(Nullable(String))) AS `src_workload`, CAST(NULL AS LowCardinality(Nullable(String))) AS `dst_namespace`, CAST(NULL AS Nullable(String)) AS `dst_pod_name`, CAST([] AS Array(String)) AS `dst_labels`, CAST(NULL AS Nullable(Int64)) AS `dst_identity`, CAST(NULL AS LowCardinality(Nullable(String))) AS `dst_workload`, CAST([] AS Array(String)) AS `dst_names`, CAST(NULL AS LowCardinality(Nullable(String))) AS `dst_service`, CAST(NULL AS Nullable(String)) AS `dns_query`, CAST([] AS Array(String)) AS `dns_ips`, CAST(NULL AS Nullable(Int32)) AS `dns_rcode`, CAST(NULL AS Nullable(Int64)) AS `dns_ttl`, CAST(NULL AS LowCardinality(Nullable(String))) AS `http_method`, CAST(NULL AS Nullable(String)) AS `http_url`, CAST(NULL AS Nullable(Int32)) AS `http_code`, CAST(NULL AS LowCardinality(Nullable(String))) AS `http_route`, `rule`, `priority`, `sensor_source`, `tags`, `drop_count`, CAST(NULL AS Nullable(String)) AS `trace_id`, CAST(NULL AS Nullable(String)) AS `span_id`, CAST(NULL AS Nullable(String)) AS `parent_span_id`, CAST(NULL AS Nullable(String)) AS `span_name`, CAST(NULL AS LowCardinality(Nullable(String))) AS `span_kind`, CAST(NULL AS LowCardinality(Nullable(String))) AS `service_name`, CAST(NULL AS Nullable(String)) AS `enduser_id`, CAST(NULL AS LowCardinality(Nullable(String))) AS `status`, `extra`, `raw`, `file_id`, `line`, `byte_offset`, `content_hash`
+FROM objects FINAL;;
+
+INSERT INTO meta VALUES ('schema_version', '1', now64(9));
