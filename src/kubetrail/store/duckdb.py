@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -25,7 +25,7 @@ from kubetrail.rules import CLASS_BY_TABLE, Rule, Step
 from kubetrail.rules import builtin as builtin_rules
 from kubetrail.store import PENDING_CLUSTER, Cursor, FileResult, QuarantineRow, StoreError, WriteCounts
 from kubetrail.store.ddl import STORAGE_COLUMNS, candidate_fields, storage_columns
-from kubetrail.store.duckdb_rules import Coverage, Covered, Params, column, predicate
+from kubetrail.store.duckdb_rules import Coverage, Covered, Params, column, merge_matches, predicate
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -596,12 +596,7 @@ class DuckDBStore:
         table. All single-event rules of a class read in one scan; a threshold rule in its own."""
         coverage = self.coverage()
         found: dict[str, dict[str, Any]] = {}
-
-        def add(rows: list[dict[str, Any]]) -> None:
-            for row in rows:
-                had = found.setdefault(row["id"], row)
-                if had is not row:
-                    had["rules"] = had["rules"] + row["rules"]
+        add = partial(merge_matches, found)
 
         def read(name: str, step: Step) -> str:
             """Where a selection's events are: its candidates when covered, else its class table."""

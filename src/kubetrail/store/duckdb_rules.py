@@ -7,7 +7,7 @@ negation; a leaf over a list column holds when it holds for any element."""
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -52,26 +52,42 @@ class Params:
         return f"${name}"
 
 
-def predicate(kinds: Sequence[str], condition: Mapping[str, Any], cls: EventClass, params: Params) -> str:
-    """The SQL of one rule: its kinds (when not all of its class) and its condition."""
-    sql = _condition(condition, cls, params)
+# How a condition's leaf (a field and its matcher) becomes SQL: each engine has its own.
+Leaf = Callable[[str, Any, EventClass, Any], str]
+
+
+def predicate(
+    kinds: Sequence[str], condition: Mapping[str, Any], cls: EventClass, params: Params, leaf: Leaf | None = None
+) -> str:
+    """The SQL of one rule: its kinds (when not all of its class) and its condition, whose
+    leaves `leaf` compiles (DuckDB's by default; store/clickhouse_rules.py has ClickHouse's)."""
+    sql = _condition(condition, cls, params, leaf or _leaf)
     if set(kinds) != set(cls.kinds):
         sql = f"(kind IN ({', '.join(params.add(k) for k in kinds)}) AND {sql})"
     return sql
 
 
-def _condition(cond: Mapping[str, Any], cls: EventClass, params: Params) -> str:
+def _condition(cond: Mapping[str, Any], cls: EventClass, params: Params, leaf: Leaf) -> str:
     parts = []
     for key, value in cond.items():
         if key == "all":
-            parts.append(_join([_condition(c, cls, params) for c in value], "AND"))
+            parts.append(_join([_condition(c, cls, params, leaf) for c in value], "AND"))
         elif key == "any":
-            parts.append(_join([_condition(c, cls, params) for c in value], "OR"))
+            parts.append(_join([_condition(c, cls, params, leaf) for c in value], "OR"))
         elif key == "not":
-            parts.append(f"(NOT {_condition(value, cls, params)})")
+            parts.append(f"(NOT {_condition(value, cls, params, leaf)})")
         else:
-            parts.append(_leaf(key, value, cls, params))
+            parts.append(leaf(key, value, cls, params))
     return _join(parts, "AND")
+
+
+def merge_matches(found: dict[str, dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+    """A rule scan's rows into `found`, one per event: the rules of an event already found are
+    added to its row (a rule scan of either engine)."""
+    for row in rows:
+        had = found.setdefault(row["id"], row)
+        if had is not row:
+            had["rules"] = had["rules"] + row["rules"]
 
 
 def _join(parts: list[str], op: str) -> str:
