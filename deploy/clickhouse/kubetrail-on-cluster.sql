@@ -1,4 +1,4 @@
--- kubetrail's ClickHouse schema, version 1, for the cluster kubetrail (store init --on-cluster)
+-- kubetrail's ClickHouse schema, version 2, for the cluster kubetrail (store init --on-cluster)
 
 CREATE TABLE IF NOT EXISTS meta_local ON CLUSTER kubetrail (
     key String,
@@ -520,4 +520,28 @@ UNION ALL
 SELECT `id`, `time`, `source`, `kind`, `format`, `time_source`, `end_time`, `summary`, `cluster`, `sensor_cluster`, `node`, `namespace`, `pod_name`, `pod_uid`, `container_id`, `container_name`, `image`, `workload_kind`, `workload_name`, `service_account`, `actor`, CAST([] AS Array(String)) AS `actor_groups`, CAST(NULL AS LowCardinality(Nullable(String))) AS `impersonated_by`, CAST(NULL AS Nullable(String)) AS `user_agent`, CAST([] AS Array(String)) AS `source_ips`, CAST(NULL AS Nullable(String)) AS `token_pod_name`, CAST(NULL AS Nullable(String)) AS `token_pod_uid`, CAST(NULL AS Nullable(String)) AS `token_node_name`, CAST(NULL AS Nullable(String)) AS `credential_id`, CAST(NULL AS Nullable(String)) AS `audit_id`, CAST(NULL AS LowCardinality(Nullable(String))) AS `audit_level`, CAST(NULL AS LowCardinality(Nullable(String))) AS `stage`, CAST(NULL AS Nullable(DateTime64(9, 'UTC'))) AS `stage_time`, CAST(NULL AS LowCardinality(Nullable(String))) AS `verb`, CAST(NULL AS LowCardinality(Nullable(String))) AS `resource`, CAST(NULL AS LowCardinality(Nullable(String))) AS `subresource`, CAST(NULL AS LowCardinality(Nullable(String))) AS `api_group`, `object_name`, CAST(NULL AS Nullable(String)) AS `request_uri`, CAST(NULL AS Nullable(Int32)) AS `code`, CAST(NULL AS LowCardinality(Nullable(String))) AS `decision`, CAST(NULL AS Nullable(String)) AS `reason`, CAST(NULL AS Nullable(String)) AS `exec_command`, CAST(NULL AS LowCardinality(Nullable(String))) AS `exec_container`, CAST(NULL AS LowCardinality(Nullable(String))) AS `binary`, CAST(NULL AS Nullable(String)) AS `args`, CAST(NULL AS Nullable(Int64)) AS `pid`, CAST(NULL AS Nullable(Int64)) AS `parent_pid`, CAST(NULL AS LowCardinality(Nullable(String))) AS `parent_binary`, CAST(NULL AS Nullable(String)) AS `parent_args`, CAST(NULL AS Nullable(String)) AS `exec_id`, CAST(NULL AS Nullable(String)) AS `parent_exec_id`, CAST(NULL AS Nullable(Int64)) AS `process_uid`, CAST(NULL AS LowCardinality(Nullable(String))) AS `process_user`, CAST(NULL AS Nullable(String)) AS `cwd`, CAST(NULL AS Nullable(Bool)) AS `tty`, CAST(NULL AS Nullable(String)) AS `file_path`, CAST(NULL AS Nullable(String)) AS `src_ip`, CAST(NULL AS Nullable(Int32)) AS `src_port`, CAST(NULL AS Nullable(String)) AS `dst_ip`, CAST(NULL AS Nullable(Int32)) AS `dst_port`, CAST(NULL AS LowCardinality(Nullable(String))) AS `protocol`, CAST(NULL AS LowCardinality(Nullable(String))) AS `verdict`, CAST(NULL AS LowCardinality(Nullable(String))) AS `drop_reason`, CAST(NULL AS LowCardinality(Nullable(String))) AS `direction`, CAST(NULL AS Nullable(Bool)) AS `is_reply`, CAST(NULL AS LowCardinality(Nullable(String))) AS `src_namespace`, CAST(NULL AS Nullable(String)) AS `src_pod_name`, CAST([] AS Array(String)) AS `src_labels`, CAST(NULL AS Nullable(Int64)) AS `src_identity`, CAST(NULL AS LowCardinality(Nullable(String))) AS `src_workload`, CAST(NULL AS LowCardinality(Nullable(String))) AS `dst_namespace`, CAST(NULL AS Nullable(String)) AS `dst_pod_name`, CAST([] AS Array(String)) AS `dst_labels`, CAST(NULL AS Nullable(Int64)) AS `dst_identity`, CAST(NULL AS LowCardinality(Nullable(String))) AS `dst_workload`, CAST([] AS Array(String)) AS `dst_names`, CAST(NULL AS LowCardinality(Nullable(String))) AS `dst_service`, CAST(NULL AS Nullable(String)) AS `dns_query`, CAST([] AS Array(String)) AS `dns_ips`, CAST(NULL AS Nullable(Int32)) AS `dns_rcode`, CAST(NULL AS Nullable(Int64)) AS `dns_ttl`, CAST(NULL AS LowCardinality(Nullable(String))) AS `http_method`, CAST(NULL AS Nullable(String)) AS `http_url`, CAST(NULL AS Nullable(Int32)) AS `http_code`, CAST(NULL AS LowCardinality(Nullable(String))) AS `http_route`, `rule`, `priority`, `sensor_source`, `tags`, `drop_count`, CAST(NULL AS Nullable(String)) AS `trace_id`, CAST(NULL AS Nullable(String)) AS `span_id`, CAST(NULL AS Nullable(String)) AS `parent_span_id`, CAST(NULL AS Nullable(String)) AS `span_name`, CAST(NULL AS LowCardinality(Nullable(String))) AS `span_kind`, CAST(NULL AS LowCardinality(Nullable(String))) AS `service_name`, CAST(NULL AS Nullable(String)) AS `enduser_id`, CAST(NULL AS LowCardinality(Nullable(String))) AS `status`, `extra`, `raw`, `file_id`, `line`, `byte_offset`, `content_hash`
 FROM objects FINAL;;
 
-INSERT INTO meta VALUES ('schema_version', '1', now64(9));
+CREATE TABLE IF NOT EXISTS event_keys_local ON CLUSTER kubetrail (
+    id String CODEC(ZSTD(3)),
+    content_hash String CODEC(ZSTD(3)),
+    time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+    `table` LowCardinality(String)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/event_keys_local', '{replica}')
+ORDER BY (id, content_hash);
+
+CREATE TABLE IF NOT EXISTS event_keys ON CLUSTER kubetrail AS event_keys_local
+ENGINE = Distributed(kubetrail, currentDatabase(), event_keys_local, sipHash64(id));
+
+INSERT INTO event_keys SELECT id, content_hash, time, 'api_calls' FROM api_calls;
+
+INSERT INTO event_keys SELECT id, content_hash, time, 'processes' FROM processes;
+
+INSERT INTO event_keys SELECT id, content_hash, time, 'flows' FROM flows;
+
+INSERT INTO event_keys SELECT id, content_hash, time, 'runtime_alerts' FROM runtime_alerts;
+
+INSERT INTO event_keys SELECT id, content_hash, time, 'spans' FROM spans;
+
+INSERT INTO event_keys SELECT id, content_hash, time, 'objects' FROM objects;;
+
+INSERT INTO meta VALUES ('schema_version', '2', now64(9));

@@ -3,6 +3,7 @@ writers, conflicts, the chDB folder lock, and every stored event read back as Du
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,7 +31,7 @@ from kubetrail.store.clickhouse import (
     statements,
 )
 from kubetrail.store.clickhouse_ddl import class_table, cluster_schema, events_view
-from tests.conftest import FIXTURES, ROOT, chdb_url
+from tests.conftest import FIXTURES, ROOT, chdb_url, run_cli
 
 STORIES = FIXTURES / "stories"
 GOLDEN = ROOT / "deploy" / "clickhouse" / "kubetrail-on-cluster.sql"
@@ -53,8 +55,8 @@ def stored(store: ClickHouseStore) -> list[tuple[str, str]]:
 
 
 def test_the_first_migration_creates_the_tables_the_catalog_generates() -> None:
-    ((version, sql),) = migrations()
-    assert version == SCHEMA_VERSION == 1
+    version, sql = migrations()[0]
+    assert version == 1
     for c in CLASSES:
         assert class_table(c) in sql
     assert events_view() in sql
@@ -66,7 +68,8 @@ def test_a_new_store_is_at_the_latest_schema_and_reopening_does_not_migrate_agai
     assert store.schema_version() == SCHEMA_VERSION
     store.close()
     again = ClickHouseStore(url)
-    assert again.client.query("SELECT count() FROM meta").result_rows == [(1,)]
+    assert again.client.query("SELECT count() FROM meta FINAL").result_rows == [(1,)]
+    assert again.client.query("SELECT count() FROM system.tables WHERE database = currentDatabase()").result_rows
     again.close()
 
 
@@ -227,7 +230,7 @@ def test_the_cluster_schema_is_the_golden_file_and_chdb_parses_every_statement()
     store.close()
     locals_ = [s for s in parsed if "_local ON CLUSTER kubetrail" in s and "ReplicatedReplacingMergeTree" in s]
     distributed = [s for s in parsed if "ENGINE = Distributed(kubetrail, currentDatabase()" in s]
-    assert len(locals_) == len(distributed) == len(CLASSES) + 4  # the event classes, meta, files, quarantine, cursors
+    assert len(locals_) == len(distributed) == len(CLASSES) + 5  # the event classes, meta, files, quarantine, cursors, keys
     assert any("sipHash64(id)" in s for s in distributed)
     assert parsed[-1].startswith("INSERT INTO meta")
 
@@ -235,3 +238,24 @@ def test_the_cluster_schema_is_the_golden_file_and_chdb_parses_every_statement()
 def test_a_cluster_name_that_is_not_an_identifier_is_refused() -> None:
     with pytest.raises(ValueError, match="not a cluster name"):
         cluster_schema("prod; DROP TABLE x")
+
+
+def test_store_init_creates_the_schema_and_says_so_in_its_contract(tmp_path: Path) -> None:
+    schema = json.loads((ROOT / "contract" / "store-init.schema.json").read_text())
+    for db, engine in ((str(tmp_path / "k.duckdb"), "duckdb"), (f"chdb://{tmp_path}/ch", "clickhouse")):
+        out = run_cli("store", "init", "-o", "json", "--db", db)
+        assert out.returncode == 0, out.stderr
+        doc = json.loads(out.stdout)
+        jsonschema.validate(doc, schema)
+        assert (doc["db"], doc["engine"]) == (db, engine)
+
+
+def test_the_cli_answers_from_a_chdb_store_as_from_duckdb(tmp_path: Path) -> None:
+    # The CLI runs in its own process, so it opens its own chDB folder.
+    answers = []
+    for db in (str(tmp_path / "k.duckdb"), f"chdb://{tmp_path}/ch"):
+        assert run_cli("ingest", str(STORIES / "secrets"), "-o", "json", "--db", db).returncode == 0
+        out = run_cli("ask", "secrets", "--since", "30m", "--at", "2026-11-28T10:30:00Z", "-o", "json", "--db", db)
+        assert out.returncode == 0, out.stderr
+        answers.append(json.loads(out.stdout))
+    assert answers[0] == answers[1] and answers[0]["rows"]

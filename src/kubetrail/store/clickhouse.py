@@ -321,7 +321,8 @@ class ClickHouseStore:
             return WriteCounts()
         ids = batch["id"].to_pylist()
         hashes = batch["content_hash"].to_pylist()
-        stored = self._stored_keys(ids, hashes)
+        client = self._client()
+        stored = self._stored_keys(client, batch)
         # As DuckDBStore classifies: a repeat of (id, content) is a duplicate; another content
         # under an id taken (in the store, or earlier in the batch) a conflict, kept as id~hash.
         stored_hashes: dict[str, set[str]] = {}
@@ -338,22 +339,30 @@ class ClickHouseStore:
         dup_arr, conflict_arr = pa.array(dup), pa.array(conflict)
         new_ids = pc.if_else(conflict_arr, pc.binary_join_element_wise(batch["id"], batch["content_hash"], "~"), batch["id"])
         new = batch.set_column(0, "id", new_ids).filter(pc.invert(dup_arr))
-        client = self._client()
         for c in CLASSES:
             rows = new.filter(pc.is_in(new["kind"], value_set=pa.array(c.kinds)))
             if rows.num_rows:
                 client.insert_arrow(c.table, _for_insert(rows.select(list(c.fields))), settings=_INSERT_SETTINGS)
+                keys = rows.select(["id", "content_hash", "time"]).append_column("table", pa.array([c.table] * rows.num_rows))
+                client.insert_arrow("event_keys", keys, settings=_INSERT_SETTINGS)
         if cursor is not None:
             self._save_cursor(cursor)
         from kubetrail.store.duckdb import _counts
 
         return _counts(batch["file_id"], batch["source"], pa.chunked_array([dup_arr]), pa.chunked_array([conflict_arr]))
 
-    def _stored_keys(self, ids: list[str], hashes: list[str]) -> set[tuple[str, str]]:
-        """(id, content_hash) of the stored events whose id is one of `ids` or `id~hash`."""
-        candidates = list({*ids, *(f"{i}~{h}" for i, h in zip(ids, hashes, strict=True))})
-        union = " UNION ALL ".join(f"SELECT id, content_hash FROM {c.table} WHERE id IN {{ids:Array(String)}}" for c in CLASSES)
-        rows = self._client().query(union, parameters={"ids": candidates}).result_rows
+    @staticmethod
+    def _stored_keys(client: Client, batch: pa.Table) -> set[tuple[str, str]]:
+        """(id, content_hash) of the stored events whose id is one of the batch's, or its
+        `id~hash`: the batch's keys go into a temporary table of the client's session, which the
+        primary key of event_keys is searched with (GLOBAL: on a cluster, the shards get the set)."""
+        client.command("CREATE TEMPORARY TABLE IF NOT EXISTS _batch_keys (id String, content_hash String) ENGINE = Memory")
+        client.command("TRUNCATE TABLE _batch_keys")
+        client.insert_arrow("_batch_keys", batch.select(["id", "content_hash"]))
+        rows = client.query(
+            "SELECT id, content_hash FROM event_keys WHERE id GLOBAL IN "
+            "(SELECT id FROM _batch_keys UNION ALL SELECT concat(id, '~', content_hash) FROM _batch_keys)"
+        ).result_rows
         return {(i, h) for i, h in rows}
 
     def _save_cursor(self, cursor: Cursor) -> None:
@@ -441,13 +450,29 @@ class ClickHouseStore:
         ids = list(dict.fromkeys(event_ids))
         if not ids:
             return {}
-        when = "AND time >= fromUnixTimestamp64Nano({since:Int64}) AND time < fromUnixTimestamp64Nano({until:Int64})"
-        params: dict[str, Any] = {"ids": ids, **({"since": within[0], "until": within[1]} if within else {})}
-        out: dict[str, dict[str, Any]] = {}
+        # Two steps, as in DuckDBStore: where each id is (its table and time, by the primary key
+        # of event_keys), then the rows of each table between the first and last of those times.
         client = self._client()
+        spans: dict[str, list[int]] = {}
+        for table, first, last in client.query(
+            "SELECT `table`, toUnixTimestamp64Nano(min(time)), toUnixTimestamp64Nano(max(time)) FROM event_keys "
+            "WHERE id IN {ids:Array(String)} GROUP BY `table`",
+            parameters={"ids": ids},
+        ).result_rows:
+            spans[str(table)] = [int(first), int(last)]
+        out: dict[str, dict[str, Any]] = {}
         for c in CLASSES:
+            if c.table not in spans:
+                continue
+            first, last = spans[c.table]
+            if within:
+                first, last = max(first, within[0]), min(last, within[1] - 1)
             columns = ", ".join(_select_field(c.fields, f) for f in names)
-            sql = f"SELECT {columns} FROM {c.table} e FINAL WHERE id IN {{ids:Array(String)}} {when if within else ''}"
+            sql = (
+                # e.time: `time` alone would be the select list's alias, in ns.
+                f"SELECT {columns} FROM {c.table} e FINAL WHERE e.id IN {{ids:Array(String)}} "
+                "AND e.time BETWEEN fromUnixTimestamp64Nano({first:Int64}) AND fromUnixTimestamp64Nano({last:Int64})"
+            )
             if not fields:
                 sql = (
                     f"SELECT e.*, f.path AS provenance_path, f.sha256 AS provenance_sha256, "
@@ -455,7 +480,7 @@ class ClickHouseStore:
                     "LEFT JOIN (SELECT file_id, path, sha256, started_at FROM files FINAL) f ON f.file_id = e.file_id "
                     "SETTINGS join_use_nulls = 1"
                 )
-            result = client.query(sql, parameters=params)
+            result = client.query(sql, parameters={"ids": ids, "first": first, "last": last})
             for row in result.named_results():
                 out[row["id"]] = _read_row(row)
         return out
