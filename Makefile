@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORPORA := ../shared/corpora
 
-.PHONY: demo test lint typecheck unit docs bench bench-precision bench-serve bench-alerts bench-ui clean
+.PHONY: demo test test-chdb lint typecheck unit docs bench bench-precision bench-serve bench-alerts bench-ui clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ docs: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest
+
+# The answers and incidents tests again on the ClickHouse store, through chDB (ClickHouse in this
+# process; docs/clickhouse.md), with the ClickHouse store's own tests. `.ci/run` runs it after `test`.
+test-chdb: $(STAMP)
+	KUBETRAIL_TEST_BACKEND=chdb $(BIN)/pytest tests/answers tests/store/test_clickhouse.py tests/store/test_clickhouse_rules.py
 
 # The benchmark suite at 1M and 10M simulated events (inputs and stores cached under bench/data/).
 # `make bench BENCH_ARGS="--events 100000"` for a quick run; add --record to keep the result in

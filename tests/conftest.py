@@ -57,6 +57,17 @@ def open_test_store(path: Path | str, *, read_only: bool = False) -> Store:
     return open_store(store_at(path), read_only=read_only)
 
 
+def sql_rows(store: Store, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of a plain SQL query (the same text on both engines) on a test's store."""
+    from kubetrail.store.clickhouse import ClickHouseStore
+    from kubetrail.store.duckdb import DuckDBStore
+
+    if isinstance(store, ClickHouseStore):
+        return [tuple(r) for r in store.client.query(sql).result_rows]
+    assert isinstance(store, DuckDBStore)
+    return store.con.execute(sql).fetchall()
+
+
 @pytest.fixture
 def corpora() -> Path:
     """../shared/corpora; tests that need it skip where a clone has no shared/ beside it."""

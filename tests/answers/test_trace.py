@@ -10,13 +10,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import jsonschema
 import pytest
 
 from kubetrail.answers.trace import UnknownEvent, trace
 from tests.answers.conftest import story_store
-from tests.conftest import FIXTURES, ROOT, on_duckdb_only, open_test_store
+from tests.conftest import FIXTURES, ROOT, on_duckdb_only, open_test_store, sql_rows
 
 STORY = FIXTURES / "stories" / "exec-session"
 SCHEMA = json.loads((ROOT / "contract" / "ask-trace.schema.json").read_text())
@@ -28,8 +27,9 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def event_id(db: Path, where: str) -> str:
-    with duckdb.connect(str(db), read_only=True) as con:
-        rows = con.execute(f"SELECT id FROM events WHERE {where}").fetchall()
+    store = open_test_store(db, read_only=True)
+    rows = sql_rows(store, f"SELECT id FROM events WHERE {where}")
+    store.close()
     assert len(rows) == 1, where
     return str(rows[0][0])
 
