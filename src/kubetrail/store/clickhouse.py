@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from kubetrail.model import CLASSES, FIELD_NAMES, catalog
 from kubetrail.store import PENDING_CLUSTER, Cursor, FileResult, QuarantineRow, StoreError, WriteCounts
+from kubetrail.store.clickhouse_ddl import view_type
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -119,6 +120,21 @@ def migrations() -> list[tuple[int, str]]:
 
 
 SCHEMA_VERSION: Final = migrations()[-1][0]
+
+
+@cache
+def side_statements() -> list[tuple[int, str]]:
+    """(version, sql) of the statements that keep the tables beside the events (lookups and
+    rollups): `sql/clickhouse/side/NNNN_<table>.sql`, NNNN the migration that creates the table.
+    Each reads `{batch}`: the new events of a batch as they are written, or every stored event
+    (the `events` view) when its migration fills the table for the events stored before it."""
+    found: list[tuple[int, str]] = []
+    side = SQL_DIR / "clickhouse" / "side"
+    for entry in side.iterdir() if side.is_dir() else ():
+        name = entry.name
+        if name[:4].isdigit() and name.endswith(".sql"):
+            found.extend((int(name[:4]), s) for s in statements(entry.read_text()))
+    return sorted(found)
 
 
 def statements(sql: str) -> list[str]:
@@ -242,6 +258,9 @@ class ClickHouseStore:
             try:
                 for statement in statements(sql):
                     self.client.command(statement)
+                for of, side in side_statements():
+                    if of == version:
+                        self.client.command(side.format(batch="events"), settings=_INSERT_SETTINGS)
             except ClickHouseError as exc:
                 raise StoreError(
                     f"cannot migrate store {self.path} to schema version {version}: {_brief(exc)}; "
@@ -345,11 +364,25 @@ class ClickHouseStore:
                 client.insert_arrow(c.table, _for_insert(rows.select(list(c.fields))), settings=_INSERT_SETTINGS)
                 keys = rows.select(["id", "content_hash", "time"]).append_column("table", pa.array([c.table] * rows.num_rows))
                 client.insert_arrow("event_keys", keys, settings=_INSERT_SETTINGS)
+        if side_statements() and new.num_rows:
+            self._write_side_tables(client, new)
         if cursor is not None:
             self._save_cursor(cursor)
         from kubetrail.store.duckdb import _counts
 
         return _counts(batch["file_id"], batch["source"], pa.chunked_array([dup_arr]), pa.chunked_array([conflict_arr]))
+
+    @staticmethod
+    def _write_side_tables(client: Client, new: pa.Table) -> None:
+        """The tables beside the events, from the batch's new events (side_statements), put in a
+        temporary table of the client's session (without their raw records)."""
+        columns = [f for f in FIELD_NAMES if f != "raw"]
+        ddl = ", ".join(f"`{f}` {_VIEW_TYPES[f]}" for f in columns)
+        client.command(f"CREATE TEMPORARY TABLE IF NOT EXISTS _new ({ddl}) ENGINE = Memory")
+        client.command("TRUNCATE TABLE _new")
+        client.insert_arrow("_new", _for_insert(new.select(columns)), settings=_INSERT_SETTINGS)
+        for _, sql in side_statements():
+            client.command(sql.format(batch="_new"), settings=_INSERT_SETTINGS)
 
     @staticmethod
     def _stored_keys(client: Client, batch: pa.Table) -> set[tuple[str, str]]:
@@ -522,6 +555,8 @@ class ClickHouseStore:
             # the lock with it: another process cannot open the folder while this one may still.
 
 
+# Every field's type in the `events` view (nullable where a class lacks the column).
+_VIEW_TYPES: Final = {f: view_type(f) for f in FIELD_NAMES}
 _FILE_TYPES: Final = {
     "file_id": "Int64", "path": "String", "sha256": "Nullable(String)", "size": "Nullable(Int64)",
     "started_at": "DateTime64(9, 'UTC')", "finished_at": "Nullable(DateTime64(9, 'UTC'))",

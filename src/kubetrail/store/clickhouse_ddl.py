@@ -91,6 +91,17 @@ def events_view() -> str:
     return "CREATE OR REPLACE VIEW events AS\n" + "\nUNION ALL\n".join(branches) + ";\n"
 
 
+def view_type(name: str) -> str:
+    """A field's type in the `events` view: its column's, nullable (an event of a class without
+    the column has NULL there), but a list's (empty instead)."""
+    typ = column_type(name)
+    if typ.startswith(("Array", "Nullable", "LowCardinality(Nullable")):
+        return typ
+    if typ.startswith("LowCardinality("):
+        return f"LowCardinality(Nullable({typ.removeprefix('LowCardinality(')[:-1]}))"
+    return f"Nullable({typ})"
+
+
 def _missing(name: str) -> str:
     """The value of a column a class has not: NULL, or an empty list (an Array cannot be NULL)."""
     typ = column_type(name)
