@@ -40,10 +40,10 @@ docs: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-# The answers and incidents tests again on the ClickHouse store, through chDB (ClickHouse in this
-# process; docs/clickhouse.md), with the ClickHouse store's own tests. `.ci/run` runs it after `test`.
+# The answers and incidents tests again, on the ClickHouse store through chDB (ClickHouse in this
+# process; docs/clickhouse.md). The ClickHouse store's own tests are in `test`. `.ci/run` runs both.
 test-chdb: $(STAMP)
-	KUBETRAIL_TEST_BACKEND=chdb $(BIN)/pytest tests/answers tests/store/test_clickhouse.py tests/store/test_clickhouse_rules.py
+	KUBETRAIL_TEST_BACKEND=chdb $(BIN)/pytest tests/answers
 
 # The benchmark suite at 1M and 10M simulated events (inputs and stores cached under bench/data/).
 # `make bench BENCH_ARGS="--events 100000"` for a quick run; add --record to keep the result in

@@ -37,9 +37,9 @@ def say(doc: dict[str, Any]) -> None:
 def ingest_files(db: str, cluster: str, *files: str) -> None:
     """Each file by its own ingest call (as `kubetrail ingest FILE` would), one after the other."""
     from kubetrail.ingest.pipeline import Options, ingest
-    from kubetrail.store.duckdb import DuckDBStore
+    from kubetrail.store import open_store
 
-    store = DuckDBStore(db)
+    store = open_store(db)  # a DuckDB file or a ClickHouse URL (bench/clickhouse.py)
     try:
         for path in files:
             say({"start": path})

@@ -24,6 +24,7 @@ from kubetrail.answers.timeline import timeline
 from kubetrail.answers.trace import trace
 from kubetrail.answers.who import who
 from kubetrail.answers.window import Window
+from kubetrail.store import Store
 from kubetrail.store.duckdb import DuckDBStore
 from kubetrail.timeutil import NS
 
@@ -78,7 +79,7 @@ def params(store: DuckDBStore, hour: Window, samples: int) -> Params:
     )  # fmt: skip
 
 
-def questions(store: DuckDBStore, p: Params) -> list[Question]:
+def questions(store: Store, p: Params) -> list[Question]:
     """The CLI's questions with its default windows (1 h; 24 h for timeline and incidents)."""
     traced, held = cycle(p.process_events), cycle(p.addresses)
     return [
