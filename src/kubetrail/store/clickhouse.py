@@ -450,20 +450,38 @@ class ClickHouseStore:
         return sorted(str(row[0]) for row in self._client().query(union).result_rows)
 
     def rename_cluster(self, old: str, new: str) -> int:
-        """A lightweight update per table (cluster is outside the sorting key, so it can change in
-        place)."""
+        """Every table with a cluster column: an event table by a lightweight update (cluster is
+        outside its sorting key, so it can change in place); a table beside them whose rows are
+        identified by their cluster (in its sorting key, which cannot change) by copying its rows
+        under the new name and deleting the old ones."""
         if old == new:
             return 0
         client = self._client()
         renamed = 0
-        for c in CLASSES:
-            n = int(self._scalar(f"SELECT count() FROM {c.table} FINAL WHERE cluster = {{old:String}}", old=old) or 0)
-            if n:
-                client.command(
-                    f"UPDATE {self._on_nodes(c.table)} SET cluster = {{new:String}} WHERE cluster = {{old:String}}",
-                    parameters={"old": old, "new": new},
-                )
-                renamed += n
+        events = {c.table for c in CLASSES}
+        tables = client.query(
+            "SELECT t.name, t.sorting_key FROM system.tables t WHERE t.database = currentDatabase() "
+            "AND t.engine LIKE '%MergeTree' AND t.name IN "
+            "(SELECT table FROM system.columns WHERE database = currentDatabase() AND name = 'cluster') "
+            "AND t.name NOT LIKE '%\\_local' ORDER BY t.name"
+        ).result_rows
+        names = {"old": old, "new": new}
+        for table, key in tables:
+            if table in events:
+                n = int(self._scalar(f"SELECT count() FROM {table} FINAL WHERE cluster = {{old:String}}", old=old) or 0)
+                if n:
+                    sql = f"UPDATE {self._on_nodes(table)} SET cluster = {{new:String}} WHERE cluster = {{old:String}}"
+                    client.command(sql, parameters=names)
+                    renamed += n
+            elif "cluster" in (k.strip() for k in str(key).split(",")):
+                # The old rows in a subquery: in its own WHERE, `cluster` would be the new name.
+                rows = f"(SELECT * FROM {table} WHERE cluster = {{old:String}})"
+                copy = f"INSERT INTO {table} SELECT * REPLACE ({{new:String}} AS cluster) FROM {rows}"
+                client.command(copy, parameters=names, settings=_INSERT_SETTINGS)
+                client.command(f"DELETE FROM {self._on_nodes(table)} WHERE cluster = {{old:String}}", parameters=names)
+            else:
+                sql = f"ALTER TABLE {self._on_nodes(table)} UPDATE cluster = {{new:String}} WHERE cluster = {{old:String}}"
+                client.command(sql, parameters=names, settings={"mutations_sync": 2})
         if self.fallback_cluster() == old:
             client.command(f"DELETE FROM {self._on_nodes('meta')} WHERE key = {{k:String}}", parameters={"k": _FALLBACK})
         return renamed
