@@ -1,12 +1,10 @@
--- Names that DNS answers gave for addresses, up to a time (DuckDB's dns_answers table, 0011, as
--- its macro computes it): (cluster, ip, name, first answer). {until}: ns; {cluster}: filter or NULL.
-SELECT _cluster AS cluster, _ip AS ip, _name AS name, toUnixTimestamp64Nano(min(_time)) AS first
-FROM (
-    SELECT cluster AS _cluster, arrayJoin(dns_ips) AS _ip, trimRight(assumeNotNull(dns_query), '.') AS _name, time AS _time
-    FROM flows FINAL
-    WHERE kind = 'dns' AND dns_query IS NOT NULL
-        AND time < fromUnixTimestamp64Nano({until:Int64})
-        AND ({cluster:Nullable(String)} IS NULL OR cluster = {cluster:Nullable(String)})
-)
-GROUP BY _cluster, _ip, _name
+-- Names that DNS answers gave for addresses, up to a time (the dns_answers table, migration 0003,
+-- as DuckDB's 0011): (cluster, ip, name, first answer). The first of all answers is before
+-- {until} exactly when some answer is, so the table's merged first is the one up to {until}.
+-- {until}: ns; {cluster}: filter or NULL.
+SELECT d.cluster AS cluster, d.ip AS ip, d.name AS name, toUnixTimestamp64Nano(min(d.first)) AS first
+FROM dns_answers AS d
+WHERE {cluster:Nullable(String)} IS NULL OR d.cluster = {cluster:Nullable(String)}
+GROUP BY d.cluster, d.ip, d.name
+HAVING min(d.first) < fromUnixTimestamp64Nano({until:Int64})
 ORDER BY cluster, ip, first, name

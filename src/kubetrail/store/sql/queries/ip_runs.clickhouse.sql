@@ -1,73 +1,13 @@
--- Who held some IPs: runs of one holder in time order (gaps-and-islands), per cluster and address.
--- DuckDB keeps the runs of each ingested batch in its ip_runs table (0002: ip_runs_of, whose
--- observations and runs are computed here over the stored events, as its backfill does) and
--- merges them when read; both steps are here. {ips}: the addresses; {cluster}: a cluster or NULL.
---
--- Observations: inventory snapshots (pods not on the host network, services, nodes), Hubble
--- flow endpoints, Tetragon connections, kubelets' API calls (their node's address) and pod
--- bodies in audit events; loopback and unspecified addresses are no one's. Each is read from the
--- tables its source writes (inventory: objects; Hubble: flows; Tetragon: flows, runtime_alerts;
--- audit: api_calls).
-WITH obs AS (
-    SELECT cluster AS o_cluster,
-        arrayJoin(JSONExtract(coalesce(extra, ''), 'ips', 'Array(Nullable(String))')) AS o_ip,
-        multiIf(JSONExtractString(extra, 'object_kind') = 'Pod', 'pod',
-                JSONExtractString(extra, 'object_kind') = 'Service', 'service', 'node') AS o_scope,
-        if(JSONExtractString(extra, 'object_kind') = 'Pod', namespace, NULL) AS o_ns,
-        pod_name AS o_pod, pod_uid AS o_pod_uid, node AS o_node,
-        if(JSONExtractString(extra, 'object_kind') = 'Service', namespace || '/' || object_name, NULL) AS o_service,
-        time AS o_seen,
-        parseDateTime64BestEffortOrNull(JSONExtractString(coalesce(raw, ''), 'metadata', 'creationTimestamp'), 9, 'UTC') AS o_born,
-        parseDateTime64BestEffortOrNull(JSONExtractString(coalesce(raw, ''), 'metadata', 'deletionTimestamp'), 9, 'UTC') AS o_died
-    FROM objects FINAL
-    WHERE source = 'inventory' AND JSONExtractString(extra, 'object_kind') IN ('Pod', 'Service', 'Node')
-        AND coalesce(JSONExtractRaw(extra, 'host_network'), '') NOT IN ('true', '"true"')
-    UNION ALL
-    SELECT cluster, src_ip, 'pod', src_namespace, src_pod_name, NULL, NULL, NULL, time, NULL, NULL
-    FROM flows FINAL WHERE source = 'hubble' AND src_ip IS NOT NULL AND src_pod_name IS NOT NULL
-    UNION ALL
-    SELECT cluster, dst_ip, 'pod', dst_namespace, dst_pod_name, NULL, NULL, NULL, time, NULL, NULL
-    FROM flows FINAL WHERE source = 'hubble' AND dst_ip IS NOT NULL AND dst_pod_name IS NOT NULL
-    UNION ALL
-    SELECT cluster, src_ip, 'pod', namespace, pod_name, NULL, node, NULL, time, NULL, NULL
-    FROM flows FINAL WHERE source = 'tetragon' AND src_ip IS NOT NULL AND pod_name IS NOT NULL
-    UNION ALL
-    SELECT cluster, src_ip, 'pod', namespace, pod_name, NULL, node, NULL, time, NULL, NULL
-    FROM runtime_alerts FINAL WHERE source = 'tetragon' AND src_ip IS NOT NULL AND pod_name IS NOT NULL
-    UNION ALL
-    -- A kubelet calls the API server from its node's address.
-    SELECT cluster, arrayElementOrNull(source_ips, 1), 'node', NULL, NULL, NULL, splitByChar(':', assumeNotNull(actor))[3], NULL,
-        time, NULL, NULL
-    FROM api_calls FINAL WHERE source = 'k8s_audit' AND actor LIKE 'system:node:%' AND arrayElementOrNull(source_ips, 1) IS NOT NULL
-    UNION ALL
-    SELECT cluster, arrayJoin(JSONExtract(coalesce(extra, ''), 'pod', 'ips', 'Array(Nullable(String))')), 'pod', namespace,
-        pod_name, pod_uid, node, NULL, time, NULL, NULL
-    FROM api_calls FINAL WHERE source = 'k8s_audit' AND resource = 'pods' AND pod_name IS NOT NULL
-),
-keyed AS (
-    SELECT *, o_scope || ':' || coalesce(o_ns || '/' || o_pod, o_service, o_node, '?') AS o_holder
-    FROM obs
-    -- Every pod has its own loopback (health checks connect 127.0.0.1): no one holds it.
-    WHERE o_ip IS NOT NULL AND o_ip NOT LIKE '127.%' AND o_ip NOT IN ('::1', '0.0.0.0', '::')
-        -- runs are per (cluster, ip): filtering the observations keeps the runs of the addresses asked
-        AND has({ips:Array(String)}, assumeNotNull(o_ip))
-        AND ({cluster:Nullable(String)} IS NULL OR o_cluster = {cluster:Nullable(String)})
-),
-numbered AS (
-    SELECT *, sum(o_new) OVER (PARTITION BY o_cluster, o_ip ORDER BY o_seen, o_holder ROWS UNBOUNDED PRECEDING) AS o_run
-    FROM (
-        SELECT *, if(o_holder = lagInFrame(o_holder, 1, '') OVER (PARTITION BY o_cluster, o_ip ORDER BY o_seen, o_holder
-                                                                   ROWS BETWEEN 1 PRECEDING AND CURRENT ROW), 0, 1) AS o_new
-        FROM keyed
-    )
-),
--- The rows DuckDB's ip_runs table holds for these addresses.
-runs AS (
-    SELECT o_cluster AS r_cluster, o_ip AS r_ip, any(o_scope) AS r_scope, any(o_ns) AS r_ns, any(o_pod) AS r_pod,
-        max(o_pod_uid) AS r_pod_uid, max(o_node) AS r_node, any(o_service) AS r_service,
-        min(o_seen) AS r_first, max(o_seen) AS r_last, min(o_born) AS r_born, max(o_died) AS r_died, count() AS r_obs
-    FROM numbered
-    GROUP BY o_cluster, o_ip, o_run
+-- Who held some IPs: the runs of one holder that each ingested batch recorded (the ip_runs
+-- table, migration 0003, as DuckDB's 0002), merged across batches into runs in time order
+-- (gaps-and-islands), per cluster and address. {ips}: the addresses; {cluster}: a cluster or NULL.
+-- FINAL: a run two racing writers both wrote is read once.
+WITH runs AS (
+    SELECT r.cluster AS r_cluster, r.ip AS r_ip, r.scope AS r_scope, r.namespace AS r_ns, r.pod_name AS r_pod,
+        r.pod_uid AS r_pod_uid, r.node AS r_node, r.service AS r_service, r.first_seen AS r_first, r.last_seen AS r_last,
+        r.born AS r_born, r.died AS r_died, r.observations AS r_obs
+    FROM ip_runs AS r FINAL
+    WHERE r.ip IN {ips:Array(String)} AND ({cluster:Nullable(String)} IS NULL OR r.cluster = {cluster:Nullable(String)})
 ),
 -- A node's address seen on pods belongs to the node: those pods run on the host network. Its
 -- runs are the node's, one holder (as identity/ips.py's _host_network_as_node has it), so they
