@@ -1,4 +1,4 @@
--- kubetrail's ClickHouse schema, version 2, for the cluster kubetrail (store init --on-cluster)
+-- kubetrail's ClickHouse schema, version 4, for the cluster kubetrail (store init --on-cluster)
 
 CREATE TABLE IF NOT EXISTS meta_local ON CLUSTER kubetrail (
     key String,
@@ -121,7 +121,7 @@ ORDER BY (time, id, content_hash)
 SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
 
 CREATE TABLE IF NOT EXISTS api_calls ON CLUSTER kubetrail AS api_calls_local
-ENGINE = Distributed(kubetrail, currentDatabase(), api_calls_local, sipHash64(id));
+ENGINE = Distributed(kubetrail, currentDatabase(), api_calls_local, sipHash64(time, id, content_hash));
 
 CREATE TABLE IF NOT EXISTS processes_local ON CLUSTER kubetrail (
     `id` String CODEC(ZSTD(3)),
@@ -178,7 +178,7 @@ ORDER BY (time, id, content_hash)
 SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
 
 CREATE TABLE IF NOT EXISTS processes ON CLUSTER kubetrail AS processes_local
-ENGINE = Distributed(kubetrail, currentDatabase(), processes_local, sipHash64(id));
+ENGINE = Distributed(kubetrail, currentDatabase(), processes_local, sipHash64(time, id, content_hash));
 
 CREATE TABLE IF NOT EXISTS flows_local ON CLUSTER kubetrail (
     `id` String CODEC(ZSTD(3)),
@@ -267,7 +267,7 @@ ORDER BY (time, id, content_hash)
 SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
 
 CREATE TABLE IF NOT EXISTS flows ON CLUSTER kubetrail AS flows_local
-ENGINE = Distributed(kubetrail, currentDatabase(), flows_local, sipHash64(id));
+ENGINE = Distributed(kubetrail, currentDatabase(), flows_local, sipHash64(time, id, content_hash));
 
 CREATE TABLE IF NOT EXISTS runtime_alerts_local ON CLUSTER kubetrail (
     `id` String CODEC(ZSTD(3)),
@@ -376,7 +376,7 @@ ORDER BY (time, id, content_hash)
 SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
 
 CREATE TABLE IF NOT EXISTS runtime_alerts ON CLUSTER kubetrail AS runtime_alerts_local
-ENGINE = Distributed(kubetrail, currentDatabase(), runtime_alerts_local, sipHash64(id));
+ENGINE = Distributed(kubetrail, currentDatabase(), runtime_alerts_local, sipHash64(time, id, content_hash));
 
 CREATE TABLE IF NOT EXISTS spans_local ON CLUSTER kubetrail (
     `id` String CODEC(ZSTD(3)),
@@ -454,7 +454,7 @@ ORDER BY (time, id, content_hash)
 SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
 
 CREATE TABLE IF NOT EXISTS spans ON CLUSTER kubetrail AS spans_local
-ENGINE = Distributed(kubetrail, currentDatabase(), spans_local, sipHash64(id));
+ENGINE = Distributed(kubetrail, currentDatabase(), spans_local, sipHash64(time, id, content_hash));
 
 CREATE TABLE IF NOT EXISTS objects_local ON CLUSTER kubetrail (
     `id` String CODEC(ZSTD(3)),
@@ -499,7 +499,7 @@ ORDER BY (time, id, content_hash)
 SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
 
 CREATE TABLE IF NOT EXISTS objects ON CLUSTER kubetrail AS objects_local
-ENGINE = Distributed(kubetrail, currentDatabase(), objects_local, sipHash64(id));
+ENGINE = Distributed(kubetrail, currentDatabase(), objects_local, sipHash64(time, id, content_hash));
 
 CREATE OR REPLACE VIEW events ON CLUSTER kubetrail AS
 SELECT `id`, `time`, `source`, `kind`, `format`, `time_source`, `end_time`, `summary`, `cluster`, `sensor_cluster`, `node`, `namespace`, `pod_name`, `pod_uid`, `container_id`, `container_name`, `image`, `workload_kind`, `workload_name`, `service_account`, `actor`, `actor_groups`, `impersonated_by`, `user_agent`, `source_ips`, `token_pod_name`, `token_pod_uid`, `token_node_name`, `credential_id`, `audit_id`, `audit_level`, `stage`, `stage_time`, `verb`, `resource`, `subresource`, `api_group`, `object_name`, `request_uri`, `code`, `decision`, `reason`, `exec_command`, `exec_container`, CAST(NULL AS LowCardinality(Nullable(String))) AS `binary`, CAST(NULL AS Nullable(String)) AS `args`, CAST(NULL AS Nullable(Int64)) AS `pid`, CAST(NULL AS Nullable(Int64)) AS `parent_pid`, CAST(NULL AS LowCardinality(Nullable(String))) AS `parent_binary`, CAST(NULL AS Nullable(String)) AS `parent_args`, CAST(NULL AS Nullable(String)) AS `exec_id`, CAST(NULL AS Nullable(String)) AS `parent_exec_id`, CAST(NULL AS Nullable(Int64)) AS `process_uid`, CAST(NULL AS LowCardinality(Nullable(String))) AS `process_user`, CAST(NULL AS Nullable(String)) AS `cwd`, CAST(NULL AS Nullable(Bool)) AS `tty`, CAST(NULL AS Nullable(String)) AS `file_path`, CAST(NULL AS Nullable(String)) AS `src_ip`, CAST(NULL AS Nullable(Int32)) AS `src_port`, CAST(NULL AS Nullable(String)) AS `dst_ip`, CAST(NULL AS Nullable(Int32)) AS `dst_port`, CAST(NULL AS LowCardinality(Nullable(String))) AS `protocol`, CAST(NULL AS LowCardinality(Nullable(String))) AS `verdict`, CAST(NULL AS LowCardinality(Nullable(String))) AS `drop_reason`, CAST(NULL AS LowCardinality(Nullable(String))) AS `direction`, CAST(NULL AS Nullable(Bool)) AS `is_reply`, CAST(NULL AS LowCardinality(Nullable(String))) AS `src_namespace`, CAST(NULL AS Nullable(String)) AS `src_pod_name`, CAST([] AS Array(String)) AS `src_labels`, CAST(NULL AS Nullable(Int64)) AS `src_identity`, CAST(NULL AS LowCardinality(Nullable(String))) AS `src_workload`, CAST(NULL AS LowCardinality(Nullable(String))) AS `dst_namespace`, CAST(NULL AS Nullable(String)) AS `dst_pod_name`, CAST([] AS Array(String)) AS `dst_labels`, CAST(NULL AS Nullable(Int64)) AS `dst_identity`, CAST(NULL AS LowCardinality(Nullable(String))) AS `dst_workload`, CAST([] AS Array(String)) AS `dst_names`, CAST(NULL AS LowCardinality(Nullable(String))) AS `dst_service`, CAST(NULL AS Nullable(String)) AS `dns_query`, CAST([] AS Array(String)) AS `dns_ips`, CAST(NULL AS Nullable(Int32)) AS `dns_rcode`, CAST(NULL AS Nullable(Int64)) AS `dns_ttl`, CAST(NULL AS LowCardinality(Nullable(String))) AS `http_method`, CAST(NULL AS Nullable(String)) AS `http_url`, CAST(NULL AS Nullable(Int32)) AS `http_code`, CAST(NULL AS LowCardinality(Nullable(String))) AS `http_route`, CAST(NULL AS LowCardinality(Nullable(String))) AS `rule`, CAST(NULL AS LowCardinality(Nullable(String))) AS `priority`, CAST(NULL AS LowCardinality(Nullable(String))) AS `sensor_source`, CAST([] AS Array(String)) AS `tags`, CAST(NULL AS Nullable(Int64)) AS `drop_count`, CAST(NULL AS Nullable(String)) AS `trace_id`, CAST(NULL AS Nullable(String)) AS `span_id`, CAST(NULL AS Nullable(String)) AS `parent_span_id`, CAST(NULL AS Nullable(String)) AS `span_name`, CAST(NULL AS LowCardinality(Nullable(String))) AS `span_kind`, CAST(NULL AS LowCardinality(Nullable(String))) AS `service_name`, CAST(NULL AS Nullable(String)) AS `enduser_id`, CAST(NULL AS LowCardinality(Nullable(String))) AS `status`, `extra`, `raw`, `file_id`, `line`, `byte_offset`, `content_hash`
@@ -530,7 +530,7 @@ ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/eve
 ORDER BY (id, content_hash);
 
 CREATE TABLE IF NOT EXISTS event_keys ON CLUSTER kubetrail AS event_keys_local
-ENGINE = Distributed(kubetrail, currentDatabase(), event_keys_local, sipHash64(id));
+ENGINE = Distributed(kubetrail, currentDatabase(), event_keys_local, sipHash64(id, content_hash));
 
 INSERT INTO event_keys SELECT id, content_hash, time, 'api_calls' FROM api_calls;
 
@@ -544,4 +544,199 @@ INSERT INTO event_keys SELECT id, content_hash, time, 'spans' FROM spans;
 
 INSERT INTO event_keys SELECT id, content_hash, time, 'objects' FROM objects;;
 
-INSERT INTO meta VALUES ('schema_version', '2', now64(9));
+CREATE TABLE IF NOT EXISTS ip_runs_local ON CLUSTER kubetrail (
+    cluster LowCardinality(String),
+    ip String,
+    scope LowCardinality(String),
+    namespace LowCardinality(Nullable(String)),
+    pod_name Nullable(String),
+    pod_uid Nullable(String),
+    node LowCardinality(Nullable(String)),
+    service Nullable(String),
+    holder String,
+    first_seen DateTime64(9, 'UTC'),
+    last_seen DateTime64(9, 'UTC'),
+    born Nullable(DateTime64(9, 'UTC')),
+    died Nullable(DateTime64(9, 'UTC')),
+    observations Int64,
+    first_id String
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/ip_runs_local', '{replica}')
+ORDER BY (ip, first_seen, holder, first_id)
+SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
+
+CREATE TABLE IF NOT EXISTS ip_runs ON CLUSTER kubetrail AS ip_runs_local
+ENGINE = Distributed(kubetrail, currentDatabase(), ip_runs_local, sipHash64(ip, first_seen, holder, first_id));
+
+CREATE TABLE IF NOT EXISTS exec_stages_local ON CLUSTER kubetrail (
+    cluster LowCardinality(String),
+    namespace LowCardinality(String),
+    pod_name String,
+    time DateTime64(9, 'UTC'),
+    id String,
+    content_hash String,
+    subresource LowCardinality(String),
+    actor LowCardinality(Nullable(String)),
+    impersonated_by LowCardinality(Nullable(String)),
+    exec_command Nullable(String),
+    exec_container LowCardinality(Nullable(String)),
+    audit_id Nullable(String),
+    end_time Nullable(DateTime64(9, 'UTC')),
+    stage LowCardinality(Nullable(String)),
+    stage_time Nullable(DateTime64(9, 'UTC')),
+    summary Nullable(String),
+    code Nullable(Int32),
+    file_id Nullable(Int64),
+    line Nullable(Int64)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/exec_stages_local', '{replica}')
+ORDER BY (namespace, pod_name, time, id, content_hash)
+SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
+
+CREATE TABLE IF NOT EXISTS exec_stages ON CLUSTER kubetrail AS exec_stages_local
+ENGINE = Distributed(kubetrail, currentDatabase(), exec_stages_local, sipHash64(namespace, pod_name, time, id, content_hash));
+
+CREATE TABLE IF NOT EXISTS pod_changes_local ON CLUSTER kubetrail (
+    namespace LowCardinality(String),
+    pod_name String,
+    cluster LowCardinality(String),
+    verb LowCardinality(String),
+    time DateTime64(9, 'UTC'),
+    id String,
+    content_hash String
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/pod_changes_local', '{replica}')
+ORDER BY (namespace, pod_name, time, id, content_hash)
+SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;
+
+CREATE TABLE IF NOT EXISTS pod_changes ON CLUSTER kubetrail AS pod_changes_local
+ENGINE = Distributed(kubetrail, currentDatabase(), pod_changes_local, sipHash64(namespace, pod_name, time, id, content_hash));
+
+CREATE TABLE IF NOT EXISTS dns_answers_local ON CLUSTER kubetrail (
+    cluster LowCardinality(String),
+    ip String,
+    name String,
+    first DateTime64(9, 'UTC'),
+    first_id String
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/dns_answers_local', '{replica}')
+ORDER BY (ip, name, first, first_id)
+SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;;
+
+CREATE TABLE IF NOT EXISTS dns_answers ON CLUSTER kubetrail AS dns_answers_local
+ENGINE = Distributed(kubetrail, currentDatabase(), dns_answers_local, sipHash64(ip, name, first, first_id));
+
+CREATE TABLE IF NOT EXISTS process_hours_local ON CLUSTER kubetrail (
+    cluster LowCardinality(String),
+    namespace LowCardinality(Nullable(String)),
+    pod_name String,
+    container Nullable(String),
+    `binary` LowCardinality(String),
+    hour DateTime('UTC'),
+    pod_uid SimpleAggregateFunction(min, Nullable(String)),
+    exec_node SimpleAggregateFunction(min, Nullable(String)),
+    node SimpleAggregateFunction(min, Nullable(String)),
+    image SimpleAggregateFunction(min, Nullable(String)),
+    workload_name SimpleAggregateFunction(min, Nullable(String)),
+    args AggregateFunction(argMax, Nullable(String), DateTime64(9, 'UTC')),
+    execs AggregateFunction(uniqExact, Nullable(String)),
+    rules SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
+    first SimpleAggregateFunction(min, DateTime64(9, 'UTC')),
+    last SimpleAggregateFunction(max, DateTime64(9, 'UTC')),
+    events AggregateFunction(uniqExact, String),
+    latest_exec AggregateFunction(argMax, Nullable(String), DateTime64(9, 'UTC')),
+    first_exec SimpleAggregateFunction(min, Nullable(DateTime64(9, 'UTC'))),
+    latest_exec_time SimpleAggregateFunction(max, Nullable(DateTime64(9, 'UTC'))),
+    ev SimpleAggregateFunction(groupUniqArrayArray, Array(Tuple(Bool, Int64, String)))
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/process_hours_local', '{replica}')
+PARTITION BY toYYYYMMDD(hour)
+ORDER BY (cluster, hour, namespace, pod_name, container, `binary`)
+SETTINGS allow_nullable_key = 1;
+
+CREATE TABLE IF NOT EXISTS process_hours ON CLUSTER kubetrail AS process_hours_local
+ENGINE = Distributed(kubetrail, currentDatabase(), process_hours_local, sipHash64(cluster, hour, namespace, pod_name, container, `binary`));
+
+CREATE TABLE IF NOT EXISTS egress_hours_local ON CLUSTER kubetrail (
+    cluster LowCardinality(String),
+    namespace LowCardinality(Nullable(String)),
+    pod_name String,
+    dst_ip String,
+    port Nullable(Int32),
+    protocol LowCardinality(String),
+    hour DateTime('UTC'),
+    workload SimpleAggregateFunction(min, Nullable(String)),
+    src_ip SimpleAggregateFunction(min, Nullable(String)),
+    verdicts SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
+    names SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
+    apiserver SimpleAggregateFunction(max, UInt8),
+    flows AggregateFunction(uniqExact, String),
+    first SimpleAggregateFunction(min, DateTime64(9, 'UTC')),
+    last SimpleAggregateFunction(max, DateTime64(9, 'UTC')),
+    ev SimpleAggregateFunction(groupUniqArrayArray, Array(Tuple(Int64, String)))
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/egress_hours_local', '{replica}')
+PARTITION BY toYYYYMMDD(hour)
+ORDER BY (cluster, hour, namespace, pod_name, dst_ip, port, protocol)
+SETTINGS allow_nullable_key = 1;
+
+CREATE TABLE IF NOT EXISTS egress_hours ON CLUSTER kubetrail AS egress_hours_local
+ENGINE = Distributed(kubetrail, currentDatabase(), egress_hours_local, sipHash64(cluster, hour, namespace, pod_name, dst_ip, port, protocol));
+
+CREATE TABLE IF NOT EXISTS alert_hours_local ON CLUSTER kubetrail (
+    cluster LowCardinality(String),
+    namespace LowCardinality(Nullable(String)),
+    pod_name String,
+    rule LowCardinality(String),
+    priority LowCardinality(Nullable(String)),
+    hour DateTime('UTC'),
+    alerts AggregateFunction(uniqExact, String)
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/alert_hours_local', '{replica}')
+PARTITION BY toYYYYMMDD(hour)
+ORDER BY (cluster, hour, namespace, pod_name, rule, priority)
+SETTINGS allow_nullable_key = 1;
+
+CREATE TABLE IF NOT EXISTS alert_hours ON CLUSTER kubetrail AS alert_hours_local
+ENGINE = Distributed(kubetrail, currentDatabase(), alert_hours_local, sipHash64(cluster, hour, namespace, pod_name, rule, priority));
+
+CREATE TABLE IF NOT EXISTS api_hours_local ON CLUSTER kubetrail (
+    cluster LowCardinality(String),
+    actor String,
+    user_agent Nullable(String),
+    action Nullable(String),
+    hour DateTime('UTC'),
+    stages AggregateFunction(uniqExact, String),
+    first SimpleAggregateFunction(min, DateTime64(9, 'UTC')),
+    last SimpleAggregateFunction(max, DateTime64(9, 'UTC'))
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/api_hours_local', '{replica}')
+PARTITION BY toYYYYMMDD(hour)
+ORDER BY (actor, cluster, hour, user_agent, action)
+SETTINGS allow_nullable_key = 1;
+
+CREATE TABLE IF NOT EXISTS api_hours ON CLUSTER kubetrail AS api_hours_local
+ENGINE = Distributed(kubetrail, currentDatabase(), api_hours_local, sipHash64(actor, cluster, hour, user_agent, action));
+
+CREATE TABLE IF NOT EXISTS token_hours_local ON CLUSTER kubetrail (
+    cluster LowCardinality(String),
+    service_account String,
+    token_pod_name String,
+    token_pod_uid Nullable(String),
+    source_ip String,
+    hour DateTime('UTC'),
+    actor SimpleAggregateFunction(min, Nullable(String)),
+    first SimpleAggregateFunction(min, DateTime64(9, 'UTC')),
+    id AggregateFunction(argMin, String, Tuple(DateTime64(9, 'UTC'), Int64, Int64, String)),
+    summary AggregateFunction(argMin, Nullable(String), Tuple(DateTime64(9, 'UTC'), Int64, Int64, String)),
+    calls AggregateFunction(uniqExact, String)
+)
+ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/{database}/token_hours_local', '{replica}')
+PARTITION BY toYYYYMMDD(hour)
+ORDER BY (cluster, hour, service_account, token_pod_name, token_pod_uid, source_ip)
+SETTINGS allow_nullable_key = 1;;
+
+CREATE TABLE IF NOT EXISTS token_hours ON CLUSTER kubetrail AS token_hours_local
+ENGINE = Distributed(kubetrail, currentDatabase(), token_hours_local, sipHash64(cluster, hour, service_account, token_pod_name, token_pod_uid, source_ip));
+
+INSERT INTO meta VALUES ('schema_version', '4', now64(9));

@@ -117,11 +117,10 @@ if __name__ == "__main__":
 
 
 # -- a ClickHouse cluster -----------------------------------------------------------------
-# What decides the shard of a row: the identity the table deduplicates on, so that every copy of
-# a row lands on one shard, where its ReplacingMergeTree merges them (FINAL reads each shard's
-# rows deduplicated; no row is on two shards).
-SHARD_KEYS: Final = {"meta": "key", "files": "file_id", "quarantine": "raw_hash", "cursors": "name"}
-_EVENT_SHARD_KEY: Final = "id"
+# A row's shard is decided by its table's sorting key, the identity the table deduplicates (or
+# aggregates) on: every copy of a row lands on one shard, where its (Replacing|Aggregating)MergeTree
+# merges them (FINAL reads each shard's rows deduplicated; no row is on two shards).
+_ORDER_BY: Final = re.compile(r"^ORDER BY \(?(.*?)\)?$", re.M)
 _TABLE: Final = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+) \(", re.M)
 _ENGINE: Final = re.compile(r"^ENGINE = (\w+)(?:\((.*)\))?$", re.M)
 _VIEW: Final = re.compile(r"^CREATE OR REPLACE VIEW (\w+) AS", re.M)
@@ -143,7 +142,10 @@ def on_cluster(statement: str, cluster: str) -> list[str]:
         path = f"'/clickhouse/tables/{{shard}}/{{database}}/{name}_local', '{{replica}}'"
         args = f"{path}, {engine.group(2)}" if engine.group(2) else path
         local = _ENGINE.sub(f"ENGINE = Replicated{engine.group(1)}({args})", local, count=1)
-        shard = SHARD_KEYS.get(name, _EVENT_SHARD_KEY)
+        order = _ORDER_BY.search(statement)
+        if order is None:
+            raise ValueError(f"table {name}: no ORDER BY line")
+        shard = order.group(1)
         distributed = (
             f"CREATE TABLE IF NOT EXISTS {name} ON CLUSTER {cluster} AS {name}_local\n"
             f"ENGINE = Distributed({cluster}, currentDatabase(), {name}_local, sipHash64({shard}))"

@@ -1,26 +1,40 @@
 -- Where pods connected in a baseline period: per (cluster, pod, destination, port), how often
 -- and when, and the names the sensor gave the destination (no evidence: a baseline is only
--- compared against). Connections as DuckDB's opened_connections view (0008); DuckDB reads its
--- hourly rollup (0010), whose columns merge across hours as over the period's connections at
--- once, which is what is aggregated here. `names`: NULL when there are none (a Variant: an Array
+-- compared against). Connections as DuckDB's opened_connections view (0008); as DuckDB reads
+-- egress_hours_in (0010): the period's whole hours from the hourly rollup (egress_hours, 0004),
+-- its partial hours from the connections. `names`: NULL when there are none (a Variant: an Array
 -- cannot be NULL). {since}/{until}: ns; {cluster}/{namespace}: filters or NULL.
+WITH 3600000000000 AS _H,
+    intDiv({since:Int64} + _H - 1, _H) < intDiv({until:Int64}, _H) AS _whole,
+    if(_whole, intDiv({since:Int64} + _H - 1, _H) * _H, {until:Int64}) AS _lo,
+    if(_whole, intDiv({until:Int64}, _H) * _H, {until:Int64}) AS _hi
 SELECT _cluster AS cluster, _namespace AS namespace, _pod_name AS pod_name, min(_workload) AS workload,
     _dst_ip AS dst_ip, _port AS port,
     if(empty(groupUniqArrayArray(_names)), CAST(NULL AS Variant(Array(String))),
        CAST(arraySort(groupUniqArrayArray(_names)) AS Variant(Array(String)))) AS names,
-    count() AS flows, toUnixTimestamp64Nano(min(_time)) AS first, toUnixTimestamp64Nano(max(_time)) AS last
+    sum(_flows) AS flows, toUnixTimestamp64Nano(min(_first)) AS first, toUnixTimestamp64Nano(max(_last)) AS last
 FROM (
-    SELECT cluster AS _cluster, time AS _time, dst_ip AS _dst_ip, dst_port AS _port, dst_names AS _names,
-        src_workload AS _workload,
-        coalesce(src_namespace, namespace) AS _namespace, coalesce(src_pod_name, pod_name) AS _pod_name
-    FROM flows FINAL
+    SELECT cluster AS _cluster, namespace AS _namespace, pod_name AS _pod_name, dst_ip AS _dst_ip, port AS _port,
+        min(workload) AS _workload, groupUniqArrayArray(names) AS _names, uniqExactMerge(flows) AS _flows,
+        min(first) AS _first, max(last) AS _last
+    FROM egress_hours
+    WHERE hour >= toDateTime(intDiv(_lo, 1000000000), 'UTC') AND hour < toDateTime(intDiv(_hi, 1000000000), 'UTC')
+        AND ({cluster:Nullable(String)} IS NULL OR cluster = {cluster:Nullable(String)})
+        AND ({namespace:Nullable(String)} IS NULL OR namespace = {namespace:Nullable(String)})
+    GROUP BY cluster, namespace, pod_name, dst_ip, port
+    UNION ALL
+    SELECT cluster, coalesce(src_namespace, namespace) AS _ns, assumeNotNull(coalesce(src_pod_name, pod_name)) AS _pod,
+        assumeNotNull(dst_ip), dst_port, min(src_workload), groupUniqArrayArray(dst_names), count(), min(e.time), max(e.time)
+    FROM flows e FINAL
     WHERE kind IN ('network_flow', 'http', 'dns') AND dst_ip IS NOT NULL
         AND ((source = 'hubble' AND src_pod_name IS NOT NULL AND NOT coalesce(is_reply, false)
               AND coalesce(direction, 'EGRESS') = 'EGRESS')
           OR (source = 'tetragon' AND pod_name IS NOT NULL AND direction = 'EGRESS'))
-        AND time >= fromUnixTimestamp64Nano({since:Int64}) AND time < fromUnixTimestamp64Nano({until:Int64})
+        AND ((e.time >= fromUnixTimestamp64Nano({since:Int64}) AND e.time < fromUnixTimestamp64Nano(_lo))
+          OR (e.time >= fromUnixTimestamp64Nano(_hi) AND e.time < fromUnixTimestamp64Nano({until:Int64})))
         AND ({cluster:Nullable(String)} IS NULL OR cluster = {cluster:Nullable(String)})
+        AND ({namespace:Nullable(String)} IS NULL OR coalesce(src_namespace, namespace) = {namespace:Nullable(String)})
+    GROUP BY cluster, _ns, _pod, dst_ip, dst_port
 )
-WHERE {namespace:Nullable(String)} IS NULL OR _namespace = {namespace:Nullable(String)}
 GROUP BY _cluster, _namespace, _pod_name, _dst_ip, _port
 ORDER BY _cluster, _namespace, _pod_name, _dst_ip, _port

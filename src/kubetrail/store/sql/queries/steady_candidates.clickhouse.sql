@@ -2,33 +2,23 @@
 -- the window (`whole_pod`: to anything), and, of the pods that connected at least
 -- {min_connections} times over at least {min_span} ns to addresses outside the private ranges,
 -- their connections per (destination address, port), with the names the sensor gave them. A
--- superset, as DuckDB reads it from its hourly rollup table (0010) alone: the rollup's rows (per
--- cluster, pod, destination, port, protocol, hour, of the connections as DuckDB's
--- opened_connections view counts them, 0008) are made here from the connections of the hours the
--- window touches, and a row of an hour at the edge counts whole when one of its connections lies
--- inside (a pod's first and last are clamped to the window); rhythms are judged per destination
--- name, which may stand for several addresses (steady_egress.sql, exact). Private ranges (RFC 1918,
--- RFC 6598, IPv6 ULA: the defaults of identity/scope.DEFAULT_INTERNAL) are never external, so they
--- are left out here. `names`: sorted, NULL when there are none (a Variant: an Array cannot be
--- NULL). {since}/{until}: ns; {cluster}: filter or NULL.
+-- superset, read as DuckDB reads it from its hourly rollup (0010) alone: from egress_hours (0004),
+-- the rows (cluster, pod, destination, port, protocol, hour) of the hours the window touches; a
+-- row of an hour at the edge counts whole when one of its connections lies inside (a pod's first
+-- and last are clamped to the window); rhythms are judged per destination name, which may stand
+-- for several addresses (steady_egress.sql, exact). Private ranges (RFC 1918, RFC 6598, IPv6 ULA:
+-- the defaults of identity/scope.DEFAULT_INTERNAL) are never external, so they are left out here.
+-- `names`: sorted, NULL when there are none (a Variant: an Array cannot be NULL).
+-- {since}/{until}: ns; {cluster}: filter or NULL.
 WITH hours AS (
-    SELECT _cluster, _namespace, _pod_name, _dst_ip, _port, min(_workload) AS _workload,
-        groupUniqArrayArray(_names) AS _names, count() AS _flows,
-        toUnixTimestamp64Nano(min(_time)) AS _first, toUnixTimestamp64Nano(max(_time)) AS _last
-    FROM (
-        SELECT cluster AS _cluster, time AS _time, dst_ip AS _dst_ip, dst_port AS _port,
-            coalesce(protocol, 'unknown') AS _protocol, dst_names AS _names, src_workload AS _workload,
-            coalesce(src_namespace, namespace) AS _namespace, coalesce(src_pod_name, pod_name) AS _pod_name
-        FROM flows FINAL
-        WHERE kind IN ('network_flow', 'http', 'dns') AND dst_ip IS NOT NULL
-            AND ((source = 'hubble' AND src_pod_name IS NOT NULL AND NOT coalesce(is_reply, false)
-                  AND coalesce(direction, 'EGRESS') = 'EGRESS')
-              OR (source = 'tetragon' AND pod_name IS NOT NULL AND direction = 'EGRESS'))
-            AND time >= fromUnixTimestamp64Nano(intDiv({since:Int64}, 3600000000000) * 3600000000000)
-            AND time < fromUnixTimestamp64Nano((intDiv({until:Int64} - 1, 3600000000000) + 1) * 3600000000000)
-            AND ({cluster:Nullable(String)} IS NULL OR cluster = {cluster:Nullable(String)})
-    )
-    GROUP BY _cluster, _namespace, _pod_name, _dst_ip, _port, _protocol, intDiv(toUnixTimestamp64Nano(_time), 3600000000000)
+    SELECT cluster AS _cluster, namespace AS _namespace, pod_name AS _pod_name, dst_ip AS _dst_ip, port AS _port,
+        min(workload) AS _workload, groupUniqArrayArray(names) AS _names, uniqExactMerge(flows) AS _flows,
+        toUnixTimestamp64Nano(min(first)) AS _first, toUnixTimestamp64Nano(max(last)) AS _last
+    FROM egress_hours
+    WHERE hour >= toDateTime(intDiv({since:Int64}, 3600000000000) * 3600, 'UTC')
+        AND hour < toDateTime(intDiv({until:Int64} + 999999999, 1000000000), 'UTC')
+        AND ({cluster:Nullable(String)} IS NULL OR cluster = {cluster:Nullable(String)})
+    GROUP BY cluster, namespace, pod_name, dst_ip, port, protocol, hour
     HAVING _last >= {since:Int64} AND _first < {until:Int64}
 ), candidates AS (
     SELECT _cluster, _namespace, _pod_name, min(_workload) AS _workload, CAST(NULL AS Nullable(String)) AS _dst_ip,
