@@ -76,6 +76,7 @@ def test_a_new_store_is_at_the_latest_schema_and_reopening_does_not_migrate_agai
 def test_store_urls_name_a_folder_or_a_server_and_never_carry_a_password() -> None:
     chdb = parse_url("chdb:///var/lib/kubetrail?database=prod")
     assert (chdb.path, chdb.database) == ("/var/lib/kubetrail", "prod")
+    assert parse_url("chdb://./data/ch").path == "./data/ch"
     server = parse_url("clickhouses://kt@ch.example:9440/audit")
     assert (server.host, server.port, server.user, server.secure, server.database) == ("ch.example", 9440, "kt", True, "audit")
     assert parse_url("clickhouse://ch.example").port == 8123

@@ -6,11 +6,15 @@ with its own SQL (`--db chdb:///PATH`, `clickhouse://host/db`). `open_store` pic
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     import pyarrow as pa
 
     from kubetrail.rules import Rule
@@ -19,6 +23,15 @@ if TYPE_CHECKING:
 # The prefix of the name an ingest stores the events that name no cluster under until it has read
 # every input (ingest/clusters.py). No cluster is named so: `:` is not in a DNS label.
 PENDING_CLUSTER: Final = "kubetrail:pending:"
+
+
+def numbered_sql(folder: Traversable) -> list[tuple[int, str]]:
+    """(number, text) of a folder's `NNNN_*.sql` files (migrations), in order; none where the
+    folder is missing."""
+    if not folder.is_dir():
+        return []
+    found = [(int(e.name[:4]), e.read_text()) for e in folder.iterdir() if e.name[:4].isdigit() and e.name.endswith(".sql")]
+    return sorted(found)
 
 
 class StoreError(RuntimeError):
@@ -52,6 +65,11 @@ class QuarantineRow:
     reason: str
     raw: str  # redacted
 
+    def raw_hash(self) -> str:
+        """What tells one quarantined record from another: the same record for the same reason
+        is kept once."""
+        return hashlib.blake2b(f"{self.reason}\x1f{self.raw}".encode(), digest_size=16).hexdigest()
+
 
 @dataclass(frozen=True, slots=True)
 class FileResult:
@@ -64,6 +82,33 @@ class FileResult:
     conflicts: int
     quarantined: int
     skipped_lines: int
+
+
+def write_counts(
+    file_ids: pa.ChunkedArray, sources: pa.ChunkedArray, dup: pa.ChunkedArray, conflict: pa.ChunkedArray
+) -> WriteCounts:
+    """What a write stored, found twice and found in conflict, in all and per file."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = pa.table({"file": file_ids, "source": sources, "dup": dup, "conflict": pc.and_not(conflict, dup)})
+    groups = rows.group_by(["file", "source", "dup"]).aggregate([("conflict", "sum"), ("dup", "count")]).to_pylist()
+    stored: dict[int, Counter[str]] = {}
+    other: dict[int, list[int]] = {}  # file -> [duplicates, conflicts]
+    for g in groups:
+        file, n = g["file"], g["dup_count"]
+        stored.setdefault(file, Counter())
+        counts = other.setdefault(file, [0, 0])
+        if g["dup"]:
+            counts[0] += n
+        else:
+            stored[file][g["source"]] += n
+            counts[1] += g["conflict_sum"] or 0
+    files = {f: WriteCounts(dict(stored[f]), duplicates=other[f][0], conflicts=other[f][1]) for f in stored}
+    total: Counter[str] = Counter()
+    for c in files.values():
+        total.update(c.stored)
+    return WriteCounts(dict(total), sum(c.duplicates for c in files.values()), sum(c.conflicts for c in files.values()), files)
 
 
 class Store(Protocol):

@@ -27,7 +27,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from kubetrail.malloc import release_freed
 from kubetrail.model import CLASSES, FIELD_NAMES, catalog
-from kubetrail.store import PENDING_CLUSTER, Cursor, FileResult, QuarantineRow, StoreError, WriteCounts
+from kubetrail.store import (
+    PENDING_CLUSTER,
+    Cursor,
+    FileResult,
+    QuarantineRow,
+    StoreError,
+    WriteCounts,
+    numbered_sql,
+    write_counts,
+)
 from kubetrail.store.clickhouse_ddl import view_type
 
 if TYPE_CHECKING:
@@ -75,9 +84,9 @@ def parse_url(db: str) -> Target:
         raise StoreError(f"{db}: not a ClickHouse store URL ({', '.join(s + '://' for s in SCHEMES)})")
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     if parts.scheme == "chdb":
-        if parts.netloc:
+        if parts.netloc not in ("", "."):
             raise StoreError(f"{db}: a chDB store is a folder: chdb:///absolute/path or chdb://./relative/path")
-        path = unquote(parts.path)
+        path = unquote(parts.netloc + parts.path)
         if not path:
             raise StoreError(f"{db}: a chDB store needs a folder: chdb:///absolute/path")
         database = query.get("database", DEFAULT_DATABASE)
@@ -112,12 +121,7 @@ def _password() -> str:
 
 def migrations() -> list[tuple[int, str]]:
     """(version, sql) of every ClickHouse migration, in order."""
-    found = []
-    for entry in (SQL_DIR / "clickhouse").iterdir():
-        name = entry.name
-        if name[:4].isdigit() and name.endswith(".sql"):
-            found.append((int(name[:4]), entry.read_text()))
-    return sorted(found)
+    return numbered_sql(SQL_DIR / "clickhouse")
 
 
 SCHEMA_VERSION: Final = migrations()[-1][0]
@@ -129,13 +133,7 @@ def side_statements() -> list[tuple[int, str]]:
     rollups): `sql/clickhouse/side/NNNN_<table>.sql`, NNNN the migration that creates the table.
     Each reads `{batch}`: the new events of a batch as they are written, or every stored event
     (the `events` view) when its migration fills the table for the events stored before it."""
-    found: list[tuple[int, str]] = []
-    side = SQL_DIR / "clickhouse" / "side"
-    for entry in side.iterdir() if side.is_dir() else ():
-        name = entry.name
-        if name[:4].isdigit() and name.endswith(".sql"):
-            found.extend((int(name[:4]), s) for s in statements(entry.read_text()))
-    return sorted(found)
+    return [(version, s) for version, sql in numbered_sql(SQL_DIR / "clickhouse" / "side") for s in statements(sql)]
 
 
 def statements(sql: str) -> list[str]:
@@ -164,23 +162,22 @@ class _Lock:
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
 
-    def release(self) -> None:
-        os.ftruncate(self.fd, 0)
-        os.close(self.fd)  # closing the file releases the lock
 
-
-# The chDB folder this process opened, and how many stores use it (one engine per process).
+# The chDB folder this process opened, and its lock: the engine stays up for the process (chDB
+# cannot start again on another folder), and the lock with it.
 _CHDB: dict[str, Any] = {}
 _CHDB_GUARD = threading.Lock()
 
 
 class ClickHouseStore:
     def __init__(self, db: str, *, read_only: bool = False) -> None:
+        """`read_only`: opened to ask questions; an older store is migrated all the same, as a
+        DuckDB store is (ClickHouse has no read-only connection to take)."""
         self.target = parse_url(db)
         self.path = db
         self.read_only = read_only
-        self._lock: _Lock | None = None
         self._local = threading.local()
+        self._thread_clients: list[Client] = []
         self._owner = threading.get_ident()
         self.client = self._connect()
         self._migrate()
@@ -219,11 +216,10 @@ class ClickHouseStore:
                     "folder per process"
                 )
             if held is None:
-                self._lock = _Lock(path, t.url)
-                _CHDB.update(path=path, users=0, lock=self._lock)
-            _CHDB["users"] += 1
+                _CHDB.update(path=path, lock=_Lock(path, t.url))
         admin = clickhouse_connect.get_client(dsn=f"chdb://{path}")
         admin.command(f"CREATE DATABASE IF NOT EXISTS {t.database}")
+        admin.close()
         return clickhouse_connect.get_client(dsn=f"chdb://{path}", database=t.database)
 
     def _client(self) -> Client:
@@ -234,6 +230,7 @@ class ClickHouseStore:
         client: Client | None = getattr(self._local, "client", None)
         if client is None:
             client = self._local.client = self._connect()
+            self._thread_clients.append(client)
         return client
 
     # -- schema ---------------------------------------------------------------------------
@@ -359,14 +356,20 @@ class ClickHouseStore:
         dup_arr, conflict_arr = pa.array(dup), pa.array(conflict)
         new_ids = pc.if_else(conflict_arr, pc.binary_join_element_wise(batch["id"], batch["content_hash"], "~"), batch["id"])
         new = batch.set_column(0, "id", new_ids).filter(pc.invert(dup_arr))
+        # The keys last: a write that stops before them (a crash, an error) is found new again when
+        # the batch is written again, and done again whole (the engine merges what it had stored).
+        keys = []
         for c in CLASSES:
             rows = new.filter(pc.is_in(new["kind"], value_set=pa.array(c.kinds)))
             if rows.num_rows:
                 _insert(client, c.table, _for_insert(rows.select(list(c.fields))))
-                keys = rows.select(["id", "content_hash", "time"]).append_column("table", pa.array([c.table] * rows.num_rows))
-                client.insert_arrow("event_keys", keys, settings=_INSERT_SETTINGS)
+                keys.append(
+                    rows.select(["id", "content_hash", "time"]).append_column("table", pa.array([c.table] * rows.num_rows))
+                )
         if side_statements() and new.num_rows:
             self._write_side_tables(client, new)
+        for k in keys:
+            _insert(client, "event_keys", k)
         if cursor is not None:
             self._save_cursor(cursor)
         # What the batch's conversions freed goes back to the system, and chDB's allocator hands
@@ -374,9 +377,7 @@ class ClickHouseStore:
         release_freed()
         if self.target.path is not None:
             client.command("SYSTEM JEMALLOC PURGE")
-        from kubetrail.store.duckdb import _counts
-
-        return _counts(batch["file_id"], batch["source"], pa.chunked_array([dup_arr]), pa.chunked_array([conflict_arr]))
+        return write_counts(batch["file_id"], batch["source"], pa.chunked_array([dup_arr]), pa.chunked_array([conflict_arr]))
 
     @staticmethod
     def _write_side_tables(client: Client, new: pa.Table) -> None:
@@ -423,9 +424,7 @@ class ClickHouseStore:
             return 0
         import pyarrow as pa
 
-        from kubetrail.store.duckdb import _raw_hash
-
-        hashes = [_raw_hash(r) for r in rows]
+        hashes = [r.raw_hash() for r in rows]
         known = {h for (h,) in self._client().query(
             "SELECT raw_hash FROM quarantine WHERE raw_hash IN {h:Array(String)}", parameters={"h": hashes}
         ).result_rows}  # fmt: skip
@@ -570,13 +569,8 @@ class ClickHouseStore:
         return {"MemoryTracking": int(value)} if value else {}
 
     def close(self) -> None:
-        self.client.close()
-        if self.target.path is None:
-            return
-        with _CHDB_GUARD:
-            _CHDB["users"] -= 1
-            # The engine stays up for the process (chDB cannot start again on another folder),
-            # the lock with it: another process cannot open the folder while this one may still.
+        for client in (self.client, *self._thread_clients):
+            client.close()
 
 
 # Every field's type in the `events` view (nullable where a class lacks the column).

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import os
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import cache, partial
@@ -23,7 +21,16 @@ from kubetrail.malloc import release_freed
 from kubetrail.model import CLASSES, EventClass, catalog
 from kubetrail.rules import CLASS_BY_TABLE, Rule, Step
 from kubetrail.rules import builtin as builtin_rules
-from kubetrail.store import PENDING_CLUSTER, Cursor, FileResult, QuarantineRow, StoreError, WriteCounts
+from kubetrail.store import (
+    PENDING_CLUSTER,
+    Cursor,
+    FileResult,
+    QuarantineRow,
+    StoreError,
+    WriteCounts,
+    numbered_sql,
+    write_counts,
+)
 from kubetrail.store.ddl import STORAGE_COLUMNS, candidate_fields, storage_columns
 from kubetrail.store.duckdb_rules import Coverage, Covered, Params, column, merge_matches, predicate
 
@@ -35,12 +42,7 @@ SQL_DIR: Final = resources.files("kubetrail.store") / "sql"
 
 def migrations() -> list[tuple[int, str]]:
     """(version, sql) of every migration file, in order."""
-    found = []
-    for entry in SQL_DIR.iterdir():
-        name = entry.name
-        if name[:4].isdigit() and name.endswith(".sql"):
-            found.append((int(name[:4]), entry.read_text()))
-    return sorted(found)
+    return numbered_sql(SQL_DIR)
 
 
 SCHEMA_VERSION: Final = migrations()[-1][0]
@@ -480,7 +482,7 @@ class DuckDBStore:
         self._written += batch.num_rows
         if self._written >= self.reopen_events:
             self.reopen()
-        return _counts(batch["file_id"], batch["source"], dup, conflict)
+        return write_counts(batch["file_id"], batch["source"], dup, conflict)
 
     @contextmanager
     def _stage(self, name: str) -> Iterator[None]:
@@ -739,7 +741,7 @@ SELECT * FROM fired {_among(ids, params, "WHERE")}"""
                 "source": [r.source for r in rows],
                 "reason": [r.reason for r in rows],
                 "raw": [r.raw for r in rows],
-                "raw_hash": [_raw_hash(r) for r in rows],
+                "raw_hash": [r.raw_hash() for r in rows],
                 "quarantined_at": pa.array([now] * len(rows), pa.timestamp("ns")),
             }
         )
@@ -926,35 +928,6 @@ def _named_query(name: str) -> str:
     if not entry.is_file():
         raise KeyError(f"no query named {name!r}")
     return entry.read_text()
-
-
-def _counts(file_ids: pa.ChunkedArray, sources: pa.ChunkedArray, dup: pa.ChunkedArray, conflict: pa.ChunkedArray) -> WriteCounts:
-    """What a write stored, found twice and found in conflict, in all and per file."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    rows = pa.table({"file": file_ids, "source": sources, "dup": dup, "conflict": pc.and_not(conflict, dup)})
-    groups = rows.group_by(["file", "source", "dup"]).aggregate([("conflict", "sum"), ("dup", "count")]).to_pylist()
-    stored: dict[int, Counter[str]] = {}
-    other: dict[int, list[int]] = {}  # file -> [duplicates, conflicts]
-    for g in groups:
-        file, n = g["file"], g["dup_count"]
-        stored.setdefault(file, Counter())
-        counts = other.setdefault(file, [0, 0])
-        if g["dup"]:
-            counts[0] += n
-        else:
-            stored[file][g["source"]] += n
-            counts[1] += g["conflict_sum"] or 0
-    files = {f: WriteCounts(dict(stored[f]), duplicates=other[f][0], conflicts=other[f][1]) for f in stored}
-    total: Counter[str] = Counter()
-    for c in files.values():
-        total.update(c.stored)
-    return WriteCounts(dict(total), sum(c.duplicates for c in files.values()), sum(c.conflicts for c in files.values()), files)
-
-
-def _raw_hash(row: QuarantineRow) -> str:
-    return hashlib.blake2b(f"{row.reason}\x1f{row.raw}".encode(), digest_size=16).hexdigest()
 
 
 def _now() -> int:
