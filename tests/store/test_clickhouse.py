@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -256,6 +257,10 @@ def test_store_init_creates_the_schema_and_says_so_in_its_contract(tmp_path: Pat
         doc = json.loads(out.stdout)
         jsonschema.validate(doc, schema)
         assert (doc["db"], doc["engine"]) == (db, engine)
+    out = run_cli("store", "init", "--retention", "90d", "-o", "json", "--db", f"chdb://{tmp_path}/ch")
+    doc = json.loads(out.stdout)
+    jsonschema.validate(doc, schema)
+    assert doc["retention_days"] == 90
 
 
 def test_the_cli_answers_from_a_chdb_store_as_from_duckdb(tmp_path: Path) -> None:
@@ -267,3 +272,27 @@ def test_the_cli_answers_from_a_chdb_store_as_from_duckdb(tmp_path: Path) -> Non
         assert out.returncode == 0, out.stderr
         answers.append(json.loads(out.stdout))
     assert answers[0] == answers[1] and answers[0]["rows"]
+
+
+def test_retention_drops_what_grows_older_from_every_table_and_forever_keeps_it() -> None:
+    store = ClickHouseStore(fresh())
+    old, recent = 1_600_000_000_000_000_000, time.time_ns() - 3600 * 10**9  # 2020, an hour ago
+    store.write_events(to_arrow([event("old", t=old, actor="alice"), event("recent", t=recent, actor="alice")]))
+    tables = store.retain(30)
+    assert {c.table for c in CLASSES} | {"event_keys", "api_hours"} <= set(tables)
+    for table in tables:
+        store.client.command(f"OPTIMIZE TABLE {table} FINAL")  # a merge applies the TTL now
+    assert [i for i, _ in stored(store)] == ["recent"]
+    hours = store.client.query("SELECT count() FROM api_hours WHERE hour < now() - INTERVAL 30 DAY").result_rows
+    assert hours == [(0,)]
+    store.retain(None)
+    ddl = store.client.query("SELECT create_table_query FROM system.tables WHERE database = currentDatabase()").result_rows
+    assert not any(" TTL " in str(q) for (q,) in ddl)
+    store.close()
+
+
+def test_retention_is_refused_on_duckdb_and_must_be_days(tmp_path: Path) -> None:
+    out = run_cli("store", "init", "--retention", "90d", "-o", "json", "--db", str(tmp_path / "k.duckdb"))
+    assert out.returncode == 2 and "DuckDB store keeps everything" in out.stdout.decode()
+    out = run_cli("store", "init", "--retention", "3 months", "-o", "json", "--db", f"chdb://{tmp_path}/ch")
+    assert out.returncode == 2 and "give whole days" in out.stdout.decode()

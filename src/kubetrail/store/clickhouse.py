@@ -58,6 +58,9 @@ _LISTS: Final = frozenset(f.name for f in catalog() if f.sql.startswith("VARCHAR
 # Inserts whose events span many days (a corpus years long) write a part per day: allowed.
 _INSERT_SETTINGS: Final = {"max_partitions_per_insert_block": 0}
 _FALLBACK: Final = "live_fallback_cluster"  # meta key: Store.fallback_cluster
+# The time a table's rows are kept by (retain): an event's, a rollup's hour, the last time an
+# address was seen held, a DNS answer's.
+_RETENTION_COLUMNS: Final = ("time", "hour", "last_seen", "first")
 
 
 def is_url(db: str) -> bool:
@@ -272,6 +275,26 @@ class ClickHouseStore:
         engine = self._scalar("SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = 'api_calls'")
         found = re.match(r"Distributed\('?(\w+)'?,", str(engine or ""))
         return found.group(1) if found else None
+
+    def retain(self, days: int | None) -> list[str]:
+        """Keep `days` days of data (None: everything): a TTL on every table, by the time of its
+        rows, so that ClickHouse drops what grows older at its merges (whole days, the tables
+        being partitioned by day). Returns the tables changed."""
+        client = self._client()
+        columns = client.query(
+            "SELECT table, name FROM system.columns WHERE database = currentDatabase() AND name IN {c:Array(String)} "
+            "AND table IN (SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree')",
+            parameters={"c": list(_RETENTION_COLUMNS)},
+        ).result_rows
+        by_table: dict[str, str] = {}
+        for table, column in columns:  # the first of _RETENTION_COLUMNS a table has
+            if table not in by_table or _RETENTION_COLUMNS.index(column) < _RETENTION_COLUMNS.index(by_table[table]):
+                by_table[table] = column
+        for table, column in sorted(by_table.items()):
+            ttl = "REMOVE TTL" if days is None else f"MODIFY TTL toDateTime(`{column}`) + toIntervalDay({int(days)})"
+            client.command(f"ALTER TABLE {self._on_nodes(table)} {ttl}")
+        self._set_meta("retention_days", "" if days is None else str(days))
+        return sorted(by_table)
 
     def _on_nodes(self, table: str) -> str:
         """Where an UPDATE or DELETE of `table` goes: a Distributed table takes neither, its
