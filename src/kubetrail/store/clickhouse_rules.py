@@ -48,6 +48,19 @@ _IN_WINDOW: Final = (
 )
 
 
+def _final(table: str, where: str) -> str:
+    """What follows FROM for `table FINAL WHERE where`, fast: FINAL reads every column of every
+    row it merges, so the rows are first narrowed, before FINAL, to the keys (the whole sorting
+    key) of the rows `where` holds for, read on the columns it needs; FINAL then reads only those
+    keys' granules (PREWHERE on sorting-key columns is safe with FINAL: all versions of a row
+    share its key), and `where` is checked again on the row FINAL keeps. The same rows as the
+    plain form: a key whose kept row matches has a version that matches."""
+    return (
+        f"{table} FINAL PREWHERE (`time`, `id`, `content_hash`) IN (SELECT `time`, `id`, `content_hash` FROM {table} "
+        f"WHERE {where}) WHERE {where}"
+    )
+
+
 class Params(duckdb_rules.Params):
     """The values a compiled statement binds, named p0, p1, ..., each with its ClickHouse type."""
 
@@ -170,14 +183,26 @@ def _scan(c: EventClass, rules: Sequence[Rule], ids: Sequence[str] | None) -> tu
     """The single-event rules of class `c`, in one scan: the events any matches, with the ids of
     those that do."""
     params = Params()
-    # Each rule's predicate twice: in the filter, and in the list of the rules a row matched.
     predicates = [predicate(r.kinds, r.condition, c, params) for r in rules]
     hits = ", ".join(f"if({p}, {params.add(r.id)}, '')" for p, r in zip(predicates, rules, strict=True))
+    # The rows are narrowed before FINAL (see `_final`): to the given ids (a part of the sorting
+    # key, the bloom filter index finds them), else to the keys of the rows a predicate holds
+    # for. The list of the rules the row FINAL keeps matches is then its check: each predicate is
+    # written once or twice, never more (a statement's analysis costs by its length: some 50 ms
+    # for the API call rules).
+    if ids is not None:
+        narrowed = f"PREWHERE `id` IN {params.add(list(ids))}"
+    else:
+        narrowed = (
+            f"PREWHERE (`time`, `id`, `content_hash`) IN (SELECT `time`, `id`, `content_hash` FROM {c.table} "
+            f"WHERE {_IN_WINDOW.format(early='')} AND ({' OR '.join(predicates)}))"
+        )
     sql = f"""SELECT {_output(c)}, e.rules AS rules FROM (
     SELECT {_fields(c)}, arrayFilter(r -> r != '', [{hits}]) AS rules
-    FROM {c.table} FINAL
-    WHERE {_IN_WINDOW.format(early="")} AND ({" OR ".join(predicates)}) {_among(ids, params, "AND")}
-) AS e"""
+    FROM {c.table} FINAL {narrowed}
+    WHERE {_IN_WINDOW.format(early="")}
+) AS e
+WHERE notEmpty(e.rules)"""
     return sql, params
 
 
@@ -194,10 +219,10 @@ def _threshold_scan(c: EventClass, rule: Rule, ids: Sequence[str] | None) -> tup
     where = predicate(rule.kinds, rule.condition, c, params)
     keys = [column(name, params) for name in rule.threshold.by]
     by = ", ".join(f"_k{i}" for i in range(len(keys)))
+    matched = " AND ".join([_IN_WINDOW.format(early=""), where, *(f"{k} IS NOT NULL" for k in keys)])
     sql = f"""WITH matched AS (
     SELECT {_fields(c)}, toUnixTimestamp64Nano(`time`) AS _t, {", ".join(f"{k} AS _k{i}" for i, k in enumerate(keys))}
-    FROM {c.table} FINAL
-    WHERE {_IN_WINDOW.format(early="")} AND {where} AND {" AND ".join(f"{k} IS NOT NULL" for k in keys)}
+    FROM {_final(c.table, matched)}
 ), counted AS (
     SELECT *, count() OVER (PARTITION BY {by} ORDER BY _t RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _upto,
         count() OVER (PARTITION BY {by}) AS count, _t - {params.add(rule.threshold.within_ns)} - 1 AS _before
@@ -229,11 +254,16 @@ def _sequence_scan(rule: Rule, ids: Sequence[str] | None) -> tuple[str, Params]:
         last = n == len(steps) - 1
         columns = _fields(c) if last else "`id` AS _id, `cluster` AS _cluster"
         early = "" if last else f" - {within}"
+        matched = " AND ".join(
+            [
+                _IN_WINDOW.format(early=early),
+                predicate(step.kinds, step.condition, c, params),
+                *(f"{k} IS NOT NULL" for k in keys),
+            ]
+        )
         ctes.append(f"""{"l" if last else f"s{n}"} AS (
     SELECT {columns}, toUnixTimestamp64Nano(`time`) AS _t, {", ".join(f"{k} AS _k{i}" for i, k in enumerate(keys))}
-    FROM {step.table} FINAL
-    WHERE {_IN_WINDOW.format(early=early)} AND {predicate(step.kinds, step.condition, c, params)}
-        AND {" AND ".join(f"{k} IS NOT NULL" for k in keys)}
+    FROM {_final(step.table, matched)}
 )""")
     earlier = [f"s{n}" for n in range(len(steps) - 1)]
     joins = " ".join(

@@ -1,23 +1,83 @@
 -- Events touching one entity in a window, by time: a pod (as subject, source or destination of a
 -- flow, or named by a bound token), or an actor (as caller or impersonator).
 -- {pod_ns}/{pod_name} or {actor} (the other NULL); {since}/{until}: ns; {cluster}: filter or NULL;
--- {offset}/{limit}: the page. Over the `events` view (NULL where a table has no such column, so
--- each way of touching the entity matches only in the tables that have its column); an event
--- touching the entity twice (its source and its destination) is one step.
-SELECT e.id AS id, e.source AS source, e.kind AS kind, toUnixTimestamp64Nano(e.time) AS time,
-    coalesce(e.summary, e.kind) AS summary
-FROM events AS e
-WHERE e.time >= fromUnixTimestamp64Nano({since:Int64}) AND e.time < fromUnixTimestamp64Nano({until:Int64})
-    AND ({cluster:Nullable(String)} IS NULL OR e.cluster = {cluster:Nullable(String)})
-    AND (
-        ({pod_name:Nullable(String)} IS NOT NULL AND (
-            (e.pod_name = {pod_name:Nullable(String)} AND e.namespace = {pod_ns:Nullable(String)})
-            OR (e.src_pod_name = {pod_name:Nullable(String)} AND e.src_namespace = {pod_ns:Nullable(String)})
-            OR (e.dst_pod_name = {pod_name:Nullable(String)} AND e.dst_namespace = {pod_ns:Nullable(String)})
-            OR (e.token_pod_name = {pod_name:Nullable(String)} AND e.service_account IS NOT NULL
-                AND splitByChar('/', assumeNotNull(e.service_account))[1] = {pod_ns:Nullable(String)})
-        ))
-        OR ({actor:Nullable(String)} IS NOT NULL AND (e.actor = {actor:Nullable(String)} OR e.impersonated_by = {actor:Nullable(String)}))
+-- {offset}/{limit}: the page. What the `events` view gives, read table by table: each way of
+-- touching the entity is asked only of the tables that have its column (elsewhere the view's NULL
+-- matches nothing); an event touching the entity twice (its source and its destination) is one
+-- step. Each table gives only its first offset + limit rows by time: read in the order of its
+-- sorting key (time, id, ...), FINAL and the filter stop early, where over the view every event
+-- of the window was read and merged (24 h at 1M events: 250 ms -> 60 ms).
+SELECT e._id AS id, e._source AS source, e._kind AS kind, toUnixTimestamp64Nano(e._time) AS time, e._summary AS summary
+FROM (
+(    SELECT `id` AS _id, `source` AS _source, `kind` AS _kind, `time` AS _time, coalesce(`summary`, `kind`) AS _summary
+    FROM api_calls FINAL
+    WHERE `time` >= fromUnixTimestamp64Nano({since:Int64}) AND `time` < fromUnixTimestamp64Nano({until:Int64})
+        AND ({cluster:Nullable(String)} IS NULL OR `cluster` = {cluster:Nullable(String)})
+        AND (({pod_name:Nullable(String)} IS NOT NULL AND ((`pod_name` = {pod_name:Nullable(String)} AND `namespace` = {pod_ns:Nullable(String)})
+            OR (`token_pod_name` = {pod_name:Nullable(String)} AND `service_account` IS NOT NULL
+                AND splitByChar('/', assumeNotNull(`service_account`))[1] = {pod_ns:Nullable(String)})))
+            OR ({actor:Nullable(String)} IS NOT NULL AND (`actor` = {actor:Nullable(String)} OR `impersonated_by` = {actor:Nullable(String)})))
+    ORDER BY `time`, `id`
+    LIMIT {limit:UInt64} + {offset:UInt64}
     )
-ORDER BY e.time, e.id
+    UNION ALL
+(    SELECT `id` AS _id, `source` AS _source, `kind` AS _kind, `time` AS _time, coalesce(`summary`, `kind`) AS _summary
+    FROM processes FINAL
+    WHERE `time` >= fromUnixTimestamp64Nano({since:Int64}) AND `time` < fromUnixTimestamp64Nano({until:Int64})
+        AND ({cluster:Nullable(String)} IS NULL OR `cluster` = {cluster:Nullable(String)})
+        AND (({pod_name:Nullable(String)} IS NOT NULL AND ((`pod_name` = {pod_name:Nullable(String)} AND `namespace` = {pod_ns:Nullable(String)})))
+            OR ({actor:Nullable(String)} IS NOT NULL AND (`actor` = {actor:Nullable(String)})))
+    ORDER BY `time`, `id`
+    LIMIT {limit:UInt64} + {offset:UInt64}
+    )
+    UNION ALL
+(    SELECT `id` AS _id, `source` AS _source, `kind` AS _kind, `time` AS _time, coalesce(`summary`, `kind`) AS _summary
+    FROM flows FINAL
+    WHERE `time` >= fromUnixTimestamp64Nano({since:Int64}) AND `time` < fromUnixTimestamp64Nano({until:Int64})
+        AND ({cluster:Nullable(String)} IS NULL OR `cluster` = {cluster:Nullable(String)})
+        AND (({pod_name:Nullable(String)} IS NOT NULL AND ((`pod_name` = {pod_name:Nullable(String)} AND `namespace` = {pod_ns:Nullable(String)})
+            OR (`src_pod_name` = {pod_name:Nullable(String)} AND `src_namespace` = {pod_ns:Nullable(String)})
+            OR (`dst_pod_name` = {pod_name:Nullable(String)} AND `dst_namespace` = {pod_ns:Nullable(String)})))
+            OR ({actor:Nullable(String)} IS NOT NULL AND (`actor` = {actor:Nullable(String)})))
+    ORDER BY `time`, `id`
+    LIMIT {limit:UInt64} + {offset:UInt64}
+    )
+    UNION ALL
+(    SELECT `id` AS _id, `source` AS _source, `kind` AS _kind, `time` AS _time, coalesce(`summary`, `kind`) AS _summary
+    FROM runtime_alerts FINAL
+    WHERE `time` >= fromUnixTimestamp64Nano({since:Int64}) AND `time` < fromUnixTimestamp64Nano({until:Int64})
+        AND ({cluster:Nullable(String)} IS NULL OR `cluster` = {cluster:Nullable(String)})
+        AND (({pod_name:Nullable(String)} IS NOT NULL AND ((`pod_name` = {pod_name:Nullable(String)} AND `namespace` = {pod_ns:Nullable(String)})
+            OR (`src_pod_name` = {pod_name:Nullable(String)} AND `src_namespace` = {pod_ns:Nullable(String)})
+            OR (`dst_pod_name` = {pod_name:Nullable(String)} AND `dst_namespace` = {pod_ns:Nullable(String)})
+            OR (`token_pod_name` = {pod_name:Nullable(String)} AND `service_account` IS NOT NULL
+                AND splitByChar('/', assumeNotNull(`service_account`))[1] = {pod_ns:Nullable(String)})))
+            OR ({actor:Nullable(String)} IS NOT NULL AND (`actor` = {actor:Nullable(String)} OR `impersonated_by` = {actor:Nullable(String)})))
+    ORDER BY `time`, `id`
+    LIMIT {limit:UInt64} + {offset:UInt64}
+    )
+    UNION ALL
+(    SELECT `id` AS _id, `source` AS _source, `kind` AS _kind, `time` AS _time, coalesce(`summary`, `kind`) AS _summary
+    FROM spans FINAL
+    WHERE `time` >= fromUnixTimestamp64Nano({since:Int64}) AND `time` < fromUnixTimestamp64Nano({until:Int64})
+        AND ({cluster:Nullable(String)} IS NULL OR `cluster` = {cluster:Nullable(String)})
+        AND (({pod_name:Nullable(String)} IS NOT NULL AND ((`pod_name` = {pod_name:Nullable(String)} AND `namespace` = {pod_ns:Nullable(String)})
+            OR (`src_pod_name` = {pod_name:Nullable(String)} AND `src_namespace` = {pod_ns:Nullable(String)})
+            OR (`dst_pod_name` = {pod_name:Nullable(String)} AND `dst_namespace` = {pod_ns:Nullable(String)})))
+            OR ({actor:Nullable(String)} IS NOT NULL AND (`actor` = {actor:Nullable(String)})))
+    ORDER BY `time`, `id`
+    LIMIT {limit:UInt64} + {offset:UInt64}
+    )
+    UNION ALL
+(    SELECT `id` AS _id, `source` AS _source, `kind` AS _kind, `time` AS _time, coalesce(`summary`, `kind`) AS _summary
+    FROM objects FINAL
+    WHERE `time` >= fromUnixTimestamp64Nano({since:Int64}) AND `time` < fromUnixTimestamp64Nano({until:Int64})
+        AND ({cluster:Nullable(String)} IS NULL OR `cluster` = {cluster:Nullable(String)})
+        AND (({pod_name:Nullable(String)} IS NOT NULL AND ((`pod_name` = {pod_name:Nullable(String)} AND `namespace` = {pod_ns:Nullable(String)})))
+            OR ({actor:Nullable(String)} IS NOT NULL AND (`actor` = {actor:Nullable(String)})))
+    ORDER BY `time`, `id`
+    LIMIT {limit:UInt64} + {offset:UInt64}
+    )
+) AS e
+ORDER BY e._time, e._id
 LIMIT {limit:UInt64} OFFSET {offset:UInt64}
