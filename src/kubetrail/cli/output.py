@@ -31,7 +31,8 @@ def common(func: F) -> F:
     """--db and -o, on every command that reads or writes a store."""
     func = click.option(
         "--db", "db", default=lambda: os.environ.get("KUBETRAIL_DB", "./kubetrail.duckdb"),
-        show_default="./kubetrail.duckdb or $KUBETRAIL_DB", help="Store file.",
+        show_default="./kubetrail.duckdb or $KUBETRAIL_DB",
+        help="The store: a DuckDB file, or ClickHouse: chdb:///PATH, clickhouse[s]://USER@HOST[:PORT]/DB (docs/clickhouse.md).",
     )(func)  # fmt: skip
     return output_option(func)
 
