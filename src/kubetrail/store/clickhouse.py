@@ -72,7 +72,7 @@ def is_url(db: str) -> bool:
 class Target:
     """Where a `--db` URL points: chDB's folder, or a server; and the database there."""
 
-    url: str  # as given, without credentials
+    url: str  # as given (it never holds a password: parse_url refuses one)
     database: str
     path: str | None = None  # chDB
     host: str | None = None
@@ -178,7 +178,6 @@ class ClickHouseStore:
         DuckDB store is (ClickHouse has no read-only connection to take)."""
         self.target = parse_url(db)
         self.path = db
-        self.read_only = read_only
         self._local = threading.local()
         self._thread_clients: list[Client] = []
         self._owner = threading.get_ident()
@@ -378,14 +377,14 @@ class ClickHouseStore:
             seen.add((i, h))
         dup_arr, conflict_arr = pa.array(dup), pa.array(conflict)
         new_ids = pc.if_else(conflict_arr, pc.binary_join_element_wise(batch["id"], batch["content_hash"], "~"), batch["id"])
-        new = batch.set_column(0, "id", new_ids).filter(pc.invert(dup_arr))
+        new = _for_insert(batch.set_column(0, "id", new_ids).filter(pc.invert(dup_arr)))
         # The keys last: a write that stops before them (a crash, an error) is found new again when
         # the batch is written again, and done again whole (the engine merges what it had stored).
         keys = []
         for c in CLASSES:
             rows = new.filter(pc.is_in(new["kind"], value_set=pa.array(c.kinds)))
             if rows.num_rows:
-                _insert(client, c.table, _for_insert(rows.select(list(c.fields))))
+                _insert(client, c.table, rows.select(list(c.fields)))
                 keys.append(
                     rows.select(["id", "content_hash", "time"]).append_column("table", pa.array([c.table] * rows.num_rows))
                 )
@@ -410,7 +409,7 @@ class ClickHouseStore:
         ddl = ", ".join(f"`{f}` {_VIEW_TYPES[f]}" for f in columns)
         client.command(f"CREATE TEMPORARY TABLE IF NOT EXISTS _new ({ddl}) ENGINE = Memory")
         client.command("TRUNCATE TABLE _new")
-        _insert(client, "_new", _for_insert(new.select(columns)))
+        _insert(client, "_new", _for_insert(new.select(columns)))  # a no-op on write_events' batch
         for _, sql in side_statements():
             client.command(sql.format(batch="_new"), settings=_INSERT_SETTINGS)
 
