@@ -259,7 +259,7 @@ class ClickHouseStore:
                 for statement in statements(sql):
                     self.client.command(statement)
                 for of, side in side_statements():
-                    if of == version:
+                    if of == version and current:  # a new store has no events to fill them from
                         self.client.command(side.format(batch="events"), settings=_INSERT_SETTINGS)
             except ClickHouseError as exc:
                 raise StoreError(
