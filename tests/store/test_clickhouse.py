@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from kubetrail.ingest.pipeline import Options, ingest
 from kubetrail.ingest.reader import expand_paths
 from kubetrail.model import CLASSES, Event
+from kubetrail.rules import builtin
 from kubetrail.store import FileResult, QuarantineRow, open_store
 from kubetrail.store.batch import to_arrow
 from kubetrail.store.clickhouse import (
@@ -31,7 +32,7 @@ from kubetrail.store.clickhouse import (
     parse_url,
     statements,
 )
-from kubetrail.store.clickhouse_ddl import class_table, cluster_schema, events_view
+from kubetrail.store.clickhouse_ddl import candidate_table, class_table, cluster_schema, events_view
 from tests.conftest import FIXTURES, ROOT, chdb_url, run_cli
 
 STORIES = FIXTURES / "stories"
@@ -61,6 +62,13 @@ def test_the_first_migration_creates_the_tables_the_catalog_generates() -> None:
     for c in CLASSES:
         assert class_table(c) in sql
     assert events_view() in sql
+
+
+def test_the_rule_candidates_migration_creates_a_table_per_class_the_catalog_generates() -> None:
+    version, sql = migrations()[4]
+    assert version == 5
+    for c in CLASSES:
+        assert candidate_table(c) in sql
 
 
 def test_a_new_store_is_at_the_latest_schema_and_reopening_does_not_migrate_again() -> None:
@@ -233,12 +241,19 @@ def test_the_cluster_schema_is_the_golden_file_and_chdb_parses_every_statement()
     # kubetrail` prints; regenerate it with that command when a migration is added.
     text = cluster_schema("kubetrail")
     assert text == GOLDEN.read_text()
-    store = ClickHouseStore(fresh())
+    url = fresh()
+    store = ClickHouseStore(url)
     parsed = []
     for statement in statements(text):
         formatted = store.client.query("SELECT formatQuery({q:String})", parameters={"q": statement}).result_rows[0][0]
         parsed.append(formatted)
+    # The cluster's store covers the built-in rules as a new store does.
+    store.client.command("TRUNCATE TABLE rule_coverage")
+    store.client.command(next(s for s in statements(text) if s.startswith("INSERT INTO rule_coverage")))
     store.close()
+    again = ClickHouseStore(url)
+    assert again.covered_rules() == builtin().selections() != {}
+    again.close()
     tables = sum(sql.count("CREATE TABLE IF NOT EXISTS") for _, sql in migrations())
     locals_ = [s for s in parsed if "_local ON CLUSTER kubetrail" in s and "ENGINE = Replicated" in s]
     distributed = [s for s in parsed if "ENGINE = Distributed(kubetrail, currentDatabase()" in s]

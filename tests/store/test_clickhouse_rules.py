@@ -259,3 +259,31 @@ def test_the_stores_match_edge_cases_alike(tmp_path: Path) -> None:
     finally:
         duck.close()
         chdb.close()
+
+
+def test_covered_rules_read_candidates_kept_with_each_batch_and_rebuilt_as_on_duckdb(tmp_path: Path) -> None:
+    """Every rule covered (user rules with every matcher, a threshold and sequences among them):
+    candidates kept with each batch, then rebuilt from the stored events, are those DuckDB keeps,
+    and the rules match on them what they match on the class tables."""
+    (tmp_path / "seq.yaml").write_text(SEQUENCE)
+    rules = [*builtin().rules, *user_rules(tmp_path)]
+    events = edge_events()
+    duck, chdb = open_store(str(tmp_path / "x.duckdb")), chdb_store()
+    try:
+        for store in (duck, chdb):
+            store.cover_rules(rules)
+            for part in (events[::2], events[1::2]):
+                store.write_events(to_arrow(part))
+        kept = chdb.candidate_counts()
+        assert kept == duck.candidate_counts()
+        assert all(kept[t] for t in ("api_calls", "processes", "flows"))
+        covered = same_rows(duck, chdb, rules, *ALL_TIME)
+        chdb.cover_rules([])  # nothing covered: every rule reads its class table
+        assert chdb.candidate_counts() == dict.fromkeys(kept, 0)
+        assert [comparable(r) for r in chdb.rule_matches(rules, *ALL_TIME)] == covered
+        chdb.cover_rules(rules)  # rebuilt from the stored events
+        assert chdb.candidate_counts() == kept
+        same_rows(duck, chdb, rules, *ALL_TIME)
+    finally:
+        duck.close()
+        chdb.close()

@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from clickhouse_connect.driver.client import Client
 
-    from kubetrail.rules import Rule
+    from kubetrail.rules import Rule, Step
+    from kubetrail.store.duckdb_rules import Coverage
 
 SQL_DIR: Final = resources.files("kubetrail.store") / "sql"
 SCHEMES: Final = ("chdb", "clickhouse", "clickhouses")
@@ -128,6 +129,7 @@ def migrations() -> list[tuple[int, str]]:
 
 
 SCHEMA_VERSION: Final = migrations()[-1][0]
+RULE_CANDIDATES: Final = 5  # the migration that made the rules' candidate tables
 
 
 @cache
@@ -181,9 +183,10 @@ class ClickHouseStore:
         self._local = threading.local()
         self._thread_clients: list[Client] = []
         self._owner = threading.get_ident()
+        self._coverage: Coverage | None = None
         self.client = self._connect()
+        self.cluster = self._distributed_over()  # before migrating: what a migration changes goes there
         self._migrate()
-        self.cluster = self._distributed_over()
 
     # -- connection -----------------------------------------------------------------------
     def _connect(self) -> Client:
@@ -261,12 +264,24 @@ class ClickHouseStore:
                 for of, side in side_statements():
                     if of == version and current:  # a new store has no events to fill them from
                         self.client.command(side.format(batch="events"), settings=_INSERT_SETTINGS)
+                if version == RULE_CANDIDATES:
+                    self._cover_at_migration(filled=bool(current))
             except ClickHouseError as exc:
                 raise StoreError(
                     f"cannot migrate store {self.path} to schema version {version}: {_brief(exc)}; "
                     f"it stays at schema version {self.schema_version()} (opening it again retries)"
                 ) from exc
             self._set_meta("schema_version", str(version))
+
+    def _cover_at_migration(self, filled: bool) -> None:
+        """The built-in rules covered by the migration that makes the candidate tables: their
+        candidates filled from the stored events (`filled`: a new store has none), and kept as
+        long as the events are."""
+        from kubetrail.rules import builtin
+
+        self.cover_rules(builtin().rules, fill=filled)
+        if filled and (days := self._scalar("SELECT value FROM meta FINAL WHERE key = 'retention_days'")):
+            self.retain(int(days))
 
     def _distributed_over(self) -> str | None:
         """The ClickHouse cluster the tables are Distributed over (`store init --on-cluster`), or
@@ -388,8 +403,9 @@ class ClickHouseStore:
                 keys.append(
                     rows.select(["id", "content_hash", "time"]).append_column("table", pa.array([c.table] * rows.num_rows))
                 )
-        if side_statements() and new.num_rows:
+        if new.num_rows:
             self._write_side_tables(client, new)
+            self._write_candidates(client, set(new["kind"].unique().to_pylist()))
         for k in keys:
             _insert(client, "event_keys", k)
         if cursor is not None:
@@ -404,7 +420,7 @@ class ClickHouseStore:
     @staticmethod
     def _write_side_tables(client: Client, new: pa.Table) -> None:
         """The tables beside the events, from the batch's new events (side_statements), put in a
-        temporary table of the client's session (without their raw records)."""
+        temporary table of the client's session (without their raw records), `_new`."""
         columns = [f for f in FIELD_NAMES if f != "raw"]
         ddl = ", ".join(f"`{f}` {_VIEW_TYPES[f]}" for f in columns)
         client.command(f"CREATE TEMPORARY TABLE IF NOT EXISTS _new ({ddl}) ENGINE = Memory")
@@ -412,6 +428,11 @@ class ClickHouseStore:
         _insert(client, "_new", _for_insert(new.select(columns)))  # a no-op on write_events' batch
         for _, sql in side_statements():
             client.command(sql.format(batch="_new"), settings=_INSERT_SETTINGS)
+
+    def _write_candidates(self, client: Client, kinds: set[str]) -> None:
+        """The candidates of the covered rules among the batch's new events (`_new`, of `kinds`)."""
+        for sql, params in self.coverage().statements("_new", kinds):
+            client.command(sql, parameters=params, settings=_INSERT_SETTINGS)
 
     @staticmethod
     def _stored_keys(client: Client, batch: pa.Table) -> set[tuple[str, str]]:
@@ -480,6 +501,7 @@ class ClickHouseStore:
         client = self._client()
         renamed = 0
         events = {c.table for c in CLASSES}
+        candidates = {f"{c.table}_candidates" for c in CLASSES}
         tables = client.query(
             "SELECT t.name, t.sorting_key FROM system.tables t WHERE t.database = currentDatabase() "
             "AND t.engine LIKE '%MergeTree' AND t.name IN "
@@ -488,12 +510,12 @@ class ClickHouseStore:
         ).result_rows
         names = {"old": old, "new": new}
         for table, key in tables:
-            if table in events:
+            if table in events or table in candidates:
                 n = int(self._scalar(f"SELECT count() FROM {table} FINAL WHERE cluster = {{old:String}}", old=old) or 0)
                 if n:
                     sql = f"UPDATE {self._on_nodes(table)} SET cluster = {{new:String}} WHERE cluster = {{old:String}}"
                     client.command(sql, parameters=names)
-                    renamed += n
+                    renamed += n if table in events else 0
             elif "cluster" in (k.strip() for k in str(key).split(",")):
                 # The old rows in a subquery: in its own WHERE, `cluster` would be the new name.
                 rows = f"(SELECT * FROM {table} WHERE cluster = {{old:String}})"
@@ -571,20 +593,53 @@ class ClickHouseStore:
     def rule_matches(
         self, rules: Sequence[Rule], since: int, until: int, cluster: str | None = None, ids: Sequence[str] | None = None
     ) -> list[dict[str, Any]]:
-        """As DuckDBStore.rule_matches, every rule reading its class's table (store/clickhouse_rules.py)."""
+        """As DuckDBStore.rule_matches (store/clickhouse_rules.py): a covered rule reads its
+        class's candidates, any other its class table."""
         from kubetrail.store.clickhouse_rules import rule_matches
 
-        return rule_matches(self._client(), rules, since, until, cluster, ids)
+        coverage = self.coverage()
 
-    def cover_rules(self, rules: Sequence[Rule]) -> None:
-        """Every rule reads its class's table on ClickHouse (no candidate tables)."""
+        def read(name: str, step: Step) -> str:
+            return f"{step.table}_candidates" if coverage.covers(name, step.digest()) else step.table
+
+        return rule_matches(self._client(), rules, since, until, cluster, ids, read)
+
+    def coverage(self) -> Coverage:
+        """The rules whose candidates the store keeps (read once; `cover_rules` replaces it)."""
+        if self._coverage is None:
+            from kubetrail.store.clickhouse_rules import coverage
+            from kubetrail.store.duckdb_rules import Covered
+
+            rows = self._client().query("SELECT rule_id, table, digest, definition FROM rule_coverage FINAL ORDER BY rule_id")
+            self._coverage = coverage([Covered.read(*row) for row in rows.result_rows])
+        return self._coverage
+
+    def cover_rules(self, rules: Sequence[Rule], *, fill: bool = True) -> None:
+        """Keep the candidates of these rules (and no others) from now on: the candidate tables
+        emptied and filled again from the stored events (`fill`). Not atomic, as ClickHouse has no
+        transactions: until it is done, a rule scan may find too few candidates; a writer storing
+        meanwhile keeps the candidates of the rules it read when it opened the store."""
+        from kubetrail.store.clickhouse_rules import coverage
+        from kubetrail.store.duckdb_rules import Covered
+
+        covered = Covered.of(rules)
+        client = self._client()
+        client.command(f"TRUNCATE TABLE {self._on_nodes('rule_coverage')}")
+        if covered:
+            client.insert("rule_coverage", [c.row() for c in covered], column_names=["rule_id", "table", "digest", "definition"])
+        for c in CLASSES:
+            client.command(f"TRUNCATE TABLE {self._on_nodes(f'{c.table}_candidates')}")
+        self._coverage = coverage(covered)
+        if fill:
+            for sql, params in self._coverage.statements("{table} FINAL"):
+                client.command(sql, parameters=params, settings=_INSERT_SETTINGS)
 
     def covered_rules(self) -> dict[str, str]:
-        return {}
+        return dict(self.coverage().digests)
 
     def candidate_counts(self) -> dict[str, int]:
-        """No candidates are kept on ClickHouse: every rule reads its class table."""
-        return {}
+        """The candidates kept for the covered rules, by class table."""
+        return {c.table: int(self._scalar(f"SELECT count() FROM {c.table}_candidates FINAL")) for c in CLASSES}
 
     def memory(self) -> dict[str, int]:
         value = self._scalar("SELECT value FROM system.metrics WHERE metric = 'MemoryTracking'")

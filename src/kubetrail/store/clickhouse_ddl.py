@@ -20,6 +20,7 @@ import re
 from typing import Final
 
 from kubetrail.model import CLASSES, EventClass, catalog
+from kubetrail.store.ddl import candidate_fields
 
 _FIELDS: Final = {f.name: f for f in catalog()}
 
@@ -77,6 +78,19 @@ def class_table(cls: EventClass) -> str:
         f"-- {cls.doc}\nCREATE TABLE IF NOT EXISTS {cls.table} (\n" + ",\n".join(cols) + "\n)\n"
         f"ENGINE = ReplacingMergeTree\nPARTITION BY toYYYYMMDD(time)\nORDER BY ({', '.join(KEY)})\n"
         # Lightweight updates (patch parts) rename a cluster in ms where a mutation took seconds.
+        "SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;\n"
+    )
+
+
+def candidate_table(cls: EventClass) -> str:
+    """The events of class `cls` that the store's covered rules match (its fields but the raw
+    record), kept with each batch: a rule scan reads these instead of the class table. Keyed and
+    merged as the class table is (a candidate written twice is read once, FINAL)."""
+    cols = [f"    `{name}` {column_type(name)}{_codec(name)}" for name in candidate_fields(cls)]
+    cols += ["    INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1"]
+    return (
+        f"CREATE TABLE IF NOT EXISTS {cls.table}_candidates (\n" + ",\n".join(cols) + "\n)\n"
+        f"ENGINE = ReplacingMergeTree\nPARTITION BY toYYYYMMDD(time)\nORDER BY ({', '.join(KEY)})\n"
         "SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;\n"
     )
 
@@ -157,12 +171,22 @@ def on_cluster(statement: str, cluster: str) -> list[str]:
 
 
 def cluster_schema(cluster: str) -> str:
-    """Every ClickHouse migration for the cluster `cluster` (on_cluster), with the schema version
-    recorded, so that kubetrail opening the database finds it current and creates nothing."""
+    """Every ClickHouse migration for the cluster `cluster` (on_cluster), with the built-in rules
+    covered (their candidates kept, as a new store's are) and the schema version recorded, so
+    that kubetrail opening the database finds it current and creates nothing."""
+    from kubetrail.rules import builtin
     from kubetrail.store.clickhouse import SCHEMA_VERSION, migrations, statements
+    from kubetrail.store.duckdb_rules import Covered
 
     out = [f"-- kubetrail's ClickHouse schema, version {SCHEMA_VERSION}, for the cluster {cluster} (store init --on-cluster)"]
     for _, sql in migrations():
         out += [f"{s};" for statement in statements(sql) for s in on_cluster(statement, cluster)]
+    rows = ",\n".join(f"({', '.join(map(_literal, c.row()))})" for c in Covered.of(builtin().rules))
+    out.append(f"INSERT INTO rule_coverage VALUES\n{rows};")
     out.append(f"INSERT INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}', now64(9));")
     return "\n\n".join(out) + "\n"
+
+
+def _literal(text: str) -> str:
+    """A ClickHouse string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

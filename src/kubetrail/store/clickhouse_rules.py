@@ -5,22 +5,23 @@ DuckDB, giving the same rows.
 The truth values are DuckDB's: a leaf is never NULL (a null field matches nothing but
 `null`/`exists: false`), so `not` is plain negation; a leaf over a list holds when it holds for
 any element, and an empty list is a null one (a ClickHouse Array cannot be NULL). There are no
-candidate tables: every rule reads its class table, deduplicated (FINAL). Every value is a
+A covered rule reads its class's candidates (the events the covered rules match, kept with each
+batch: `Coverage`), any other its class table, deduplicated (FINAL) either way. Every value is a
 bound parameter (`{p0:String}`, clickhouse-connect's server-side binding)."""
 
 from __future__ import annotations
 
 import ipaddress
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from kubetrail.model import CLASSES, EventClass
-from kubetrail.rules import CLASS_BY_TABLE, Rule, field_type
+from kubetrail.rules import CLASS_BY_TABLE, Rule, Step, field_type
 from kubetrail.store import duckdb_rules
 from kubetrail.store.clickhouse import _read_row, _select_field
 from kubetrail.store.ddl import candidate_fields
-from kubetrail.store.duckdb_rules import _join, _like, _value, merge_matches
+from kubetrail.store.duckdb_rules import Coverage, Covered, _join, _like, _value, merge_matches
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -72,6 +73,11 @@ class Params(duckdb_rules.Params):
 def predicate(kinds: Sequence[str], condition: Mapping[str, Any], cls: EventClass, params: Params) -> str:
     """The SQL of one rule: duckdb_rules' walk of its condition, with this module's leaves."""
     return duckdb_rules.predicate(kinds, condition, cls, params, _leaf)
+
+
+def coverage(covered: Sequence[Covered]) -> Coverage:
+    """The statements that keep the candidates of the covered rules, compiled for ClickHouse."""
+    return Coverage(covered, predicate, Params)
 
 
 def column(name: str, params: Params) -> str:
@@ -132,28 +138,30 @@ def _in_range(x: str, cidr: str, params: Params) -> str:
 
 def rule_matches(
     client: Client, rules: Sequence[Rule], since: int, until: int, cluster: str | None = None,
-    ids: Sequence[str] | None = None,
+    ids: Sequence[str] | None = None, read: Callable[[str, Step], str] = lambda _, step: step.table,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """The events of [since, until) (of `cluster`; among `ids`) that the rules match, each with
     the ids of the rules it matched (`rules`), in time order; a threshold rule's with the `count`
     of its group, a sequence rule's with its first step's event id (`first_step`). All
     single-event rules of a class read in one scan; a threshold or sequence rule in its own
     (DuckDBStore.rule_matches, in the same order, so that a row several rules matched lists them
-    alike)."""
+    alike). `read` names the table a selection (Rule.selections) reads: its class's candidates
+    when the store covers it, else the class table."""
     window = {"since": since, "until": until, "cluster": cluster}
     found: dict[str, dict[str, Any]] = {}
     for r in rules:
         if r.sequence is not None:
-            merge_matches(found, _rows(client, *_sequence_scan(r, ids), window))
+            merge_matches(found, _rows(client, *_sequence_scan(r, [read(n, s) for n, s in r.selections()], ids), window))
     for c in CLASSES:
-        single = []
+        single: dict[str, list[Rule]] = {}  # by the table they read
         for r in (r for r in rules if r.table == c.table and r.sequence is None):
+            source = read(*r.selections()[-1])
             if r.threshold is not None:
-                merge_matches(found, _rows(client, *_threshold_scan(c, r, ids), window))
+                merge_matches(found, _rows(client, *_threshold_scan(source, c, r, ids), window))
             else:
-                single.append(r)
-        if single:
-            merge_matches(found, _rows(client, *_scan(c, single, ids), window))
+                single.setdefault(source, []).append(r)
+        for source, part in single.items():
+            merge_matches(found, _rows(client, *_scan(source, c, part, ids), window))
     return sorted(found.values(), key=lambda r: (r["time"], r["id"]))
 
 
@@ -179,9 +187,9 @@ def _among(ids: Sequence[str] | None, params: Params, keyword: str) -> str:
     return f"{keyword} `id` IN {params.add(list(ids))}" if ids is not None else ""
 
 
-def _scan(c: EventClass, rules: Sequence[Rule], ids: Sequence[str] | None) -> tuple[str, Params]:
-    """The single-event rules of class `c`, in one scan: the events any matches, with the ids of
-    those that do."""
+def _scan(source: str, c: EventClass, rules: Sequence[Rule], ids: Sequence[str] | None) -> tuple[str, Params]:
+    """The single-event rules of class `c`, in one scan of `source` (its table or candidates): the
+    events any matches, with the ids of those that do."""
     params = Params()
     predicates = [predicate(r.kinds, r.condition, c, params) for r in rules]
     hits = ", ".join(f"if({p}, {params.add(r.id)}, '')" for p, r in zip(predicates, rules, strict=True))
@@ -194,19 +202,19 @@ def _scan(c: EventClass, rules: Sequence[Rule], ids: Sequence[str] | None) -> tu
         narrowed = f"PREWHERE `id` IN {params.add(list(ids))}"
     else:
         narrowed = (
-            f"PREWHERE (`time`, `id`, `content_hash`) IN (SELECT `time`, `id`, `content_hash` FROM {c.table} "
+            f"PREWHERE (`time`, `id`, `content_hash`) IN (SELECT `time`, `id`, `content_hash` FROM {source} "
             f"WHERE {_IN_WINDOW.format(early='')} AND ({' OR '.join(predicates)}))"
         )
     sql = f"""SELECT {_output(c)}, e.rules AS rules FROM (
     SELECT {_fields(c)}, arrayFilter(r -> r != '', [{hits}]) AS rules
-    FROM {c.table} FINAL {narrowed}
+    FROM {source} FINAL {narrowed}
     WHERE {_IN_WINDOW.format(early="")}
 ) AS e
 WHERE notEmpty(e.rules)"""
     return sql, params
 
 
-def _threshold_scan(c: EventClass, rule: Rule, ids: Sequence[str] | None) -> tuple[str, Params]:
+def _threshold_scan(source: str, c: EventClass, rule: Rule, ids: Sequence[str] | None) -> tuple[str, Params]:
     """The event at which each group of a threshold rule reached its count within its span (the
     window's events only), with the group's `count` in the window.
 
@@ -222,7 +230,7 @@ def _threshold_scan(c: EventClass, rule: Rule, ids: Sequence[str] | None) -> tup
     matched = " AND ".join([_IN_WINDOW.format(early=""), where, *(f"{k} IS NOT NULL" for k in keys)])
     sql = f"""WITH matched AS (
     SELECT {_fields(c)}, toUnixTimestamp64Nano(`time`) AS _t, {", ".join(f"{k} AS _k{i}" for i, k in enumerate(keys))}
-    FROM {_final(c.table, matched)}
+    FROM {_final(source, matched)}
 ), counted AS (
     SELECT *, count() OVER (PARTITION BY {by} ORDER BY _t RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS _upto,
         count() OVER (PARTITION BY {by}) AS count, _t - {params.add(rule.threshold.within_ns)} - 1 AS _before
@@ -238,7 +246,7 @@ SELECT {_output(c)}, [{params.add(rule.id)}] AS rules, e.count AS count FROM (
     return sql, params
 
 
-def _sequence_scan(rule: Rule, ids: Sequence[str] | None) -> tuple[str, Params]:
+def _sequence_scan(rule: Rule, sources: Sequence[str], ids: Sequence[str] | None) -> tuple[str, Params]:
     """The first event of the window, per key, of a sequence rule's last step that an event of
     each earlier step preceded, in order, with the same key values (and cluster), all within
     the rule's span; with the id of the first step's event (`first_step`)."""
@@ -248,7 +256,7 @@ def _sequence_scan(rule: Rule, ids: Sequence[str] | None) -> tuple[str, Params]:
     within = params.add(rule.sequence.within_ns)
     n_keys = len(steps[0].key)
     ctes = []
-    for n, step in enumerate(steps):
+    for n, (step, source) in enumerate(zip(steps, sources, strict=True)):
         c = CLASS_BY_TABLE[step.table]
         keys = [column(k, params) for k in step.key]
         last = n == len(steps) - 1
@@ -263,7 +271,7 @@ def _sequence_scan(rule: Rule, ids: Sequence[str] | None) -> tuple[str, Params]:
         )
         ctes.append(f"""{"l" if last else f"s{n}"} AS (
     SELECT {columns}, toUnixTimestamp64Nano(`time`) AS _t, {", ".join(f"{k} AS _k{i}" for i, k in enumerate(keys))}
-    FROM {_final(step.table, matched)}
+    FROM {_final(source, matched)}
 )""")
     earlier = [f"s{n}" for n in range(len(steps) - 1)]
     joins = " ".join(

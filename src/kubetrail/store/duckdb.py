@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import sys
 import threading
@@ -551,11 +550,7 @@ class DuckDBStore:
         if self._coverage is None:
             with self._reading() as con:
                 rows = con.execute('SELECT rule_id, "table", digest, definition FROM rule_coverage ORDER BY rule_id').fetchall()
-            covered = []
-            for rule_id, table, digest, definition in rows:
-                d = json.loads(definition)
-                covered.append(Covered(rule_id, table, digest, tuple(d["kinds"]), d["condition"]))
-            self._coverage = Coverage(covered)
+            self._coverage = Coverage([Covered.read(*row) for row in rows])
         return self._coverage
 
     def candidate_counts(self) -> dict[str, int]:
@@ -568,17 +563,14 @@ class DuckDBStore:
     def cover_rules(self, rules: Sequence[Rule]) -> None:
         """Keep the candidates of these rules (and no others) from now on: the candidate tables
         rebuilt from the events, in one transaction."""
-        covered = [Covered(name, s.table, s.digest(), s.kinds, s.condition) for r in rules for name, s in r.selections()]
+        covered = Covered.of(rules)
         coverage = Coverage(covered)
         con = self.con
         con.execute("BEGIN")
         try:
             con.execute("DELETE FROM rule_coverage")
             if covered:
-                con.executemany(
-                    "INSERT INTO rule_coverage VALUES (?, ?, ?, ?)",
-                    [[c.rule_id, c.table, c.digest, json.dumps({"kinds": c.kinds, "condition": c.condition})] for c in covered],
-                )
+                con.executemany("INSERT INTO rule_coverage VALUES (?, ?, ?, ?)", [c.row() for c in covered])
             for c in CLASSES:
                 con.execute(f"DELETE FROM {c.table}_candidates")
             for sql, params in coverage.statements("{table}"):

@@ -7,12 +7,13 @@ negation; a leaf over a list column holds when it holds for any element."""
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from kubetrail.model import CLASSES, EventClass
-from kubetrail.rules import field_type
+from kubetrail.rules import Rule, field_type
 from kubetrail.store.ddl import candidate_fields
 
 _DERIVED: Final = {  # rules.DERIVED's fields
@@ -169,19 +170,36 @@ class Covered:
     kinds: tuple[str, ...]
     condition: Mapping[str, Any]
 
+    @staticmethod
+    def of(rules: Sequence[Rule]) -> list[Covered]:
+        return [Covered(name, s.table, s.digest(), s.kinds, s.condition) for r in rules for name, s in r.selections()]
+
+    @staticmethod
+    def read(rule_id: str, table: str, digest: str, definition: str) -> Covered:
+        """A row of `rule_coverage`."""
+        d = json.loads(definition)
+        return Covered(rule_id, table, digest, tuple(d["kinds"]), d["condition"])
+
+    def row(self) -> tuple[str, str, str, str]:
+        """As `rule_coverage` keeps it: the definition is what the writers compile."""
+        return self.rule_id, self.table, self.digest, json.dumps({"kinds": self.kinds, "condition": self.condition})
+
 
 class Coverage:
     """The rules a store covers, and the statements that keep their candidates: with each batch
     of new events, and all at once when the covered rules change."""
 
-    def __init__(self, covered: Sequence[Covered]) -> None:
+    def __init__(
+        self, covered: Sequence[Covered], compile: Callable[..., str] | None = None, params: type[Params] | None = None
+    ) -> None:
+        """`compile` and `params`: another engine's `predicate` and `Params` (clickhouse_rules)."""
         self.digests = {c.rule_id: c.digest for c in covered}
         self._filters: dict[str, tuple[str, dict[str, Any]]] = {}  # table -> (predicate, params)
         for cls in CLASSES:
-            params = Params()
-            mine = [predicate(c.kinds, c.condition, cls, params) for c in covered if c.table == cls.table]
+            bound = (params or Params)()
+            mine = [(compile or predicate)(c.kinds, c.condition, cls, bound) for c in covered if c.table == cls.table]
             if mine:
-                self._filters[cls.table] = (_join(mine, "OR"), params.values)
+                self._filters[cls.table] = (_join(mine, "OR"), bound.values)
 
     def covers(self, rule_id: str, digest: str) -> bool:
         return self.digests.get(rule_id) == digest
