@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from kubetrail.answers.trace import UnknownEvent, trace
+from kubetrail.answers.trace import UnknownEvent, initiators, trace
 from tests.answers.conftest import story_store
 from tests.conftest import FIXTURES, ROOT, on_duckdb_only, open_test_store, sql_rows
 
@@ -124,3 +124,25 @@ def test_an_http_flow_with_trace_context_names_its_request(http_db: Path) -> Non
 
 def test_the_apps_own_later_process_is_not_tied_to_any_request(http_db: Path) -> None:
     assert ask(http_db, event_id(http_db, "args = 'scripts/cleanup.js'"))["initiator"] is None
+
+
+@pytest.fixture(scope="module")
+def all_stories(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    stories = sorted(p.name for p in (FIXTURES / "stories").iterdir() if p.is_dir())
+    return story_store(tmp_path_factory.mktemp("all") / "k.duckdb", *stories)
+
+
+def test_initiators_of_many_events_at_once_are_each_events_own_trace(all_stories: Path) -> None:
+    """What initiators() reads for all the events at once (ancestries, sessions, spans) is
+    each one's, as a trace of that event alone finds it: nothing mixed up between events."""
+    store = open_test_store(all_stories, read_only=True)
+    try:
+        sensed = "SELECT id FROM events WHERE source IN ('tetragon', 'falco', 'hubble') ORDER BY id"
+        ids = [str(i) for (i,) in sql_rows(store, sensed)]
+        found = initiators(store, ids)
+        alone = {i: trace(store, i)["initiator"] for i in ids}
+    finally:
+        store.close()
+    assert found == alone
+    kinds = {(d["type"], d["strength"]) for d in found.values() if d}
+    assert {("kubectl-exec", "ancestry"), ("kubectl-exec", "time-window"), ("http-request", "time-window")} <= kinds

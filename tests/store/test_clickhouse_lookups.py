@@ -57,10 +57,11 @@ def answers(store: Store) -> dict[str, Any]:
     until = firsts[len(firsts) // 2]  # the answers before the middle one
     out[f"dns_names {until}"] = store.query("dns_names", cluster=None, until=until)
     out["dns_names egress"] = store.query("dns_names", cluster="egress", until=2**62)
-    for cluster, namespace, pod in pods:
-        out[f"exec_sessions {cluster}/{namespace}/{pod}"] = store.query(
-            "exec_sessions", cluster=cluster, namespace=namespace, pod=pod, **{"from": 0, "until": 2**62}
-        )
+    asks = [f"{cluster}/{namespace}/{pod}" for cluster, namespace, pod in pods]
+    out["exec_sessions"] = store.query(
+        "exec_sessions", asks=asks, clusters=[c for c, _, _ in pods], namespaces=[n for _, n, _ in pods],
+        pods=[p for _, _, p in pods], froms=[0] * len(pods), untils=[2**62] * len(pods),
+    )  # fmt: skip
     return {name: sorted(rows, key=lambda r: repr(sorted(r.items()))) for name, rows in out.items()}
 
 

@@ -1,15 +1,19 @@
--- Server spans of one pod that cover a time (within $skew): those covering it exactly first (a
--- request that merely ended or began within the skew of it is the weaker match), innermost first
--- (latest start); or, with $trace_id, the server spans of that trace, latest first.
--- $cluster, $namespace, $pod, $at, $skew: ns.
-SELECT id, source, kind, epoch_ns("time") AS "time", epoch_ns(end_time) AS end_time, trace_id, span_id, http_route, span_name,
-    enduser_id, service_name, coalesce(summary, span_name) AS summary, namespace, pod_name
-FROM spans
-WHERE kind = 'span' AND span_kind = 'server' AND cluster = $cluster
-    AND (
-        ($trace_id IS NOT NULL AND trace_id = $trace_id)
-        OR ($trace_id IS NULL AND namespace = $namespace AND pod_name = $pod
-            AND "time" <= make_timestamp_ns($at + $skew) AND end_time >= make_timestamp_ns($at - $skew))
-    )
-ORDER BY ($trace_id IS NULL AND "time" <= make_timestamp_ns($at) AND end_time >= make_timestamp_ns($at)) DESC,
-    "time" DESC, id
+-- The server span covering a time in a pod, for many asks at once: ask i is the time $ats[i] ns
+-- (within $skew ns) in pod $namespaces[i]/$pods[i] of cluster $clusters[i], named $asks[i] in
+-- the rows. Of the spans of an ask, the one covering the time exactly first (a request that
+-- merely ended or began within the skew of it is the weaker match), then the innermost (latest
+-- start): one row per ask that has any.
+WITH asked AS (
+    SELECT unnest($asks::VARCHAR[]) AS ask, unnest($clusters::VARCHAR[]) AS cluster,
+        unnest($namespaces::VARCHAR[]) AS namespace, unnest($pods::VARCHAR[]) AS pod_name, unnest($ats::BIGINT[]) AS at
+)
+SELECT a.ask, s.id, s.source, s.kind, epoch_ns(s."time") AS "time", epoch_ns(s.end_time) AS end_time, s.trace_id, s.span_id,
+    s.http_route, s.span_name, s.enduser_id, s.service_name, coalesce(s.summary, s.span_name) AS summary, s.namespace, s.pod_name
+FROM asked a
+JOIN spans s ON s.cluster = a.cluster AND s.namespace = a.namespace AND s.pod_name = a.pod_name
+    AND s."time" <= make_timestamp_ns(a.at + $skew) AND s.end_time >= make_timestamp_ns(a.at - $skew)
+WHERE s.kind = 'span' AND s.span_kind = 'server'
+QUALIFY row_number() OVER (
+    PARTITION BY a.ask
+    ORDER BY (s."time" <= make_timestamp_ns(a.at) AND s.end_time >= make_timestamp_ns(a.at)) DESC, s."time" DESC, s.id
+) = 1
