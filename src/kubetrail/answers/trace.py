@@ -70,15 +70,17 @@ class _Reads:
             for e in in_pods if not e["trace_id"]
             for i, proc in enumerate(self.ancestry(e)[0] or [_proc(e)])
         }  # fmt: skip
-        self._spans = {r["ask"]: r for r in self._query("server_spans", spans, ("clusters", "namespaces", "pods", "ats"))}
+        covering = self._query("server_spans", spans, ("clusters", "namespaces", "pods", "ats"), skew=skew_ns)
+        self._spans = {r["ask"]: r for r in covering}
 
-    def _query(self, name: str, asks: Mapping[str, tuple[Any, ...]], columns: tuple[str, ...]) -> list[dict[str, Any]]:
-        """A named query asked for many at once: each ask's values as parallel lists."""
+    def _query(
+        self, name: str, asks: Mapping[str, tuple[Any, ...]], columns: tuple[str, ...], **params: Any
+    ) -> list[dict[str, Any]]:
+        """A named query asked for many at once: the asks' names and values as parallel lists."""
         if not asks:
             return []
         lists = {c: [ask[i] for ask in asks.values()] for i, c in enumerate(columns)}
-        extra = {"skew": self.skew_ns} if name == "server_spans" else {}
-        return self.store.query(name, asks=list(asks), **lists, **extra)
+        return self.store.query(name, asks=list(asks), **lists, **params)
 
     def _walk(self, events: Sequence[Mapping[str, Any]]) -> dict[str, tuple[list[Proc], bool]]:
         """Each event's process and its ancestors, newest first, by event id; True when the walk

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from clickhouse_connect.driver.client import Client
 
-    from kubetrail.rules import Rule, Step
+    from kubetrail.rules import Rule
     from kubetrail.store.duckdb_rules import Coverage
 
 SQL_DIR: Final = resources.files("kubetrail.store") / "sql"
@@ -373,31 +373,25 @@ class ClickHouseStore:
             if cursor is not None:
                 self._save_cursor(cursor)
             return WriteCounts()
-        ids = batch["id"].to_pylist()
-        hashes = batch["content_hash"].to_pylist()
         client = self._client()
         stored = self._stored_keys(client, batch)
-        # As DuckDBStore classifies: a repeat of (id, content) is a duplicate; another content
-        # under an id taken (in the store, or earlier in the batch) a conflict, kept as id~hash.
-        stored_hashes: dict[str, set[str]] = {}
-        for sid, sh in stored:
-            stored_hashes.setdefault(sid, set()).add(sh)
-        dup, conflict = [], []
-        first_hash: dict[str, str] = {}
-        seen: set[tuple[str, str]] = set()
-        for i, h in zip(ids, hashes, strict=True):
-            taken = stored_hashes.get(i, set())
-            dup.append((i, h) in seen or h in taken or h in stored_hashes.get(f"{i}~{h}", set()))
-            conflict.append(first_hash.setdefault(i, h) != h or bool(taken - {h}))
-            seen.add((i, h))
+        if not stored and pc.count_distinct(batch["id"]).as_py() == batch.num_rows:
+            dup = conflict = [False] * batch.num_rows  # every event new (most batches): no need to look closer
+        else:
+            dup, conflict = _classify(batch, stored)
         dup_arr, conflict_arr = pa.array(dup), pa.array(conflict)
-        new_ids = pc.if_else(conflict_arr, pc.binary_join_element_wise(batch["id"], batch["content_hash"], "~"), batch["id"])
-        new = _for_insert(batch.set_column(0, "id", new_ids).filter(pc.invert(dup_arr)))
+        new = batch
+        if any(conflict):
+            ids_or_keys = pc.binary_join_element_wise(batch["id"], batch["content_hash"], "~")
+            new = new.set_column(0, "id", pc.if_else(conflict_arr, ids_or_keys, batch["id"]))
+        # Each copy of a batch is its size again (~350 MiB for 122,880 audit events with their
+        # records): rows are copied only where some are left out.
+        new = _for_insert(_where(new, pc.invert(dup_arr)))
         # The keys last: a write that stops before them (a crash, an error) is found new again when
         # the batch is written again, and done again whole (the engine merges what it had stored).
         keys = []
         for c in CLASSES:
-            rows = new.filter(pc.is_in(new["kind"], value_set=pa.array(c.kinds)))
+            rows = _where(new, pc.is_in(new["kind"], value_set=pa.array(c.kinds)))
             if rows.num_rows:
                 _insert(client, c.table, rows.select(list(c.fields)))
                 keys.append(
@@ -597,12 +591,7 @@ class ClickHouseStore:
         class's candidates, any other its class table."""
         from kubetrail.store.clickhouse_rules import rule_matches
 
-        coverage = self.coverage()
-
-        def read(name: str, step: Step) -> str:
-            return f"{step.table}_candidates" if coverage.covers(name, step.digest()) else step.table
-
-        return rule_matches(self._client(), rules, since, until, cluster, ids, read)
+        return rule_matches(self._client(), rules, since, until, cluster, ids, self.coverage().source)
 
     def coverage(self) -> Coverage:
         """The rules whose candidates the store keeps (read once; `cover_rules` replaces it)."""
@@ -686,6 +675,33 @@ INSERT_ROWS: Final = 16_384
 def _insert(client: Client, table: str, rows: pa.Table) -> None:
     for start in range(0, rows.num_rows, INSERT_ROWS):
         client.insert_arrow(table, rows.slice(start, INSERT_ROWS), settings=_INSERT_SETTINGS)
+
+
+def _classify(batch: pa.Table, stored: set[tuple[str, str]]) -> tuple[list[bool], list[bool]]:
+    """Which of a batch's events are duplicates, and which conflicts, as DuckDBStore classifies
+    them: a repeat of (id, content) is a duplicate; another content under an id taken (in the
+    store, or earlier in the batch) a conflict, kept as id~hash. `stored`: the store's (id,
+    content_hash) under the batch's ids and their id~hash."""
+    stored_hashes: dict[str, set[str]] = {}
+    for sid, sh in stored:
+        stored_hashes.setdefault(sid, set()).add(sh)
+    dup, conflict = [], []
+    first_hash: dict[str, str] = {}
+    seen: set[tuple[str, str]] = set()
+    for i, h in zip(batch["id"].to_pylist(), batch["content_hash"].to_pylist(), strict=True):
+        taken = stored_hashes.get(i, set())
+        dup.append((i, h) in seen or h in taken or h in stored_hashes.get(f"{i}~{h}", set()))
+        conflict.append(first_hash.setdefault(i, h) != h or bool(taken - {h}))
+        seen.add((i, h))
+    return dup, conflict
+
+
+def _where(rows: pa.Table, mask: pa.Array) -> pa.Table:
+    """The rows `mask` keeps: the table itself when it keeps them all (a filter copies them)."""
+    import pyarrow.compute as pc
+
+    kept = pc.sum(mask).as_py() or 0
+    return rows if kept == rows.num_rows else rows.filter(mask)
 
 
 def _for_insert(rows: pa.Table) -> pa.Table:

@@ -18,7 +18,7 @@ import duckdb
 
 from kubetrail.malloc import release_freed
 from kubetrail.model import CLASSES, EventClass, catalog
-from kubetrail.rules import CLASS_BY_TABLE, Rule, Step
+from kubetrail.rules import CLASS_BY_TABLE, Rule
 from kubetrail.rules import builtin as builtin_rules
 from kubetrail.store import (
     PENDING_CLUSTER,
@@ -588,14 +588,9 @@ class DuckDBStore:
         with the ids of the rules it matched (`rules`), in time order; a threshold rule's with the
         `count` of its group. A covered rule reads its class's candidates; any other, its class
         table. All single-event rules of a class read in one scan; a threshold rule in its own."""
-        coverage = self.coverage()
+        read = self.coverage().source
         found: dict[str, dict[str, Any]] = {}
         add = partial(merge_matches, found)
-
-        def read(name: str, step: Step) -> str:
-            """Where a selection's events are: its candidates when covered, else its class table."""
-            return f"{step.table}_candidates" if coverage.covers(name, step.digest()) else step.table
-
         for r in rules:
             if r.sequence is not None:
                 add(self._sequence_scan([read(n, s) for n, s in r.selections()], r, since, until, cluster, ids))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from kubetrail.model import CLASSES, EventClass
-from kubetrail.rules import Rule, field_type
+from kubetrail.rules import Rule, Step, field_type
 from kubetrail.store.ddl import candidate_fields
 
 _DERIVED: Final = {  # rules.DERIVED's fields
@@ -190,19 +190,24 @@ class Coverage:
     of new events, and all at once when the covered rules change."""
 
     def __init__(
-        self, covered: Sequence[Covered], compile: Callable[..., str] | None = None, params: type[Params] | None = None
+        self, covered: Sequence[Covered], compiler: Callable[..., str] | None = None, params: type[Params] | None = None
     ) -> None:
-        """`compile` and `params`: another engine's `predicate` and `Params` (clickhouse_rules)."""
+        """`compiler` and `params`: another engine's `predicate` and `Params` (clickhouse_rules)."""
         self.digests = {c.rule_id: c.digest for c in covered}
         self._filters: dict[str, tuple[str, dict[str, Any]]] = {}  # table -> (predicate, params)
         for cls in CLASSES:
             bound = (params or Params)()
-            mine = [(compile or predicate)(c.kinds, c.condition, cls, bound) for c in covered if c.table == cls.table]
+            mine = [(compiler or predicate)(c.kinds, c.condition, cls, bound) for c in covered if c.table == cls.table]
             if mine:
                 self._filters[cls.table] = (_join(mine, "OR"), bound.values)
 
     def covers(self, rule_id: str, digest: str) -> bool:
         return self.digests.get(rule_id) == digest
+
+    def source(self, name: str, step: Step) -> str:
+        """Where a selection's events are (Rule.selections): its candidates when covered, else
+        its class table."""
+        return f"{step.table}_candidates" if self.covers(name, step.digest()) else step.table
 
     def statements(self, source: str, kinds: set[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
         """INSERTs of the candidates in `source` (a batch of new events, or each class's table:
