@@ -17,6 +17,7 @@ Used to write migrations (sql/clickhouse/) and to check them (tests/store)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Final
 
 from kubetrail.model import CLASSES, EventClass, catalog
@@ -68,17 +69,12 @@ def _codec(name: str) -> str:
     return ""
 
 
+_ID_BLOOM: Final = "    INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1"
+
+
 def class_table(cls: EventClass) -> str:
-    cols = [f"    `{name}` {column_type(name)}{_codec(name)}" for name in cls.fields]
-    cols += [
-        "    INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1",
-        "    INDEX cluster_set cluster TYPE set(64) GRANULARITY 4",
-    ]
-    return (
-        f"-- {cls.doc}\nCREATE TABLE IF NOT EXISTS {cls.table} (\n" + ",\n".join(cols) + "\n)\n"
-        f"ENGINE = ReplacingMergeTree\nPARTITION BY toYYYYMMDD(time)\nORDER BY ({', '.join(KEY)})\n"
-        # Lightweight updates (patch parts) rename a cluster in ms where a mutation took seconds.
-        "SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;\n"
+    return f"-- {cls.doc}\n" + _events_table(
+        cls.table, cls.fields, [_ID_BLOOM, "    INDEX cluster_set cluster TYPE set(64) GRANULARITY 4"]
     )
 
 
@@ -86,11 +82,16 @@ def candidate_table(cls: EventClass) -> str:
     """The events of class `cls` that the store's covered rules match (its fields but the raw
     record), kept with each batch: a rule scan reads these instead of the class table. Keyed and
     merged as the class table is (a candidate written twice is read once, FINAL)."""
-    cols = [f"    `{name}` {column_type(name)}{_codec(name)}" for name in candidate_fields(cls)]
-    cols += ["    INDEX id_bloom id TYPE bloom_filter(0.001) GRANULARITY 1"]
+    return _events_table(f"{cls.table}_candidates", candidate_fields(cls), [_ID_BLOOM])
+
+
+def _events_table(name: str, fields: Sequence[str], indexes: list[str]) -> str:
+    """A table of events: merged on their identity, partitioned by day, ordered by time."""
+    cols = [f"    `{f}` {column_type(f)}{_codec(f)}" for f in fields] + indexes
     return (
-        f"CREATE TABLE IF NOT EXISTS {cls.table}_candidates (\n" + ",\n".join(cols) + "\n)\n"
+        f"CREATE TABLE IF NOT EXISTS {name} (\n" + ",\n".join(cols) + "\n)\n"
         f"ENGINE = ReplacingMergeTree\nPARTITION BY toYYYYMMDD(time)\nORDER BY ({', '.join(KEY)})\n"
+        # Lightweight updates (patch parts) rename a cluster in ms where a mutation took seconds.
         "SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;\n"
     )
 

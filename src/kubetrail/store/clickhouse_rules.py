@@ -4,10 +4,10 @@ DuckDB, giving the same rows.
 
 The truth values are DuckDB's: a leaf is never NULL (a null field matches nothing but
 `null`/`exists: false`), so `not` is plain negation; a leaf over a list holds when it holds for
-any element, and an empty list is a null one (a ClickHouse Array cannot be NULL). There are no
-A covered rule reads its class's candidates (the events the covered rules match, kept with each
-batch: `Coverage`), any other its class table, deduplicated (FINAL) either way. Every value is a
-bound parameter (`{p0:String}`, clickhouse-connect's server-side binding)."""
+any element, and an empty list is a null one (a ClickHouse Array cannot be NULL). A covered rule
+reads its class's candidates (the events the covered rules match, kept with each batch:
+`Coverage`), any other its class table, deduplicated (FINAL) either way. Every value is a bound
+parameter (`{p0:String}`, clickhouse-connect's server-side binding)."""
 
 from __future__ import annotations
 
@@ -56,10 +56,12 @@ def _final(table: str, where: str) -> str:
     keys' granules (PREWHERE on sorting-key columns is safe with FINAL: all versions of a row
     share its key), and `where` is checked again on the row FINAL keeps. The same rows as the
     plain form: a key whose kept row matches has a version that matches."""
-    return (
-        f"{table} FINAL PREWHERE (`time`, `id`, `content_hash`) IN (SELECT `time`, `id`, `content_hash` FROM {table} "
-        f"WHERE {where}) WHERE {where}"
-    )
+    return f"{table} FINAL {_narrowed(table, where)} WHERE {where}"
+
+
+def _narrowed(table: str, where: str) -> str:
+    """The PREWHERE that narrows a FINAL read of `table` to the keys of the rows `where` holds for."""
+    return f"PREWHERE (`time`, `id`, `content_hash`) IN (SELECT `time`, `id`, `content_hash` FROM {table} WHERE {where})"
 
 
 class Params(duckdb_rules.Params):
@@ -137,8 +139,8 @@ def _in_range(x: str, cidr: str, params: Params) -> str:
 
 
 def rule_matches(
-    client: Client, rules: Sequence[Rule], since: int, until: int, cluster: str | None = None,
-    ids: Sequence[str] | None = None, read: Callable[[str, Step], str] = lambda _, step: step.table,
+    client: Client, rules: Sequence[Rule], since: int, until: int, cluster: str | None,
+    ids: Sequence[str] | None, read: Callable[[str, Step], str],
 ) -> list[dict[str, Any]]:  # fmt: skip
     """The events of [since, until) (of `cluster`; among `ids`) that the rules match, each with
     the ids of the rules it matched (`rules`), in time order; a threshold rule's with the `count`
@@ -201,10 +203,7 @@ def _scan(source: str, c: EventClass, rules: Sequence[Rule], ids: Sequence[str] 
     if ids is not None:
         narrowed = f"PREWHERE `id` IN {params.add(list(ids))}"
     else:
-        narrowed = (
-            f"PREWHERE (`time`, `id`, `content_hash`) IN (SELECT `time`, `id`, `content_hash` FROM {source} "
-            f"WHERE {_IN_WINDOW.format(early='')} AND ({' OR '.join(predicates)}))"
-        )
+        narrowed = _narrowed(source, f"{_IN_WINDOW.format(early='')} AND ({' OR '.join(predicates)})")
     sql = f"""SELECT {_output(c)}, e.rules AS rules FROM (
     SELECT {_fields(c)}, arrayFilter(r -> r != '', [{hits}]) AS rules
     FROM {source} FINAL {narrowed}
