@@ -1,4 +1,4 @@
--- kubetrail's ClickHouse schema, version 5, for the cluster kubetrail (store init --on-cluster)
+-- kubetrail's ClickHouse schema, version 6, for the cluster kubetrail (store init --on-cluster)
 
 CREATE TABLE IF NOT EXISTS meta_local ON CLUSTER kubetrail (
     key String,
@@ -1179,6 +1179,18 @@ SETTINGS enable_block_number_column = 1, enable_block_offset_column = 1;;
 CREATE TABLE IF NOT EXISTS objects_candidates ON CLUSTER kubetrail AS objects_candidates_local
 ENGINE = Distributed(kubetrail, currentDatabase(), objects_candidates_local, sipHash64(time, id, content_hash));
 
+ALTER TABLE api_calls_local ON CLUSTER kubetrail MODIFY SETTING min_bytes_for_wide_part = 268435456, vertical_merge_algorithm_min_rows_to_activate = 8192;
+
+ALTER TABLE processes_local ON CLUSTER kubetrail MODIFY SETTING min_bytes_for_wide_part = 268435456, vertical_merge_algorithm_min_rows_to_activate = 8192;
+
+ALTER TABLE flows_local ON CLUSTER kubetrail MODIFY SETTING min_bytes_for_wide_part = 268435456, vertical_merge_algorithm_min_rows_to_activate = 8192;
+
+ALTER TABLE runtime_alerts_local ON CLUSTER kubetrail MODIFY SETTING min_bytes_for_wide_part = 268435456, vertical_merge_algorithm_min_rows_to_activate = 8192;
+
+ALTER TABLE spans_local ON CLUSTER kubetrail MODIFY SETTING min_bytes_for_wide_part = 268435456, vertical_merge_algorithm_min_rows_to_activate = 8192;
+
+ALTER TABLE objects_local ON CLUSTER kubetrail MODIFY SETTING min_bytes_for_wide_part = 268435456, vertical_merge_algorithm_min_rows_to_activate = 8192;;
+
 INSERT INTO rule_coverage VALUES
 ('k8s-denied', 'api_calls', '7ac483c009487521', '{"kinds": ["api_call"], "condition": {"code": [401, 403]}}'),
 ('k8s-anonymous', 'api_calls', '9c3e6f1300a38835', '{"kinds": ["api_call"], "condition": {"actor": "system:anonymous"}}'),
@@ -1200,4 +1212,4 @@ INSERT INTO rule_coverage VALUES
 ('runtime-chroot-host', 'processes', '86711b169b7cd1e8', '{"kinds": ["process_exec"], "condition": {"pod_name": {"exists": true}, "binary_name": "chroot", "args": {"regex": "^/(host|node|rootfs)\\\\b"}}}'),
 ('runtime-mining-pool-port', 'flows', 'fda5435b74c9b35a', '{"kinds": ["network_flow"], "condition": {"pod_name": {"exists": true}, "dst_port": [3333, 4444, 5555, 7777, 14433, 14444, 45560, 45700], "not": {"is_reply": true}, "any": [{"direction": "EGRESS"}, {"direction": null}]}}');
 
-INSERT INTO meta VALUES ('schema_version', '5', now64(9));
+INSERT INTO meta VALUES ('schema_version', '6', now64(9));

@@ -297,6 +297,22 @@ def test_wide_events_are_written_in_smaller_batches_than_a_row_group(tmp_path: P
     assert sum(store.sizes) == 1500 == summary.ingested["k8s_audit"] == stored[0][0]
 
 
+def test_a_store_that_takes_smaller_batches_is_given_none_larger(tmp_path: Path) -> None:
+    from kubetrail.simulate.audit import write_audit_log
+    from kubetrail.simulate.cluster import build_cluster
+
+    log = tmp_path / "audit.log"
+    write_audit_log(log, cluster=build_cluster(5, 1_764_324_000 * 10**9, 1.0), events=1500, seed=5)
+    store = _RecordingStore(tmp_path / "k.duckdb")
+    store.max_batch = (400, 1 << 30)  # as ClickHouseStore's, smaller than a row group
+    try:
+        summary = ingest(store, [str(log)], Options(chunk_bytes=32 << 10))
+    finally:
+        store.close()
+    assert store.sizes == [400, 400, 400, 300]
+    assert summary.ingested["k8s_audit"] == 1500
+
+
 def test_inputs_shared_with_a_worker_store_exactly_what_one_process_stores(tmp_path: Path) -> None:
     # Several small inputs, two of them the same events again, and bad records: the worker takes
     # inputs from the end of the list while this process reads from the front.

@@ -71,6 +71,26 @@ def test_the_rule_candidates_migration_creates_a_table_per_class_the_catalog_gen
         assert candidate_table(c) in sql
 
 
+def test_event_tables_write_their_parts_compact_up_to_256_mib_and_merge_wide_ones_a_column_at_a_time() -> None:
+    # A wide part opens ~160 streams of ~3 MiB each to write (0006): ClickHouse's defaults made
+    # every part over 10 MiB of data wide. These 2,000 events hold ~20 MiB of records.
+    store = ClickHouseStore(fresh())
+    try:
+        store.write_events(to_arrow([event(f"e{i}", raw="x" * 10_000) for i in range(2_000)]))
+        parts = store.client.query(
+            "SELECT part_type, sum(data_uncompressed_bytes) FROM system.parts "
+            "WHERE database = currentDatabase() AND table = 'api_calls' AND active GROUP BY part_type"
+        ).result_rows
+        assert [t for t, _ in parts] == ["Compact"] and parts[0][1] > 10 << 20
+        for c in CLASSES:
+            ddl = store._scalar(
+                "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = {t:String}", t=c.table
+            )
+            assert "min_bytes_for_wide_part = 268435456" in ddl and "vertical_merge_algorithm_min_rows_to_activate = 8192" in ddl
+    finally:
+        store.close()
+
+
 def test_a_new_store_is_at_the_latest_schema_and_reopening_does_not_migrate_again() -> None:
     # Each migration applied writes the version again (a new row that FINAL would hide): the
     # version's rows and their times tell whether reopening migrated.

@@ -69,13 +69,13 @@ def answers(store: Store) -> dict[str, Any]:
 def news(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[pa.Table]]:
     """The new events of every batch a ClickHouse store writes its side tables from."""
     seen: list[pa.Table] = []
-    write = ClickHouseStore._write_side_tables
+    load = ClickHouseStore._load_new
 
     def recording(client: Any, new: pa.Table) -> None:
         seen.append(new)
-        write(client, new)
+        load(client, new)
 
-    monkeypatch.setattr(ClickHouseStore, "_write_side_tables", staticmethod(recording))
+    monkeypatch.setattr(ClickHouseStore, "_load_new", staticmethod(recording))
     yield seen
 
 
@@ -132,7 +132,8 @@ def test_side_rows_written_twice_change_no_answer(news: list[pa.Table]) -> None:
         store.client.command(f"SYSTEM STOP MERGES {t}")
     assert len(news) > 1
     for new in list(news):
-        ClickHouseStore._write_side_tables(store.client, new)
+        ClickHouseStore._load_new(store.client, new)
+        ClickHouseStore._write_side_tables(store.client)
     assert {t: sql_rows(store, f"SELECT count() FROM {t}")[0][0] for t in LOOKUPS} == {t: 2 * n for t, n in rows.items()}
     assert answers(store) == before
     for t in LOOKUPS:

@@ -181,8 +181,10 @@ def test_rollups_read_twice_written_answer_as_duckdb(
         once = rollups(store)
         for a, b in repeats:  # the same events rolled up again, in other batches
             if events[min(a, b) : max(a, b) + 1]:
-                ClickHouseStore._write_side_tables(store.client, to_arrow(events[min(a, b) : max(a, b) + 1]))
-        ClickHouseStore._write_side_tables(store.client, to_arrow(events))
+                ClickHouseStore._load_new(store.client, to_arrow(events[min(a, b) : max(a, b) + 1]))
+                ClickHouseStore._write_side_tables(store.client)
+        ClickHouseStore._load_new(store.client, to_arrow(events))
+        ClickHouseStore._write_side_tables(store.client)
         assert rollups(store) == once
         duck.write_events(to_arrow(events))  # one batch: DuckDB's rollup rows are whole hours, as ClickHouse's
         wins = windows(events, extra)

@@ -387,14 +387,16 @@ class Workers:
 
 class _Batches:
     """Events on their way to the store, from one input or several: written in batches of exactly
-    BATCH_EVENTS (the rest waits for the next), or of what is pending once it holds BATCH_BYTES,
-    and what is left at the end, so that small inputs (a directory of short files, a live batch)
-    do not each pay for a write, and a large input fills whole row groups. An input is finished
+    BATCH_EVENTS (the rest waits for the next), or of what is pending once it holds BATCH_BYTES
+    (or the smaller batch the store takes, Store.max_batch), and what is left at the end, so that
+    small inputs (a directory of short files, a live batch) do not each pay for a write, and a
+    large input fills whole row groups. An input is finished
     (its counts final, its files row completed) once it is read and its last events are written,
     in the order the inputs came."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.max_events, self.max_bytes = store.max_batch or (BATCH_EVENTS, BATCH_BYTES)
         self.pending: list[pa.Table] = []  # chunk results, in order
         self.rows = self.bytes = 0
         self.inputs: dict[int, _FileIngest] = {}  # by file id: inputs with events not yet counted
@@ -406,9 +408,9 @@ class _Batches:
             self.pending.append(events)
             self.rows += events.num_rows
             self.bytes += events.nbytes
-        while self.rows >= BATCH_EVENTS:
-            self._write(BATCH_EVENTS)
-        if self.bytes >= BATCH_BYTES:
+        while self.rows >= self.max_events:
+            self._write(self.max_events)
+        if self.bytes >= self.max_bytes:
             self._write(self.rows)
 
     def done(self, owner: _FileIngest) -> None:

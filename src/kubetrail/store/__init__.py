@@ -112,6 +112,10 @@ def write_counts(
 
 
 class Store(Protocol):
+    # The largest batch the store takes in one write_events, in events and in bytes of Arrow:
+    # ingest cuts its batches no larger. None: the pipeline's own (a DuckDB row group).
+    max_batch: tuple[int, int] | None
+
     def schema_version(self) -> int:
         """The version of the schema the store is at (its last migration)."""
         ...

@@ -139,13 +139,14 @@ _ORDER_BY: Final = re.compile(r"^ORDER BY \(?(.*?)\)?$", re.M)
 _TABLE: Final = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+) \(", re.M)
 _ENGINE: Final = re.compile(r"^ENGINE = (\w+)(?:\((.*)\))?$", re.M)
 _VIEW: Final = re.compile(r"^CREATE OR REPLACE VIEW (\w+) AS", re.M)
+_ALTER: Final = re.compile(r"^ALTER TABLE (\w+) ", re.M)
 
 
 def on_cluster(statement: str, cluster: str) -> list[str]:
     """A migration's statement for the ClickHouse cluster `cluster`: a table becomes a replicated
     table on every node (`<name>_local`, ReplicatedReplacingMergeTree under the standard
     `{shard}`/`{replica}` macros) and a `Distributed` table of the same name over them, which
-    writers insert into and queries read; a view is created on every node."""
+    writers insert into and queries read; a view is created, and a table altered, on every node."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cluster):
         raise ValueError(f"{cluster!r} is not a cluster name (letters, digits and _)")
     if table := _TABLE.search(statement):
@@ -168,6 +169,8 @@ def on_cluster(statement: str, cluster: str) -> list[str]:
         return [local, distributed]
     if _VIEW.search(statement):
         return [_VIEW.sub(rf"CREATE OR REPLACE VIEW \1 ON CLUSTER {cluster} AS", statement, count=1)]
+    if _ALTER.match(statement):
+        return [_ALTER.sub(rf"ALTER TABLE \1_local ON CLUSTER {cluster} ", statement, count=1)]
     return [statement]
 
 

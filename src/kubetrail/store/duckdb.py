@@ -196,6 +196,8 @@ FROM b ORDER BY _seq
 
 
 class DuckDBStore:
+    max_batch: tuple[int, int] | None = None  # the pipeline's: a row group (ingest/pipeline.py)
+
     def __init__(
         self, path: str | Path, *, read_only: bool = False, memory_limit: str = MEMORY_LIMIT,
         checkpoint_threshold: str | None = None,  # default: _SETTINGS's (serve: LIVE_CHECKPOINT_THRESHOLD)
