@@ -1,4 +1,4 @@
--- kubetrail's ClickHouse schema, version 6, for the cluster kubetrail (store init --on-cluster)
+-- kubetrail's ClickHouse schema, version 7, for the cluster kubetrail (store init --on-cluster)
 
 CREATE TABLE IF NOT EXISTS meta_local ON CLUSTER kubetrail (
     key String,
@@ -1191,6 +1191,35 @@ ALTER TABLE spans_local ON CLUSTER kubetrail MODIFY SETTING min_bytes_for_wide_p
 
 ALTER TABLE objects_local ON CLUSTER kubetrail MODIFY SETTING min_bytes_for_wide_part = 268435456, vertical_merge_algorithm_min_rows_to_activate = 8192;;
 
+DROP TABLE IF EXISTS event_keys ON CLUSTER kubetrail SYNC;
+
+DROP TABLE IF EXISTS event_keys_local ON CLUSTER kubetrail SYNC;
+
+CREATE TABLE IF NOT EXISTS event_keys_local ON CLUSTER kubetrail (
+    id_hash UInt64,  -- cityHash64(id)
+    id String CODEC(ZSTD(3)),
+    content_hash String CODEC(ZSTD(3)),
+    time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+    `table` LowCardinality(String)
+)
+ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/event_keys_local', '{replica}')
+ORDER BY (id_hash, id, content_hash);
+
+CREATE TABLE IF NOT EXISTS event_keys ON CLUSTER kubetrail AS event_keys_local
+ENGINE = Distributed(kubetrail, currentDatabase(), event_keys_local, sipHash64(id_hash, id, content_hash));
+
+INSERT INTO event_keys SELECT cityHash64(id), id, content_hash, time, 'api_calls' FROM api_calls;
+
+INSERT INTO event_keys SELECT cityHash64(id), id, content_hash, time, 'processes' FROM processes;
+
+INSERT INTO event_keys SELECT cityHash64(id), id, content_hash, time, 'flows' FROM flows;
+
+INSERT INTO event_keys SELECT cityHash64(id), id, content_hash, time, 'runtime_alerts' FROM runtime_alerts;
+
+INSERT INTO event_keys SELECT cityHash64(id), id, content_hash, time, 'spans' FROM spans;
+
+INSERT INTO event_keys SELECT cityHash64(id), id, content_hash, time, 'objects' FROM objects;;
+
 INSERT INTO rule_coverage VALUES
 ('k8s-denied', 'api_calls', '7ac483c009487521', '{"kinds": ["api_call"], "condition": {"code": [401, 403]}}'),
 ('k8s-anonymous', 'api_calls', '9c3e6f1300a38835', '{"kinds": ["api_call"], "condition": {"actor": "system:anonymous"}}'),
@@ -1212,4 +1241,4 @@ INSERT INTO rule_coverage VALUES
 ('runtime-chroot-host', 'processes', '86711b169b7cd1e8', '{"kinds": ["process_exec"], "condition": {"pod_name": {"exists": true}, "binary_name": "chroot", "args": {"regex": "^/(host|node|rootfs)\\\\b"}}}'),
 ('runtime-mining-pool-port', 'flows', 'fda5435b74c9b35a', '{"kinds": ["network_flow"], "condition": {"pod_name": {"exists": true}, "dst_port": [3333, 4444, 5555, 7777, 14433, 14444, 45560, 45700], "not": {"is_reply": true}, "any": [{"direction": "EGRESS"}, {"direction": null}]}}');
 
-INSERT INTO meta VALUES ('schema_version', '6', now64(9));
+INSERT INTO meta VALUES ('schema_version', '7', now64(9));

@@ -131,6 +131,31 @@ def test_a_batch_written_twice_is_stored_once_and_counted_as_duplicates() -> Non
     store.close()
 
 
+def test_a_store_from_before_the_hashed_keys_finds_its_events_by_them_once_migrated(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubetrail.store import clickhouse as ch
+
+    url = fresh()
+    every = migrations()
+    with monkeypatch.context() as m:
+        m.setattr(ch, "migrations", lambda: [(v, sql) for v, sql in every if v <= 6])
+        m.setattr(ch.ClickHouseStore, "_write_keys", lambda *_: None)  # made from the class tables by 0007
+        m.setattr(ch.ClickHouseStore, "_stored_keys", lambda *_: set())
+        old = ClickHouseStore(url)
+        assert old.schema_version() == 6
+        old.write_events(to_arrow([event("a"), event("b"), event("c", t=1_764_324_000_000_000_009)]))
+        old.close()
+    store = ClickHouseStore(url)
+    try:
+        assert store.schema_version() == SCHEMA_VERSION
+        keys = store.client.query("SELECT id, id_hash = cityHash64(id), `table` FROM event_keys ORDER BY id").result_rows
+        assert keys == [("a", True, "api_calls"), ("b", True, "api_calls"), ("c", True, "api_calls")]
+        again = store.write_events(to_arrow([event("a"), event("c", "patch"), event("d")]))
+        assert (again.stored, again.duplicates, again.conflicts) == ({"k8s_audit": 2}, 1, 1)
+        assert store.get_event("c~h-patch") is not None and store.get_event("b") is not None
+    finally:
+        store.close()
+
+
 def test_a_conflict_is_kept_under_id_and_hash_in_the_batch_and_against_the_store() -> None:
     store = ClickHouseStore(fresh())
     counts = store.write_events(to_arrow([event("a"), event("a", "delete")]))

@@ -412,11 +412,7 @@ class ClickHouseStore:
             # The keys last: a write that stops before them (a crash, an error) is found new again
             # when the batch is written again, and done again whole (the engine merges what it had
             # stored).
-            client.command(
-                "INSERT INTO event_keys SELECT id, content_hash, time, transform(kind, {kinds:Array(String)}, "
-                "{tables:Array(String)}, '') FROM _new",
-                parameters={"kinds": list(CLASS_OF_KIND), "tables": [c.table for c in CLASS_OF_KIND.values()]},
-            )
+            self._write_keys(client)
         if cursor is not None:
             self._save_cursor(cursor)
         # What the batch's conversions freed goes back to the system, and chDB's allocator hands
@@ -446,16 +442,27 @@ class ClickHouseStore:
             client.command(sql, parameters=params, settings=_INSERT_SETTINGS)
 
     @staticmethod
+    def _write_keys(client: Client) -> None:
+        """The keys of the batch's new events in `_new`, with the table each is in."""
+        client.command(
+            "INSERT INTO event_keys SELECT cityHash64(id), id, content_hash, time, transform(kind, {kinds:Array(String)}, "
+            "{tables:Array(String)}, '') FROM _new",
+            parameters={"kinds": list(CLASS_OF_KIND), "tables": [c.table for c in CLASS_OF_KIND.values()]},
+        )
+
+    @staticmethod
     def _stored_keys(client: Client, batch: pa.Table) -> set[tuple[str, str]]:
         """(id, content_hash) of the stored events whose id is one of the batch's, or its
-        `id~hash`: the batch's keys go into a temporary table of the client's session, which the
-        primary key of event_keys is searched with (GLOBAL: on a cluster, the shards get the set)."""
+        `id~hash`: the batch's keys go into a temporary table of the client's session, and
+        event_keys is searched by their hashes first (0007), then by the keys (GLOBAL: on a
+        cluster, the shards get the sets)."""
         client.command("CREATE TEMPORARY TABLE IF NOT EXISTS _batch_keys (id String, content_hash String) ENGINE = Memory")
         client.command("TRUNCATE TABLE _batch_keys")
         client.insert_arrow("_batch_keys", batch.select(["id", "content_hash"]))
+        keys = "SELECT id AS k FROM _batch_keys UNION ALL SELECT concat(id, '~', content_hash) FROM _batch_keys"
         rows = client.query(
-            "SELECT id, content_hash FROM event_keys WHERE id GLOBAL IN "
-            "(SELECT id FROM _batch_keys UNION ALL SELECT concat(id, '~', content_hash) FROM _batch_keys)"
+            f"SELECT id, content_hash FROM event_keys PREWHERE id_hash GLOBAL IN (SELECT cityHash64(k) FROM ({keys})) "
+            f"WHERE id GLOBAL IN ({keys})"
         ).result_rows
         return {(i, h) for i, h in rows}
 
@@ -566,12 +573,14 @@ class ClickHouseStore:
         if not ids:
             return {}
         # Two steps, as in DuckDBStore: where each id is (its table and time, by the primary key
-        # of event_keys), then the rows of each table between the first and last of those times.
+        # of event_keys: the ids' hashes), then the rows of each table between the first and last
+        # of those times.
         client = self._client()
         spans: dict[str, list[int]] = {}
         for table, first, last in client.query(
             "SELECT `table`, toUnixTimestamp64Nano(min(time)), toUnixTimestamp64Nano(max(time)) FROM event_keys "
-            "WHERE id IN {ids:Array(String)} GROUP BY `table`",
+            "WHERE has(arrayMap(i -> cityHash64(i), {ids:Array(String)}), id_hash) AND id IN {ids:Array(String)} "
+            "GROUP BY `table`",
             parameters={"ids": ids},
         ).result_rows:
             spans[str(table)] = [int(first), int(last)]

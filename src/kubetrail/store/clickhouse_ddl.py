@@ -140,13 +140,15 @@ _TABLE: Final = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+) \(", re.M)
 _ENGINE: Final = re.compile(r"^ENGINE = (\w+)(?:\((.*)\))?$", re.M)
 _VIEW: Final = re.compile(r"^CREATE OR REPLACE VIEW (\w+) AS", re.M)
 _ALTER: Final = re.compile(r"^ALTER TABLE (\w+) ", re.M)
+_DROP: Final = re.compile(r"^DROP TABLE IF EXISTS (\w+)( SYNC)?$")
 
 
 def on_cluster(statement: str, cluster: str) -> list[str]:
     """A migration's statement for the ClickHouse cluster `cluster`: a table becomes a replicated
     table on every node (`<name>_local`, ReplicatedReplacingMergeTree under the standard
     `{shard}`/`{replica}` macros) and a `Distributed` table of the same name over them, which
-    writers insert into and queries read; a view is created, and a table altered, on every node."""
+    writers insert into and queries read; a view is created, and a table altered or dropped (both
+    tables), on every node."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", cluster):
         raise ValueError(f"{cluster!r} is not a cluster name (letters, digits and _)")
     if table := _TABLE.search(statement):
@@ -171,6 +173,9 @@ def on_cluster(statement: str, cluster: str) -> list[str]:
         return [_VIEW.sub(rf"CREATE OR REPLACE VIEW \1 ON CLUSTER {cluster} AS", statement, count=1)]
     if _ALTER.match(statement):
         return [_ALTER.sub(rf"ALTER TABLE \1_local ON CLUSTER {cluster} ", statement, count=1)]
+    if drop := _DROP.match(statement):
+        name, sync = drop.group(1), drop.group(2) or ""
+        return [f"DROP TABLE IF EXISTS {t} ON CLUSTER {cluster}{sync}" for t in (name, f"{name}_local")]
     return [statement]
 
 
