@@ -696,9 +696,9 @@ def _read_row(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-# Rows per insert: clickhouse-connect serializes an insert whole (Arrow IPC) and the engine reads
-# it whole before it sorts and writes the part, so a batch of 122,880 Tetragon events (266 MiB
-# with their records) held ~1 GiB at once; in slices, a fraction of it.
+# Rows per Arrow insert (a batch into `_new`): clickhouse-connect serializes an insert whole (Arrow
+# IPC, then a file chDB reads) and the engine converts it whole, so each slice is held three times
+# over while it crosses; a batch (ClickHouseStore.max_batch) crosses in slices of this many.
 INSERT_ROWS: Final = 16_384
 
 
