@@ -3,7 +3,11 @@ simulated cluster ingested into each (events/s and peak RSS of the ingest proces
 per event), then every question warm on each with the same parameters (p50/p95 against the
 issue's targets), and the answers compared.
 
-    python -m bench.clickhouse [--events 10000000] [--seed 7] [--repeat 20] [--fresh] [--record]
+    python -m bench.clickhouse [--events 10000000] [--seed 7] [--repeat 20] [--fresh] [--profile] [--record]
+
+--profile adds where one warm call of each question spends its time: the named queries it asks
+of the store, each with its calls and milliseconds, and what is left (the answer's own Python;
+`incidents` asks its queries on several threads at once, so they add up to more than the call).
 
 Both stores are cached under bench/data/ (ch-<events>-s<seed>.duckdb and .chdb/) until the code
 or the inputs change; --fresh ingests again.
@@ -16,16 +20,18 @@ import shlex
 import shutil
 import sys
 import time
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
 from bench import report
 from bench.inputs import CLUSTER, Inputs, cluster, fingerprint
 from bench.measure import byte_compiled, child_messages, percentile
-from bench.questions import questions
+from bench.questions import Params, questions
 from bench.suite import Timing, span_and_params, warm
 from kubetrail.store import open_store
 from kubetrail.store.clickhouse import ClickHouseStore
@@ -114,6 +120,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--fresh", action="store_true")
+    ap.add_argument("--profile", action="store_true", help="where one warm call of each question spends its time")
     ap.add_argument("--record", action="store_true")
     args = ap.parse_args()
     byte_compiled()
@@ -138,6 +145,8 @@ def main() -> None:
         for s in stores:
             s.close()
     lines = section(args, runs, timings, differ)
+    if args.profile:
+        lines += profiles([(e.name, open_store(e.db, read_only=True)) for e in (chdb, duck)], params)
     print("\n".join(lines))
     if args.record:
         report.record(lines)
@@ -171,6 +180,48 @@ def section(
         "Answers: " + ("identical on both stores." if not differ else f"DIFFERENT on {', '.join(differ)}."), "",
     ]  # fmt: skip
     return out
+
+
+def profiles(stores: list[tuple[str, Any]], params: Params) -> list[str]:
+    """One warm call of each question on each store (closed after), with the time of every named
+    query it asked."""
+    asking = []
+    for engine, store in stores:
+        spent: dict[str, list[float]] = defaultdict(list)
+        store.query = _timed(store.query, spent)  # the instance's, shadowing the method
+        asking.append((engine, questions(store, params), spent))
+    rows = []
+    try:
+        for i in range(len(asking[0][1])):
+            for engine, qs, spent in asking:
+                qs[i].ask()  # warm
+                spent.clear()
+                start = time.perf_counter()
+                qs[i].ask()
+                total = time.perf_counter() - start
+                asked = sorted(spent.items(), key=lambda kv: -sum(kv[1]))
+                parts = [f"{name} {sum(t) * 1000:.0f}" + (f" ({len(t)}x)" if len(t) > 1 else "") for name, t in asked]
+                rest = total - sum(sum(t) for t in spent.values())  # under 0: queries asked on several threads at once
+                parts.append(f"the rest {rest * 1000:.0f}" if rest >= 0 else "some at once")
+                rows.append((qs[i].name, engine, report.duration(total), ", ".join(parts)))
+    finally:
+        for _, store in stores:
+            store.close()
+    return [
+        "Where one warm call spends its time (`--profile`): the named queries asked of the store, in ms.", "",
+        *report.table(("question", "store", "call", "named queries, ms"), rows, "llrl"), "",
+    ]  # fmt: skip
+
+
+def _timed(query: Callable[..., Any], spent: dict[str, list[float]]) -> Callable[..., Any]:
+    def timed(name: str, **params: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return query(name, **params)
+        finally:
+            spent[name].append(time.perf_counter() - start)
+
+    return timed
 
 
 if __name__ == "__main__":
