@@ -43,7 +43,7 @@ unit: $(STAMP)
 # The answers and incidents tests again, on the ClickHouse store through chDB (ClickHouse in this
 # process; docs/clickhouse.md). The ClickHouse store's own tests are in `test`. `.ci/run` runs both.
 test-chdb: $(STAMP)
-	KUBETRAIL_TEST_BACKEND=chdb $(BIN)/pytest tests/answers
+	KUBETRAIL_TEST_BACKEND=chdb $(BIN)/pytest -n 2 tests/answers  # one chDB folder per worker process (tests/conftest.py)
 
 # The benchmark suite at 1M and 10M simulated events (inputs and stores cached under bench/data/).
 # `make bench BENCH_ARGS="--events 100000"` for a quick run; add --record to keep the result in
