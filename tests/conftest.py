@@ -66,6 +66,23 @@ def _drop_chdb_databases() -> Iterator[None]:
     _CHDB_DATABASES.clear()
 
 
+def chdb_as_of(m: pytest.MonkeyPatch, version: int) -> None:
+    """Under `m`, a ClickHouse store migrates and writes as kubetrail did at schema `version`: the
+    migrations and side statements up to it, and none of the writes into what later ones made (the
+    rule candidates, RULE_CANDIDATES; event_keys by the ids' hashes, 0007, which is made again from
+    the class tables, so an older store's keys need not be written)."""
+    from kubetrail.store import clickhouse as ch
+
+    every, sides = ch.migrations(), ch.side_statements()
+    m.setattr(ch, "migrations", lambda: [(v, sql) for v, sql in every if v <= version])
+    m.setattr(ch, "side_statements", lambda: [(v, sql) for v, sql in sides if v <= version])
+    if version < ch.RULE_CANDIDATES:
+        m.setattr(ch.ClickHouseStore, "_write_candidates", lambda *_: None)
+    if version < 7:
+        m.setattr(ch.ClickHouseStore, "_write_keys", lambda *_: None)
+        m.setattr(ch.ClickHouseStore, "_stored_keys", lambda *_: set())
+
+
 def store_at(path: Path | str) -> str:
     """Where a test's store at `path` lives: that DuckDB file, or on chDB a database of this
     process's chDB folder named after the path."""

@@ -33,7 +33,7 @@ from kubetrail.store.clickhouse import (
     statements,
 )
 from kubetrail.store.clickhouse_ddl import candidate_table, class_table, cluster_schema, events_view
-from tests.conftest import FIXTURES, ROOT, chdb_url, run_cli
+from tests.conftest import FIXTURES, ROOT, chdb_as_of, chdb_url, run_cli
 
 STORIES = FIXTURES / "stories"
 GOLDEN = ROOT / "deploy" / "clickhouse" / "kubetrail-on-cluster.sql"
@@ -132,14 +132,9 @@ def test_a_batch_written_twice_is_stored_once_and_counted_as_duplicates() -> Non
 
 
 def test_a_store_from_before_the_hashed_keys_finds_its_events_by_them_once_migrated(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kubetrail.store import clickhouse as ch
-
     url = fresh()
-    every = migrations()
     with monkeypatch.context() as m:
-        m.setattr(ch, "migrations", lambda: [(v, sql) for v, sql in every if v <= 6])
-        m.setattr(ch.ClickHouseStore, "_write_keys", lambda *_: None)  # made from the class tables by 0007
-        m.setattr(ch.ClickHouseStore, "_stored_keys", lambda *_: set())
+        chdb_as_of(m, 6)
         old = ClickHouseStore(url)
         assert old.schema_version() == 6
         old.write_events(to_arrow([event("a"), event("b"), event("c", t=1_764_324_000_000_000_009)]))

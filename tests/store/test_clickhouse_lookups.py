@@ -18,7 +18,7 @@ from kubetrail.ingest.reader import expand_paths
 from kubetrail.store import Store, open_store
 from kubetrail.store import clickhouse as ch
 from kubetrail.store.clickhouse import ClickHouseStore
-from tests.conftest import FIXTURES, chdb_url, sql_rows
+from tests.conftest import FIXTURES, chdb_as_of, chdb_url, sql_rows
 
 STORIES = FIXTURES / "stories"
 LOOKUPS = ("ip_runs", "exec_stages", "pod_changes", "dns_answers")
@@ -151,13 +151,7 @@ def test_a_store_made_before_the_lookups_is_filled_as_a_new_one(batches: list[pa
 
     old_url = fresh()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(ch, "migrations", lambda: [m for m in _all_migrations() if m[0] <= 2])
-        mp.setattr(ch, "side_statements", list)
-        mp.setattr(ch.ClickHouseStore, "_write_candidates", lambda *_: None)  # no candidate tables before 0005
-        # event_keys as 0007 has it (by the ids' hashes) is not there yet: 0007 makes it from the
-        # class tables, whatever keys there were.
-        mp.setattr(ch.ClickHouseStore, "_write_keys", lambda *_: None)
-        mp.setattr(ch.ClickHouseStore, "_stored_keys", lambda *_: set())
+        chdb_as_of(mp, 2)
         old = ClickHouseStore(old_url)
         assert old.schema_version() == 2
         old.write_events(batch)
@@ -174,6 +168,3 @@ def test_a_store_made_before_the_lookups_is_filled_as_a_new_one(batches: list[pa
     assert migrated.candidate_counts()["api_calls"] > 0
     migrated.close()
     new.close()
-
-
-_all_migrations = ch.migrations

@@ -19,7 +19,7 @@ from kubetrail.model import Event
 from kubetrail.store import open_store
 from kubetrail.store.batch import to_arrow
 from kubetrail.store.clickhouse import ClickHouseStore
-from tests.conftest import chdb_url
+from tests.conftest import chdb_as_of, chdb_url
 
 HOUR = 3_600_000_000_000
 T0 = 1_764_324_000_000_000_000 // HOUR * HOUR  # an hour's start
@@ -202,15 +202,8 @@ def test_a_store_from_before_the_rollups_is_filled_with_the_events_it_holds(
     draws = [(k % 5, (k * 7919 * 10**9) % (7 * HOUR), k % 8, (k * 7) % 12, k % 2) for k in range(300)]
     events = corpus(draws)
     old, new = chdb_url(f"before_{os.getpid()}"), chdb_url(f"after_{os.getpid()}")
-    every = ch.migrations()
     with monkeypatch.context() as m:
-        m.setattr(ch, "migrations", lambda: [(v, sql) for v, sql in every if v <= 2])
-        m.setattr(ch, "side_statements", lambda: [])
-        m.setattr(ch.ClickHouseStore, "_write_candidates", lambda *_: None)  # no candidate tables before 0005
-        # event_keys as 0007 has it (by the ids' hashes) is not there yet: 0007 makes it from the
-        # class tables, whatever keys there were.
-        m.setattr(ch.ClickHouseStore, "_write_keys", lambda *_: None)
-        m.setattr(ch.ClickHouseStore, "_stored_keys", lambda *_: set())
+        chdb_as_of(m, 2)
         store = ClickHouseStore(old)
         assert store.schema_version() == 2
         store.write_events(to_arrow(events[:120]))
